@@ -1,0 +1,219 @@
+import { DEFAULT_CLUSTER_NAME, defaultModelsBucketName, defaultOutputsBucketName } from './names';
+import {
+  ConfigError,
+  parseAdminPrincipalArn,
+  parseBoolean,
+  parseBucketName,
+  parseCidr,
+  parseEnum,
+  parseEnumList,
+  parseInteger,
+  parseList,
+  parseString,
+} from './config-values';
+import { DEFAULT_KUBERNETES_VERSION, KubernetesVersionString, SUPPORTED_KUBERNETES_VERSIONS } from './versions';
+
+export { ConfigError } from './config-values';
+
+/** NVIDIA GPU instance families with NVMe instance store, x86_64, supported by the EKS AL2023 NVIDIA AMI. */
+export const GPU_INSTANCE_FAMILIES = ['g4dn', 'g5', 'g6', 'g6e', 'gr6', 'p4d', 'p5'] as const;
+export type GpuInstanceFamily = (typeof GPU_INSTANCE_FAMILIES)[number];
+
+export const CAPACITY_TYPES = ['spot', 'on-demand'] as const;
+export type CapacityType = (typeof CAPACITY_TYPES)[number];
+
+/**
+ * Who may reach the ALB besides CloudFront:
+ * - `cloudfront-only`: nobody; the only way in is the CloudFront distribution.
+ * - `vpc`: also clients inside the VPC (a bastion, a VPN into the VPC).
+ * - `cidrs`: also the CIDRs in `albAllowedCidrs` (routed into the VPC by peering, VPN or Direct Connect).
+ */
+export const ALB_EXPOSURES = ['cloudfront-only', 'vpc', 'cidrs'] as const;
+export type AlbExposure = (typeof ALB_EXPOSURES)[number];
+
+/** What `cdk destroy` does with buckets and the ECR repository. */
+export const DATA_REMOVAL_POLICIES = ['retain', 'destroy'] as const;
+export type DataRemovalPolicy = (typeof DATA_REMOVAL_POLICIES)[number];
+
+/** The one typed configuration of the app; built once in `bin/app.ts` and passed down as props. */
+export interface AppConfig {
+  /** AWS account. @default CDK_DEFAULT_ACCOUNT, else the placeholder 123456789012 (synth only). */
+  readonly account: string;
+  /** AWS region. @default us-west-2 */
+  readonly region: string;
+  /** EKS cluster name. @default comfyui */
+  readonly clusterName: string;
+  /** Kubernetes version of the cluster. @default 1.35 */
+  readonly kubernetesVersion: KubernetesVersionString;
+  /** IAM principal mapped as cluster admin; without it nobody but CloudFormation administers the cluster. */
+  readonly clusterAdminArn?: string;
+  /** CIDRs that may reach the public Kubernetes API endpoint. @default ['0.0.0.0/0'] (IAM still required) */
+  readonly clusterEndpointPublicCidrs: string[];
+  /** VPC CIDR. @default 10.0.0.0/16 */
+  readonly vpcCidr: string;
+  /** Availability zones used. @default 2 */
+  readonly maxAzs: number;
+  /** NAT gateways: 1 is cheapest, one per AZ survives an AZ outage. @default 1 */
+  readonly natGateways: number;
+  /** Instance type of the small managed CPU node group for system pods. @default m7i.large */
+  readonly systemNodeInstanceType: string;
+  /** Size of the system node group. @default 2 */
+  readonly systemNodeCount: number;
+  /** GPU instance families Karpenter may launch. @default ['g5', 'g4dn'] */
+  readonly gpuInstanceFamilies: GpuInstanceFamily[];
+  /** Capacity types for GPU nodes; spot is preferred when both are allowed. @default ['spot', 'on-demand'] */
+  readonly capacityTypes: CapacityType[];
+  /** Models bucket. @default comfyui-models-{account}-{region} */
+  readonly modelsBucketName: string;
+  /** Outputs bucket. @default comfyui-outputs-{account}-{region} */
+  readonly outputsBucketName: string;
+  /** Put CloudFront in front of the ALB. @default true */
+  readonly cloudFront: boolean;
+  /** Who may reach the ALB besides CloudFront. @default cloudfront-only */
+  readonly albExposure: AlbExposure;
+  /** CIDRs allowed to reach the ALB when albExposure is `cidrs`. @default [] */
+  readonly albAllowedCidrs: string[];
+  /** ALB idle timeout: ComfyUI's WebSocket may sit silent while a long prompt runs. @default 900 */
+  readonly albIdleTimeoutSeconds: number;
+  /** Keep (`retain`) or delete (`destroy`) buckets and the ECR repository on `cdk destroy`. @default retain */
+  readonly dataRemovalPolicy: DataRemovalPolicy;
+  /** Write S3 server access logs of the buckets to a log bucket. @default true */
+  readonly bucketAccessLogs: boolean;
+}
+
+/** Reads one context value; `undefined` when the key is not set. */
+export type ContextReader = (key: string) => unknown;
+
+/**
+ * A security group holds 60 inbound rules by default, and a rule that references the CloudFront
+ * origin-facing prefix list counts as that list's 55 entries
+ * (https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html#vpc-limits-security-groups).
+ */
+const MAX_ALB_CIDRS_WITH_CLOUDFRONT = 5;
+
+const PLACEHOLDER_ACCOUNT = '123456789012';
+const DEFAULT_REGION = 'us-west-2';
+
+/** Every key the config accepts; any other key under `comfyui` is a typo and fails. */
+const KNOWN_KEYS = [
+  'account', 'region', 'clusterName', 'kubernetesVersion', 'clusterAdminArn', 'clusterEndpointPublicCidrs',
+  'vpcCidr', 'maxAzs', 'natGateways', 'systemNodeInstanceType', 'systemNodeCount', 'gpuInstanceFamilies',
+  'capacityTypes', 'modelsBucketName', 'outputsBucketName', 'cloudFront', 'albExposure', 'albAllowedCidrs',
+  'albIdleTimeoutSeconds', 'dataRemovalPolicy', 'bucketAccessLogs',
+] as const;
+
+/**
+ * Builds the AppConfig from defaults, the `comfyui` object in cdk.json context, and `-c key=value`
+ * overrides (which win). Throws a ConfigError naming the first bad key.
+ */
+export function loadConfig(context: ContextReader, env: NodeJS.ProcessEnv = {}): AppConfig {
+  const file = context('comfyui') ?? {};
+  if (typeof file !== 'object' || Array.isArray(file) || file === null) {
+    throw new ConfigError('comfyui', 'the cdk.json context entry must be an object of config keys');
+  }
+  const fileValues = file as Record<string, unknown>;
+  for (const key of Object.keys(fileValues)) {
+    if (!(KNOWN_KEYS as readonly string[]).includes(key)) {
+      throw new ConfigError(key, `unknown key; known keys: ${KNOWN_KEYS.join(', ')}`);
+    }
+  }
+  const get = (key: (typeof KNOWN_KEYS)[number]): unknown => context(key) ?? fileValues[key];
+
+  const account = parseAccount(get('account') ?? env.CDK_DEFAULT_ACCOUNT ?? PLACEHOLDER_ACCOUNT);
+  const region = parseRegion(get('region') ?? DEFAULT_REGION);
+  const albExposure = parseEnum('albExposure', get('albExposure') ?? 'cloudfront-only', ALB_EXPOSURES);
+  const albAllowedCidrs = parseList('albAllowedCidrs', get('albAllowedCidrs') ?? []).map((c) =>
+    parseCidr('albAllowedCidrs', c),
+  );
+  const cloudFront = parseBoolean('cloudFront', get('cloudFront') ?? true);
+  const adminArn = get('clusterAdminArn');
+
+  const config: AppConfig = {
+    account,
+    region,
+    clusterName: parseClusterName(get('clusterName') ?? DEFAULT_CLUSTER_NAME),
+    kubernetesVersion: parseEnum(
+      'kubernetesVersion',
+      String(get('kubernetesVersion') ?? DEFAULT_KUBERNETES_VERSION),
+      SUPPORTED_KUBERNETES_VERSIONS,
+    ),
+    clusterAdminArn: adminArn === undefined || adminArn === '' ? undefined : parseAdminPrincipalArn('clusterAdminArn', adminArn),
+    clusterEndpointPublicCidrs: parseList('clusterEndpointPublicCidrs', get('clusterEndpointPublicCidrs') ?? ['0.0.0.0/0'])
+      .map((c) => parseCidr('clusterEndpointPublicCidrs', c)),
+    vpcCidr: parseCidr('vpcCidr', parseString('vpcCidr', get('vpcCidr') ?? '10.0.0.0/16')),
+    maxAzs: parseInteger('maxAzs', get('maxAzs') ?? 2, 2, 3),
+    natGateways: parseInteger('natGateways', get('natGateways') ?? 1, 1, 3),
+    systemNodeInstanceType: parseInstanceType(get('systemNodeInstanceType') ?? 'm7i.large'),
+    systemNodeCount: parseInteger('systemNodeCount', get('systemNodeCount') ?? 2, 1, 10),
+    gpuInstanceFamilies: parseEnumList('gpuInstanceFamilies', get('gpuInstanceFamilies') ?? ['g5', 'g4dn'], GPU_INSTANCE_FAMILIES),
+    capacityTypes: parseEnumList('capacityTypes', get('capacityTypes') ?? ['spot', 'on-demand'], CAPACITY_TYPES),
+    modelsBucketName: parseBucketName('modelsBucketName', get('modelsBucketName') ?? defaultModelsBucketName(account, region)),
+    outputsBucketName: parseBucketName('outputsBucketName', get('outputsBucketName') ?? defaultOutputsBucketName(account, region)),
+    cloudFront,
+    albExposure,
+    albAllowedCidrs,
+    albIdleTimeoutSeconds: parseInteger('albIdleTimeoutSeconds', get('albIdleTimeoutSeconds') ?? 900, 600, 4000),
+    dataRemovalPolicy: parseEnum('dataRemovalPolicy', get('dataRemovalPolicy') ?? 'retain', DATA_REMOVAL_POLICIES),
+    bucketAccessLogs: parseBoolean('bucketAccessLogs', get('bucketAccessLogs') ?? true),
+  };
+  validateCombinations(config);
+  return config;
+}
+
+function validateCombinations(config: AppConfig): void {
+  if (!config.cloudFront && config.albExposure === 'cloudfront-only') {
+    throw new ConfigError(
+      'albExposure',
+      "'cloudfront-only' leaves no way in when cloudFront is false; set albExposure to vpc or cidrs",
+    );
+  }
+  if (config.albExposure === 'cidrs' && config.albAllowedCidrs.length === 0) {
+    throw new ConfigError('albAllowedCidrs', "albExposure 'cidrs' needs at least one CIDR, e.g. -c albAllowedCidrs=10.20.0.0/16");
+  }
+  if (config.cloudFront && config.albAllowedCidrs.length > MAX_ALB_CIDRS_WITH_CLOUDFRONT) {
+    throw new ConfigError(
+      'albAllowedCidrs',
+      `at most ${MAX_ALB_CIDRS_WITH_CLOUDFRONT} CIDRs fit beside the CloudFront prefix list, got ${config.albAllowedCidrs.length}`,
+    );
+  }
+  if (config.albExposure !== 'cidrs' && config.albAllowedCidrs.length > 0) {
+    throw new ConfigError('albAllowedCidrs', `is only used when albExposure is 'cidrs' (albExposure is '${config.albExposure}')`);
+  }
+  if (config.modelsBucketName === config.outputsBucketName) {
+    throw new ConfigError('outputsBucketName', 'must differ from modelsBucketName');
+  }
+  if (config.natGateways > config.maxAzs) {
+    throw new ConfigError('natGateways', `must not exceed maxAzs (${config.maxAzs}), got ${config.natGateways}`);
+  }
+}
+
+function parseAccount(value: unknown): string {
+  const account = String(value);
+  if (!/^\d{12}$/.test(account)) throw new ConfigError('account', `expected a 12-digit AWS account id, got '${account}'`);
+  return account;
+}
+
+function parseRegion(value: unknown): string {
+  const region = parseString('region', value);
+  if (!/^[a-z]{2}(-gov)?-[a-z]+-\d$/.test(region)) {
+    throw new ConfigError('region', `expected an AWS region such as us-west-2, got '${region}'`);
+  }
+  return region;
+}
+
+/** https://docs.aws.amazon.com/eks/latest/APIReference/API_CreateCluster.html#API_CreateCluster_RequestSyntax */
+function parseClusterName(value: unknown): string {
+  const name = parseString('clusterName', value);
+  if (!/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/.test(name)) {
+    throw new ConfigError('clusterName', `must be 1-100 letters, digits, '-' or '_', starting with a letter or digit, got '${name}'`);
+  }
+  return name;
+}
+
+function parseInstanceType(value: unknown): string {
+  const type = parseString('systemNodeInstanceType', value);
+  if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(type)) {
+    throw new ConfigError('systemNodeInstanceType', `expected an EC2 instance type such as m7i.large, got '${type}'`);
+  }
+  return type;
+}

@@ -1,0 +1,52 @@
+import * as blueprints from '@aws-quickstart/eks-blueprints';
+import { Tags } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { KARPENTER_DISCOVERY_TAG } from '../names';
+
+export interface ClusterVpcProps {
+  /** EKS cluster name: tags subnets for Karpenter discovery and load balancers. */
+  readonly clusterName: string;
+  readonly cidr: string;
+  readonly maxAzs: number;
+  readonly natGateways: number;
+}
+
+/**
+ * Provides the cluster's VPC to eks-blueprints: nodes in private subnets behind NAT, public subnets for
+ * NAT only, an S3 gateway endpoint (model sync and outputs traffic skip NAT charges), rejected-traffic
+ * flow logs, and the subnet tags Karpenter and the Load Balancer Controller look up.
+ */
+export class ClusterVpcProvider implements blueprints.ResourceProvider<ec2.IVpc> {
+  constructor(private readonly props: ClusterVpcProps) {}
+
+  provide(context: blueprints.ResourceContext): ec2.IVpc {
+    const { clusterName, cidr, maxAzs, natGateways } = this.props;
+    const vpc = new ec2.Vpc(context.scope, 'Vpc', {
+      ipAddresses: ec2.IpAddresses.cidr(cidr),
+      maxAzs,
+      natGateways,
+      subnetConfiguration: [
+        { name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24, mapPublicIpOnLaunch: false },
+        // /19 per AZ: the VPC CNI gives every pod a VPC address.
+        { name: 'Private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 19 },
+      ],
+      gatewayEndpoints: { S3: { service: ec2.GatewayVpcEndpointAwsService.S3 } },
+    });
+
+    // https://docs.aws.amazon.com/eks/latest/userguide/network-load-balancing.html#lb-subnet-tags
+    for (const subnet of vpc.publicSubnets) Tags.of(subnet).add('kubernetes.io/role/elb', '1');
+    for (const subnet of vpc.privateSubnets) {
+      Tags.of(subnet).add('kubernetes.io/role/internal-elb', '1');
+      Tags.of(subnet).add(KARPENTER_DISCOVERY_TAG, clusterName);
+    }
+
+    vpc.addFlowLog('RejectedTraffic', {
+      trafficType: ec2.FlowLogTrafficType.REJECT,
+      destination: ec2.FlowLogDestination.toCloudWatchLogs(
+        new logs.LogGroup(context.scope, 'VpcFlowLogs', { retention: logs.RetentionDays.ONE_MONTH }),
+      ),
+    });
+    return vpc;
+  }
+}

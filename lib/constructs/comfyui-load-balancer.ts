@@ -1,0 +1,98 @@
+import { Duration } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import { Construct } from 'constructs';
+import { AlbExposure, DataRemovalPolicy } from '../config';
+import { COMFYUI_HEALTH_CHECK_PATH, COMFYUI_PORT } from '../names';
+import { CloudFrontPrefixList } from './cloudfront-prefix-list';
+import { createLogBucket } from './secure-bucket';
+
+export interface ComfyuiLoadBalancerProps {
+  readonly vpc: ec2.IVpc;
+  /** Security group of the pods' ENIs (the EKS cluster security group): it admits the ALB on ComfyUI's port. */
+  readonly podSecurityGroup: ec2.ISecurityGroup;
+  /** Admit CloudFront's origin-facing addresses (a VPC origin reaches the ALB from them). */
+  readonly allowCloudFront: boolean;
+  /** Who else may reach the ALB directly. */
+  readonly exposure: AlbExposure;
+  /** CIDRs admitted when exposure is `cidrs`. */
+  readonly allowedCidrs: readonly string[];
+  /** Idle timeout, at least ten minutes so a silent ComfyUI WebSocket survives a long prompt. */
+  readonly idleTimeout: Duration;
+  readonly dataRemovalPolicy: DataRemovalPolicy;
+}
+
+/** The port the ALB listens on. CloudFront's VPC origin speaks HTTP to it inside the VPC. */
+export const ALB_LISTENER_PORT = 80;
+
+/**
+ * The internal ALB that serves ComfyUI, created here so its ARN is known at synth time. Pods join its
+ * target group through the Load Balancer Controller's TargetGroupBinding (IP targets), and nothing reaches
+ * it except CloudFront, plus the VPC or allow-listed CIDRs when configured.
+ */
+export class ComfyuiLoadBalancer extends Construct {
+  readonly loadBalancer: elbv2.ApplicationLoadBalancer;
+  readonly targetGroup: elbv2.ApplicationTargetGroup;
+  readonly securityGroup: ec2.SecurityGroup;
+
+  constructor(scope: Construct, id: string, props: ComfyuiLoadBalancerProps) {
+    super(scope, id);
+
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      description: 'ComfyUI ALB: in from CloudFront (and configured direct access), out to ComfyUI pods only',
+      allowAllOutbound: false,
+    });
+    const listenerPort = ec2.Port.tcp(ALB_LISTENER_PORT);
+    if (props.allowCloudFront) {
+      const cloudFront = new CloudFrontPrefixList(this, 'CloudFrontPrefixList');
+      this.securityGroup.addIngressRule(cloudFront.peer, listenerPort, 'CloudFront origin-facing (VPC origin)');
+    }
+    if (props.exposure === 'vpc') {
+      this.securityGroup.addIngressRule(ec2.Peer.ipv4(props.vpc.vpcCidrBlock), listenerPort, 'Clients inside the VPC');
+    }
+    if (props.exposure === 'cidrs') {
+      for (const cidr of props.allowedCidrs) {
+        this.securityGroup.addIngressRule(ec2.Peer.ipv4(cidr), listenerPort, `Allow-listed ${cidr}`);
+      }
+    }
+    const podPort = ec2.Port.tcp(COMFYUI_PORT);
+    this.securityGroup.addEgressRule(props.podSecurityGroup, podPort, 'To ComfyUI pods');
+    props.podSecurityGroup.addIngressRule(this.securityGroup, podPort, 'From the ComfyUI ALB');
+
+    this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'Alb', {
+      vpc: props.vpc,
+      internetFacing: false,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      securityGroup: this.securityGroup,
+      idleTimeout: props.idleTimeout,
+      dropInvalidHeaderFields: true,
+    });
+    this.loadBalancer.logAccessLogs(createLogBucket(this, 'AccessLogs', props.dataRemovalPolicy), 'alb');
+
+    this.targetGroup = new elbv2.ApplicationTargetGroup(this, 'TargetGroup', {
+      vpc: props.vpc,
+      targetType: elbv2.TargetType.IP,
+      protocol: elbv2.ApplicationProtocol.HTTP,
+      port: COMFYUI_PORT,
+      healthCheck: {
+        path: COMFYUI_HEALTH_CHECK_PATH,
+        healthyHttpCodes: '200',
+        interval: Duration.seconds(15),
+        healthyThresholdCount: 2,
+        unhealthyThresholdCount: 3,
+      },
+      // A browser's WebSocket and its POST /prompt must reach the same ComfyUI pod: its queue and progress
+      // messages live in that process.
+      stickinessCookieDuration: Duration.days(1),
+      deregistrationDelay: Duration.seconds(60),
+    });
+
+    this.loadBalancer.addListener('Http', {
+      port: ALB_LISTENER_PORT,
+      protocol: elbv2.ApplicationProtocol.HTTP,
+      open: false,
+      defaultTargetGroups: [this.targetGroup],
+    });
+  }
+}

@@ -1,0 +1,29 @@
+import * as eks from 'aws-cdk-lib/aws-eks';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { GPU_NODE_MANAGED_POLICIES, modelsBucketReadStatements } from '../policies/node-role';
+
+/** Construct id eks-blueprints' KarpenterV1AddOn gives the node role it creates under the cluster. */
+const KARPENTER_NODE_ROLE_ID = 'karpenter-node-role';
+
+/**
+ * Finds the node role the Karpenter add-on created and cuts it down to what GPU nodes need:
+ * the managed policies in GPU_NODE_MANAGED_POLICIES plus read-only access to the models bucket.
+ * The add-on also attaches AmazonEKS_CNI_Policy, which the VPC CNI's own IRSA role already holds.
+ */
+export function restrictGpuNodeRole(cluster: eks.ICluster, modelsBucketArn: string): iam.Role {
+  const role = cluster.node.tryFindChild(KARPENTER_NODE_ROLE_ID);
+  if (!(role instanceof iam.Role)) {
+    throw new Error(
+      `Karpenter node role '${KARPENTER_NODE_ROLE_ID}' not found under the cluster; ` +
+        'an eks-blueprints upgrade may have renamed it: update KARPENTER_NODE_ROLE_ID in lib/constructs/gpu-node-role.ts',
+    );
+  }
+  // Replaces the add-on's list on the L1 resource, so cdk-nag and the template both see the final set.
+  (role.node.defaultChild as iam.CfnRole).managedPolicyArns = GPU_NODE_MANAGED_POLICIES.map(
+    (name) => iam.ManagedPolicy.fromAwsManagedPolicyName(name).managedPolicyArn,
+  );
+  role.attachInlinePolicy(
+    new iam.Policy(role, 'ModelsBucketRead', { statements: modelsBucketReadStatements(modelsBucketArn) }),
+  );
+  return role;
+}

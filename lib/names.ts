@@ -1,0 +1,68 @@
+/**
+ * Every name shared by the CDK app, the Lambda's environment and the Kubernetes manifests.
+ * Change a name here and every consumer follows; nothing else spells these strings.
+ */
+
+/** CloudFormation stack names. Users of the original solution know these names: keep them. */
+export const STACK_NAMES = {
+  cluster: 'Comfyui-Cluster',
+  modelsSync: 'LambdaModelsSync',
+  outputsStorage: 'S3OutputsStorage',
+  ecrRepo: 'ComfyuiEcrRepo',
+  cloudFrontEntry: 'CloudFrontEntry',
+} as const;
+
+/** Default EKS cluster name; overridable with the `clusterName` config key. */
+export const DEFAULT_CLUSTER_NAME = 'comfyui';
+
+/** Kubernetes namespace of the ComfyUI workload. */
+export const COMFYUI_NAMESPACE = 'comfyui';
+
+/** Port ComfyUI listens on inside its pod (ComfyUI's own default, `--port 8188`). */
+export const COMFYUI_PORT = 8188;
+
+/**
+ * Path the ALB health check calls. Stock ComfyUI serves its web UI at `/`; Kubernetes probes decide
+ * readiness, the ALB only needs to know the process answers.
+ */
+export const COMFYUI_HEALTH_CHECK_PATH = '/';
+
+/** Karpenter NodePools that run ComfyUI (single-GPU and multi-GPU overlays). */
+export const GPU_NODE_POOLS = ['comfyui-single-gpu', 'comfyui-multi-gpu'] as const;
+
+/** Tag that lets Karpenter's EC2NodeClass discover our subnets and security groups. */
+export const KARPENTER_DISCOVERY_TAG = 'karpenter.sh/discovery';
+
+/** ECR repository that holds the ComfyUI image. */
+export const ECR_REPOSITORY_NAME = 'comfyui';
+
+/** SSM Command document that re-syncs a node's model cache (the model-sync issue fills its content). */
+export const MODEL_SYNC_DOCUMENT_NAME = 'ComfyUI-SyncModels';
+
+/** Default models bucket name: same layout as `ComfyUI/models`. */
+export function defaultModelsBucketName(account: string, region: string): string {
+  return `comfyui-models-${account}-${region}`;
+}
+
+/** Default outputs bucket name: mounted into pods through the Mountpoint S3 CSI driver. */
+export function defaultOutputsBucketName(account: string, region: string): string {
+  return `comfyui-outputs-${account}-${region}`;
+}
+
+/** Names of the stack outputs that later steps (render, comfyctl) read from `cdk-outputs.json`. */
+export const OUTPUT_KEYS = {
+  clusterName: 'ClusterName',
+  kubeconfigCommand: 'KubeconfigCommand',
+  karpenterNodeRoleName: 'KarpenterNodeRoleName',
+  karpenterInterruptionQueueName: 'KarpenterInterruptionQueueName',
+  clusterSecurityGroupId: 'ClusterSecurityGroupId',
+  targetGroupArn: 'ComfyuiTargetGroupArn',
+  albSecurityGroupId: 'AlbSecurityGroupId',
+  albDnsName: 'AlbDnsName',
+  modelsBucketName: 'ModelsBucketName',
+  modelSyncQueueUrl: 'ModelSyncQueueUrl',
+  outputsBucketName: 'OutputsBucketName',
+  ecrRepositoryUri: 'EcrRepositoryUri',
+  cloudFrontUrl: 'CloudFrontUrl',
+  region: 'Region',
+} as const;

@@ -1,0 +1,36 @@
+import * as iam from 'aws-cdk-lib/aws-iam';
+
+/**
+ * AWS managed policies a Karpenter GPU node needs, and nothing more:
+ * - AmazonEKSWorkerNodePolicy: join the cluster
+ *   (https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AmazonEKSWorkerNodePolicy.html)
+ * - AmazonEC2ContainerRegistryPullOnly: pull images from ECR, nothing else
+ *   (https://docs.aws.amazon.com/AmazonECR/latest/userguide/security-iam-awsmanpol.html)
+ * - AmazonSSMManagedInstanceCore: receive the model-sync SSM command
+ *   (https://docs.aws.amazon.com/systems-manager/latest/userguide/setup-instance-permissions.html)
+ * The VPC CNI gets its own IRSA role, so AmazonEKS_CNI_Policy stays off the node role.
+ */
+export const GPU_NODE_MANAGED_POLICIES = [
+  'AmazonEKSWorkerNodePolicy',
+  'AmazonEC2ContainerRegistryPullOnly',
+  'AmazonSSMManagedInstanceCore',
+] as const;
+
+/**
+ * Read-only access to the models bucket for the node-side model sync (list + get, no write, no delete).
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-with-s3-policy-actions.html
+ */
+export function modelsBucketReadStatements(bucketArn: string): iam.PolicyStatement[] {
+  return [
+    new iam.PolicyStatement({
+      sid: 'ListModelsBucket',
+      actions: ['s3:ListBucket', 's3:GetBucketLocation'],
+      resources: [bucketArn],
+    }),
+    new iam.PolicyStatement({
+      sid: 'ReadModels',
+      actions: ['s3:GetObject'],
+      resources: [`${bucketArn}/*`],
+    }),
+  ];
+}

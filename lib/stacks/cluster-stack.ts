@@ -1,0 +1,132 @@
+import * as blueprints from '@aws-quickstart/eks-blueprints';
+import { CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as eks from 'aws-cdk-lib/aws-eks';
+import { Construct } from 'constructs';
+import { NvidiaDevicePluginAddOn } from '../addons/nvidia-device-plugin';
+import { AppConfig } from '../config';
+import { AdminScopedClusterProvider } from '../constructs/admin-scoped-cluster-provider';
+import { hardenBlueprintResources } from '../constructs/blueprint-hardening';
+import { grantClusterAdmin } from '../constructs/cluster-admin';
+import { ClusterVpcProvider } from '../constructs/cluster-vpc';
+import { ComfyuiLoadBalancer } from '../constructs/comfyui-load-balancer';
+import { restrictGpuNodeRole } from '../constructs/gpu-node-role';
+import { OUTPUT_KEYS } from '../names';
+import { HELM_CHART_VERSIONS, MANAGED_ADDON_VERSIONS } from '../versions';
+
+export interface ClusterStackProps extends StackProps {
+  readonly config: AppConfig;
+  /** Stacks that own the buckets: deployed first, referenced by name so no export couples them. */
+  readonly bucketStacks: Stack[];
+}
+
+/** What later stacks need from the cluster stack. */
+export interface ClusterStack {
+  readonly stack: blueprints.EksBlueprint;
+  readonly vpc: ec2.IVpc;
+  readonly cluster: eks.Cluster;
+  readonly loadBalancer: ComfyuiLoadBalancer;
+}
+
+/**
+ * `Comfyui-Cluster`: the VPC, the EKS cluster (eks-blueprints) with its add-ons, the Karpenter GPU node
+ * role, and the internal ALB that serves ComfyUI. Async because eks-blueprints deploys add-ons async.
+ */
+export async function buildClusterStack(scope: Construct, id: string, props: ClusterStackProps): Promise<ClusterStack> {
+  const { config } = props;
+  const versions = MANAGED_ADDON_VERSIONS[config.kubernetesVersion];
+  const kubernetesVersion = eks.KubernetesVersion.of(config.kubernetesVersion);
+  const privateSubnets = { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
+
+  const stack = await blueprints.EksBlueprint.builder()
+    .account(config.account)
+    .region(config.region)
+    .version(kubernetesVersion)
+    .resourceProvider(
+      blueprints.GlobalResources.Vpc,
+      new ClusterVpcProvider({
+        clusterName: config.clusterName,
+        cidr: config.vpcCidr,
+        maxAzs: config.maxAzs,
+        natGateways: config.natGateways,
+      }),
+    )
+    .clusterProvider(
+      new AdminScopedClusterProvider({
+        clusterName: config.clusterName,
+        version: kubernetesVersion,
+        endpointAccess: eks.EndpointAccess.PUBLIC_AND_PRIVATE.onlyFrom(...config.clusterEndpointPublicCidrs),
+        vpcSubnets: [privateSubnets],
+        managedNodeGroups: [
+          {
+            id: 'system',
+            instanceTypes: [new ec2.InstanceType(config.systemNodeInstanceType)],
+            amiType: eks.NodegroupAmiType.AL2023_X86_64_STANDARD,
+            minSize: config.systemNodeCount,
+            desiredSize: config.systemNodeCount,
+            maxSize: config.systemNodeCount + 1,
+            nodeGroupSubnets: privateSubnets,
+            labels: { 'comfyui/node-role': 'system' },
+          },
+        ],
+      }),
+    )
+    .enableControlPlaneLogTypes(
+      blueprints.ControlPlaneLogType.API,
+      blueprints.ControlPlaneLogType.AUDIT,
+      blueprints.ControlPlaneLogType.AUTHENTICATOR,
+      blueprints.ControlPlaneLogType.CONTROLLER_MANAGER,
+      blueprints.ControlPlaneLogType.SCHEDULER,
+    )
+    .addOns(
+      new blueprints.VpcCniAddOn({ version: versions.vpcCni, enableNetworkPolicy: true }),
+      new blueprints.CoreDnsAddOn(versions.coreDns),
+      new blueprints.KubeProxyAddOn(versions.kubeProxy),
+      new blueprints.EksPodIdentityAgentAddOn(versions.podIdentityAgent),
+      new blueprints.AwsLoadBalancerControllerAddOn({ version: HELM_CHART_VERSIONS.awsLoadBalancerController }),
+      new blueprints.KarpenterV1AddOn({ version: HELM_CHART_VERSIONS.karpenter, interruptionHandling: true }),
+      new blueprints.S3CSIDriverAddOn({
+        version: HELM_CHART_VERSIONS.mountpointS3CsiDriver,
+        bucketNames: [config.outputsBucketName],
+      }),
+      new NvidiaDevicePluginAddOn(),
+    )
+    .buildAsync(scope, id, props);
+
+  const clusterInfo = stack.getClusterInfo();
+  const cluster = clusterInfo.cluster as eks.Cluster;
+  const vpc = cluster.vpc;
+  grantClusterAdmin(cluster, config.clusterAdminArn);
+  hardenBlueprintResources(stack, config.clusterName);
+  const nodeRole = restrictGpuNodeRole(cluster, bucketArn(stack, config.modelsBucketName));
+  for (const bucketStack of props.bucketStacks) stack.addDependency(bucketStack);
+
+  const loadBalancer = new ComfyuiLoadBalancer(stack, 'ComfyuiLoadBalancer', {
+    vpc,
+    podSecurityGroup: cluster.clusterSecurityGroup,
+    allowCloudFront: config.cloudFront,
+    exposure: config.albExposure,
+    allowedCidrs: config.albAllowedCidrs,
+    idleTimeout: Duration.seconds(config.albIdleTimeoutSeconds),
+    dataRemovalPolicy: config.dataRemovalPolicy,
+  });
+
+  new CfnOutput(stack, OUTPUT_KEYS.clusterName, { value: cluster.clusterName });
+  new CfnOutput(stack, OUTPUT_KEYS.region, { value: stack.region });
+  new CfnOutput(stack, OUTPUT_KEYS.kubeconfigCommand, {
+    value: `aws eks update-kubeconfig --name ${config.clusterName} --region ${config.region}`,
+  });
+  new CfnOutput(stack, OUTPUT_KEYS.karpenterNodeRoleName, { value: nodeRole.roleName });
+  new CfnOutput(stack, OUTPUT_KEYS.karpenterInterruptionQueueName, { value: stack.stackName });
+  new CfnOutput(stack, OUTPUT_KEYS.clusterSecurityGroupId, { value: cluster.clusterSecurityGroupId });
+  new CfnOutput(stack, OUTPUT_KEYS.targetGroupArn, { value: loadBalancer.targetGroup.targetGroupArn });
+  new CfnOutput(stack, OUTPUT_KEYS.albSecurityGroupId, { value: loadBalancer.securityGroup.securityGroupId });
+  new CfnOutput(stack, OUTPUT_KEYS.albDnsName, { value: loadBalancer.loadBalancer.loadBalancerDnsName });
+
+  return { stack, vpc, cluster, loadBalancer };
+}
+
+/** A bucket ARN from its configured name: a plain string, so no cross-stack export ties the stacks. */
+function bucketArn(stack: Stack, bucketName: string): string {
+  return `arn:${stack.partition}:s3:::${bucketName}`;
+}

@@ -1,0 +1,39 @@
+import { CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
+import { Construct } from 'constructs';
+import { AppConfig } from '../config';
+import { ECR_REPOSITORY_NAME, OUTPUT_KEYS } from '../names';
+import { toRemovalPolicy } from '../removal';
+
+export interface EcrRepoStackProps extends StackProps {
+  readonly config: AppConfig;
+}
+
+/** How many tagged images to keep; older ones expire so the repository's storage stays bounded. */
+const KEEP_IMAGES = 20;
+
+/** `ComfyuiEcrRepo`: where `comfyui_image/` is pushed; nodes pull from it. */
+export class EcrRepoStack extends Stack {
+  readonly repository: ecr.Repository;
+
+  constructor(scope: Construct, id: string, props: EcrRepoStackProps) {
+    super(scope, id, props);
+    const destroy = props.config.dataRemovalPolicy === 'destroy';
+
+    this.repository = new ecr.Repository(this, 'Repository', {
+      repositoryName: ECR_REPOSITORY_NAME,
+      imageScanOnPush: true,
+      // Immutable tags: a deployed tag always means the same image, so manifests pin by tag safely.
+      imageTagMutability: ecr.TagMutability.IMMUTABLE,
+      encryption: ecr.RepositoryEncryption.AES_256,
+      removalPolicy: toRemovalPolicy(props.config.dataRemovalPolicy),
+      emptyOnDelete: destroy,
+      lifecycleRules: [
+        { description: 'Drop untagged layers after a day', tagStatus: ecr.TagStatus.UNTAGGED, maxImageAge: Duration.days(1) },
+        { description: `Keep the newest ${KEEP_IMAGES} images`, tagStatus: ecr.TagStatus.ANY, maxImageCount: KEEP_IMAGES },
+      ],
+    });
+
+    new CfnOutput(this, OUTPUT_KEYS.ecrRepositoryUri, { value: this.repository.repositoryUri });
+  }
+}

@@ -1,0 +1,40 @@
+import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { AppConfig } from '../config';
+import { ModelSyncFunction } from '../constructs/model-sync-function';
+import { SecureBucket } from '../constructs/secure-bucket';
+import { GPU_NODE_POOLS, MODEL_SYNC_DOCUMENT_NAME, OUTPUT_KEYS } from '../names';
+
+export interface ModelsSyncStackProps extends StackProps {
+  readonly config: AppConfig;
+}
+
+/** `LambdaModelsSync`: the models bucket and the function that keeps every GPU node's copy in step. */
+export class ModelsSyncStack extends Stack {
+  readonly modelsBucket: s3.IBucket;
+
+  constructor(scope: Construct, id: string, props: ModelsSyncStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+
+    const models = new SecureBucket(this, 'Models', {
+      bucketName: config.modelsBucketName,
+      // Versioning protects multi-GB checkpoints from an accidental overwrite or delete.
+      versioned: true,
+      dataRemovalPolicy: config.dataRemovalPolicy,
+      accessLogs: config.bucketAccessLogs,
+    });
+    this.modelsBucket = models.bucket;
+
+    const sync = new ModelSyncFunction(this, 'ModelSync', {
+      modelsBucket: models.bucket,
+      clusterName: config.clusterName,
+      nodePools: GPU_NODE_POOLS,
+      syncDocumentName: MODEL_SYNC_DOCUMENT_NAME,
+    });
+
+    new CfnOutput(this, OUTPUT_KEYS.modelsBucketName, { value: models.bucket.bucketName });
+    new CfnOutput(this, OUTPUT_KEYS.modelSyncQueueUrl, { value: sync.queue.queueUrl });
+  }
+}

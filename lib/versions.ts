@@ -1,0 +1,53 @@
+/**
+ * Every version pin of the cluster's add-ons, in one place. Versions left at `auto` would make synth call
+ * the EKS API, so all of them are explicit. Upgrade on purpose: bump here, synth, read the diff.
+ *
+ * EKS managed add-on versions are the ones eks-blueprints 1.19.0 maps to each Kubernetes version
+ * (see its `addons/<name>/index.js` version maps); a Kubernetes version missing here fails config validation.
+ */
+export const SUPPORTED_KUBERNETES_VERSIONS = ['1.33', '1.34', '1.35'] as const;
+export type KubernetesVersionString = (typeof SUPPORTED_KUBERNETES_VERSIONS)[number];
+
+/** Default Kubernetes version of the cluster (the newest eks-blueprints 1.19.0 supports). */
+export const DEFAULT_KUBERNETES_VERSION: KubernetesVersionString = '1.35';
+
+interface ManagedAddOnVersions {
+  vpcCni: string;
+  podIdentityAgent: string;
+  coreDns: string;
+  kubeProxy: string;
+}
+
+/** EKS managed add-ons, per Kubernetes version. */
+export const MANAGED_ADDON_VERSIONS: Record<KubernetesVersionString, ManagedAddOnVersions> = {
+  '1.33': {
+    vpcCni: 'v1.20.4-eksbuild.2',
+    podIdentityAgent: 'v1.3.10-eksbuild.2',
+    coreDns: 'v1.12.1-eksbuild.2',
+    kubeProxy: 'v1.33.3-eksbuild.4',
+  },
+  '1.34': {
+    vpcCni: 'v1.20.4-eksbuild.2',
+    podIdentityAgent: 'v1.3.10-eksbuild.2',
+    coreDns: 'v1.12.3-eksbuild.1',
+    kubeProxy: 'v1.34.0-eksbuild.2',
+  },
+  '1.35': {
+    vpcCni: 'v1.21.1-eksbuild.1',
+    podIdentityAgent: 'v1.3.10-eksbuild.2',
+    coreDns: 'v1.13.2-eksbuild.3',
+    kubeProxy: 'v1.35.0-eksbuild.2',
+  },
+};
+
+/** Helm charts installed by the cluster stack. */
+export const HELM_CHART_VERSIONS = {
+  /** https://github.com/aws/karpenter-provider-aws/releases (v1 API). */
+  karpenter: '1.13.0',
+  /** https://github.com/aws/eks-charts/tree/master/stable/aws-load-balancer-controller */
+  awsLoadBalancerController: '3.4.0',
+  /** https://github.com/awslabs/mountpoint-s3-csi-driver (v2: Mountpoint runs in its own pods). */
+  mountpointS3CsiDriver: '2.7.0',
+  /** https://github.com/NVIDIA/k8s-device-plugin (the AL2023 NVIDIA AMI carries the driver). */
+  nvidiaDevicePlugin: '0.20.0',
+} as const;
