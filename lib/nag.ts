@@ -113,6 +113,10 @@ const CLUSTER: Acknowledgement[] = [
     reason: 'Karpenter interruption events are only useful for minutes (5-minute retention); a dead-letter queue would hold stale events.',
   },
   { path: 'ComfyuiLoadBalancer/AccessLogs', rules: ['AwsSolutions-S1'], reason: LOG_BUCKET },
+];
+
+/** In the cluster stack only when CloudFront is on: the lookup of CloudFront's origin-facing prefix list. */
+const CLOUDFRONT_PREFIX_LIST_LOOKUP: Acknowledgement[] = [
   {
     path: 'ComfyuiLoadBalancer/CloudFrontPrefixList/Lookup/CustomResourcePolicy',
     rules: ['AwsSolutions-IAM5[Resource::*]'],
@@ -156,7 +160,10 @@ const CLOUDFRONT: Acknowledgement[] = [
 export function acknowledgeNagFindings(stacks: AppStacks): void {
   apply(stacks.cluster.stack, CLUSTER, stacks.cluster.cluster.node.id);
   apply(stacks.modelsSync, MODELS_SYNC);
-  if (stacks.cloudFrontEntry) apply(stacks.cloudFrontEntry, CLOUDFRONT);
+  if (stacks.cloudFrontEntry) {
+    apply(stacks.cluster.stack, CLOUDFRONT_PREFIX_LIST_LOOKUP);
+    apply(stacks.cloudFrontEntry, CLOUDFRONT);
+  }
 }
 
 function apply(stack: Stack, acknowledgements: Acknowledgement[], clusterId = ''): void {

@@ -9,6 +9,8 @@ import { createLogBucket } from './secure-bucket';
 
 export interface ComfyuiLoadBalancerProps {
   readonly vpc: ec2.IVpc;
+  /** The VPC's CIDR as configured: a literal keeps the security group rule readable and checkable. */
+  readonly vpcCidr: string;
   /** Security group of the pods' ENIs (the EKS cluster security group): it admits the ALB on ComfyUI's port. */
   readonly podSecurityGroup: ec2.ISecurityGroup;
   /** Admit CloudFront's origin-facing addresses (a VPC origin reaches the ALB from them). */
@@ -49,7 +51,7 @@ export class ComfyuiLoadBalancer extends Construct {
       this.securityGroup.addIngressRule(cloudFront.peer, listenerPort, 'CloudFront origin-facing (VPC origin)');
     }
     if (props.exposure === 'vpc') {
-      this.securityGroup.addIngressRule(ec2.Peer.ipv4(props.vpc.vpcCidrBlock), listenerPort, 'Clients inside the VPC');
+      this.securityGroup.addIngressRule(ec2.Peer.ipv4(props.vpcCidr), listenerPort, 'Clients inside the VPC');
     }
     if (props.exposure === 'cidrs') {
       for (const cidr of props.allowedCidrs) {

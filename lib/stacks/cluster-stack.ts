@@ -103,6 +103,7 @@ export async function buildClusterStack(scope: Construct, id: string, props: Clu
 
   const loadBalancer = new ComfyuiLoadBalancer(stack, 'ComfyuiLoadBalancer', {
     vpc,
+    vpcCidr: config.vpcCidr,
     podSecurityGroup: cluster.clusterSecurityGroup,
     allowCloudFront: config.cloudFront,
     exposure: config.albExposure,

@@ -1,0 +1,63 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { AppStacks, createStacks } from '../../lib/app-stacks';
+import { loadConfig } from '../../lib/config';
+import { acknowledgeNagFindings } from '../../lib/nag';
+
+export interface SynthesizedApp {
+  readonly stacks: AppStacks;
+  /** Templates by stack name. */
+  readonly templates: Record<string, Template>;
+  /** cdk-nag violations left after acknowledgements (the policy validation report's rules). */
+  readonly nagViolations: { ruleName: string; resources: string[] }[];
+}
+
+/**
+ * Builds and synthesizes the whole app exactly as `bin/app.ts` does, with the given context overrides,
+ * cdk-nag attached, into a temporary cloud assembly.
+ */
+export async function synthApp(
+  context: Record<string, unknown> = {},
+  options: { acknowledge?: boolean } = {},
+): Promise<SynthesizedApp> {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'comfyui-synth-'));
+  const cdkJson = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8'));
+  const cdkContext = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.context.json'), 'utf8'));
+  const app = new App({ outdir, context: { ...cdkJson.context, ...cdkContext, ...context } });
+  const stacks = await createStacks(app, loadConfig((key) => app.node.tryGetContext(key), {}));
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  if (options.acknowledge ?? true) acknowledgeNagFindings(stacks);
+  try {
+    app.synth();
+  } catch (error) {
+    // A validation failure still writes its report; read it below.
+    if (!fs.existsSync(path.join(outdir, 'validation-report.json'))) throw error;
+  }
+  const templates: Record<string, Template> = {};
+  for (const stack of app.node.children.filter((c): c is Stack => c instanceof Stack)) {
+    templates[stack.stackName] = Template.fromJSON(
+      JSON.parse(fs.readFileSync(path.join(outdir, stack.templateFile), 'utf8')),
+    );
+  }
+  return { stacks, templates, nagViolations: readNagReport(outdir) };
+}
+
+function readNagReport(outdir: string): SynthesizedApp['nagViolations'] {
+  const reportFile = path.join(outdir, 'validation-report.json');
+  if (!fs.existsSync(reportFile)) return [];
+  const report = JSON.parse(fs.readFileSync(reportFile, 'utf8'));
+  const violations: SynthesizedApp['nagViolations'] = [];
+  for (const plugin of report.pluginReports ?? []) {
+    for (const v of plugin.violations ?? []) {
+      violations.push({
+        ruleName: v.ruleName,
+        resources: (v.violatingConstructs ?? v.violatingResources ?? []).map((r: { constructPath?: string }) => r.constructPath ?? ''),
+      });
+    }
+  }
+  return violations;
+}

@@ -1,0 +1,278 @@
+import { beforeAll, describe, expect, test } from 'vitest';
+import { Match } from 'aws-cdk-lib/assertions';
+import { STACK_NAMES } from '../../lib/names';
+import { GPU_NODE_MANAGED_POLICIES } from '../../lib/policies/node-role';
+import { SynthesizedApp, synthApp } from '../helpers/synth-app';
+
+/** Managed CloudFront policy ids: https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-cache-policies.html */
+const CACHING_DISABLED = '4135ea2d-6df8-44a3-9df3-4b5a84be39ad';
+const ALL_VIEWER = '216adef6-5c7f-47e4-b989-5492eafa07d3';
+
+type Resource = { Type: string; Properties?: Record<string, any>; DependsOn?: unknown };
+
+function resources(app: SynthesizedApp, stackName: string, type: string): Resource[] {
+  return Object.values(app.templates[stackName].findResources(type)) as Resource[];
+}
+
+/** Every IAM statement of a stack's inline and managed policies, with the role or policy it sits in. */
+function statements(app: SynthesizedApp, stackName: string): any[] {
+  const docs: any[] = [];
+  for (const r of resources(app, stackName, 'AWS::IAM::Policy')) docs.push(r.Properties!.PolicyDocument);
+  for (const r of resources(app, stackName, 'AWS::IAM::ManagedPolicy')) docs.push(r.Properties!.PolicyDocument);
+  for (const r of resources(app, stackName, 'AWS::IAM::Role')) {
+    for (const p of r.Properties!.Policies ?? []) docs.push(p.PolicyDocument);
+  }
+  return docs.flatMap((d) => d.Statement);
+}
+
+const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : [v]);
+
+/** Inbound rules of the ALB's security group, inline or as separate SecurityGroupIngress resources. */
+function albIngress(app: SynthesizedApp): any[] {
+  const groups = app.templates[STACK_NAMES.cluster].findResources('AWS::EC2::SecurityGroup', {
+    Properties: { GroupDescription: Match.stringLikeRegexp('^ComfyUI ALB') },
+  });
+  const ids = Object.keys(groups);
+  expect(ids).toHaveLength(1);
+  const inline = (groups[ids[0]].Properties.SecurityGroupIngress ?? []) as any[];
+  const separate = resources(app, STACK_NAMES.cluster, 'AWS::EC2::SecurityGroupIngress')
+    .map((r) => r.Properties!)
+    .filter((p) => JSON.stringify(p.GroupId).includes(ids[0]));
+  return [...inline, ...separate];
+}
+
+describe('the default app', () => {
+  let app: SynthesizedApp;
+  beforeAll(async () => {
+    app = await synthApp();
+  });
+
+  test('synthesizes the five stacks under the names users of the original solution know', () => {
+    expect(Object.keys(app.templates).sort()).toEqual(Object.values(STACK_NAMES).sort());
+  });
+
+  test('leaves zero unacknowledged cdk-nag AwsSolutions findings', () => {
+    expect(app.nagViolations).toEqual([]);
+  });
+
+  test('deploys buckets before the cluster and the cluster before CloudFront', () => {
+    const clusterDeps = app.stacks.cluster.stack.dependencies.map((s) => s.stackName);
+    expect(clusterDeps).toEqual(expect.arrayContaining([STACK_NAMES.modelsSync, STACK_NAMES.outputsStorage]));
+    expect(app.stacks.cloudFrontEntry!.dependencies.map((s) => s.stackName)).toContain(STACK_NAMES.cluster);
+  });
+
+  describe('GPU node role', () => {
+    const nodeRole = () =>
+      resources(app, STACK_NAMES.cluster, 'AWS::IAM::Role').find((r) =>
+        JSON.stringify(r.Properties!.ManagedPolicyArns ?? []).includes('AmazonSSMManagedInstanceCore'),
+      )!;
+
+    test('holds exactly the worker, ECR pull-only and SSM core managed policies', () => {
+      const names = nodeRole().Properties!.ManagedPolicyArns.map((arn: any) => JSON.stringify(arn).match(/policy\/(\w+)/)![1]);
+      expect(names.sort()).toEqual([...GPU_NODE_MANAGED_POLICIES].sort());
+    });
+
+    test('reads the models bucket and can write no S3 object anywhere in the cluster stack', () => {
+      const s3Actions = statements(app, STACK_NAMES.cluster)
+        .filter((s) => s.Effect === 'Allow')
+        .flatMap((s) => asList(s.Action) as string[])
+        .filter((a) => a.startsWith('s3:'));
+      expect(s3Actions).toContain('s3:GetObject');
+      const writes = s3Actions.filter((a) => /^s3:(\*|Put|Delete|Abort)/.test(a));
+      // Only the Mountpoint CSI driver writes, and only to the outputs bucket (checked below).
+      const csi = statements(app, STACK_NAMES.cluster).filter((s) =>
+        (asList(s.Action) as string[]).some((a) => /^s3:(Put|Delete|Abort)/.test(a)),
+      );
+      expect(writes.every((a) => a !== 's3:*')).toBe(true);
+      for (const s of csi) expect(JSON.stringify(s.Resource)).toContain('comfyui-outputs-123456789012-us-west-2');
+    });
+
+    test('no role anywhere attaches AmazonS3FullAccess or AdministratorAccess', () => {
+      for (const [name, template] of Object.entries(app.templates)) {
+        const json = JSON.stringify(template.toJSON());
+        expect(json, name).not.toMatch(/AmazonS3FullAccess|AdministratorAccess/);
+      }
+    });
+  });
+
+  test('no role trusts the whole account (no admin role any principal could assume)', () => {
+    for (const name of Object.keys(app.templates)) {
+      for (const role of resources(app, name, 'AWS::IAM::Role')) {
+        const trust = JSON.stringify(role.Properties!.AssumeRolePolicyDocument);
+        expect(trust, `${name}: ${trust}`).not.toMatch(/:root/);
+      }
+    }
+  });
+
+  test('every bucket blocks public access, is encrypted and refuses plain HTTP', () => {
+    for (const name of Object.keys(app.templates)) {
+      const buckets = resources(app, name, 'AWS::S3::Bucket');
+      for (const b of buckets) {
+        expect(b.Properties!.PublicAccessBlockConfiguration).toEqual({
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        });
+        expect(b.Properties!.BucketEncryption).toBeDefined();
+      }
+      const tlsDenies = resources(app, name, 'AWS::S3::BucketPolicy').filter((p) =>
+        p.Properties!.PolicyDocument.Statement.some(
+          (s: any) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false',
+        ),
+      );
+      expect(tlsDenies.length, name).toBe(buckets.length);
+    }
+  });
+
+  test('the models bucket is versioned and its objects retained on cdk destroy by default', () => {
+    app.templates[STACK_NAMES.modelsSync].hasResource('AWS::S3::Bucket', {
+      Properties: Match.objectLike({
+        BucketName: 'comfyui-models-123456789012-us-west-2',
+        VersioningConfiguration: { Status: 'Enabled' },
+      }),
+      DeletionPolicy: 'Retain',
+    });
+  });
+
+  test('model-sync notifications reach the function through SQS with a dead-letter queue and partial batch failures', () => {
+    const t = app.templates[STACK_NAMES.modelsSync];
+    t.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: Match.objectLike({ maxReceiveCount: 5 }) });
+    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      MaximumBatchingWindowInSeconds: Match.anyValue(),
+    });
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: {
+          MODELS_BUCKET: Match.anyValue(),
+          CLUSTER_NAME: 'comfyui',
+          NODE_POOLS: 'comfyui-single-gpu,comfyui-multi-gpu',
+          SYNC_DOCUMENT_NAME: Match.anyValue(),
+        },
+      },
+    });
+    t.hasResourceProperties('Custom::S3BucketNotifications', {
+      NotificationConfiguration: {
+        QueueConfigurations: [
+          Match.objectLike({ Events: ['s3:ObjectCreated:*'] }),
+          Match.objectLike({ Events: ['s3:ObjectRemoved:*'] }),
+        ],
+      },
+    });
+  });
+
+  test('the model-sync function may send commands only to instances tagged with this cluster', () => {
+    const sendToInstances = statements(app, STACK_NAMES.modelsSync).find(
+      (s) => s.Action === 'ssm:SendCommand' && JSON.stringify(s.Resource).includes(':instance/'),
+    );
+    expect(sendToInstances.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/eks:eks-cluster-name': 'comfyui' } });
+  });
+
+  test('the Karpenter interruption queue exists, refuses plain HTTP and receives spot and health events', () => {
+    const t = app.templates[STACK_NAMES.cluster];
+    t.hasResourceProperties('AWS::SQS::Queue', { QueueName: STACK_NAMES.cluster });
+    t.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+    t.hasResourceProperties('AWS::Events::Rule', { EventPattern: { source: ['aws.ec2'], 'detail-type': ['EC2 Spot Instance Interruption Warning'] } });
+  });
+
+  test('the ALB is internal, idles at least ten minutes, and admits only CloudFront', () => {
+    const t = app.templates[STACK_NAMES.cluster];
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+      Scheme: 'internal',
+      LoadBalancerAttributes: Match.arrayWith([{ Key: 'idle_timeout.timeout_seconds', Value: '900' }]),
+    });
+    const ingress = albIngress(app);
+    expect(ingress).toHaveLength(1);
+    expect(ingress[0]).toMatchObject({ FromPort: 80, ToPort: 80 });
+    expect(ingress[0].SourcePrefixListId).toBeDefined();
+    expect(ingress[0].CidrIp).toBeUndefined();
+    t.hasResourceProperties('Custom::AWS', {
+      Create: Match.stringLikeRegexp('com.amazonaws.global.cloudfront.origin-facing'),
+    });
+  });
+
+  test('the target group serves ComfyUI pods by IP with sticky sessions', () => {
+    app.templates[STACK_NAMES.cluster].hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+      TargetType: 'ip',
+      Port: 8188,
+      TargetGroupAttributes: Match.arrayWith([{ Key: 'stickiness.enabled', Value: 'true' }]),
+    });
+  });
+
+  test('CloudFront caches nothing, forwards every viewer header (WebSockets), redirects to HTTPS and uses a VPC origin', () => {
+    app.templates[STACK_NAMES.cloudFrontEntry].hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({
+        DefaultCacheBehavior: Match.objectLike({
+          CachePolicyId: CACHING_DISABLED,
+          OriginRequestPolicyId: ALL_VIEWER,
+          ViewerProtocolPolicy: 'redirect-to-https',
+          AllowedMethods: Match.arrayWith(['POST', 'DELETE']),
+        }),
+        Origins: [Match.objectLike({ VpcOriginConfig: Match.anyValue() })],
+      }),
+    });
+    app.templates[STACK_NAMES.cloudFrontEntry].hasResourceProperties('AWS::CloudFront::VpcOrigin', {
+      VpcOriginEndpointConfig: Match.objectLike({ OriginProtocolPolicy: 'http-only', HTTPPort: 80 }),
+    });
+  });
+
+  test('the ECR repository scans on push, has immutable tags and a lifecycle rule', () => {
+    app.templates[STACK_NAMES.ecrRepo].hasResourceProperties('AWS::ECR::Repository', {
+      ImageScanningConfiguration: { ScanOnPush: true },
+      ImageTagMutability: 'IMMUTABLE',
+      LifecyclePolicy: Match.objectLike({ LifecyclePolicyText: Match.stringLikeRegexp('imageCountMoreThan') }),
+    });
+  });
+
+  test('every stack outputs what later steps read', () => {
+    app.templates[STACK_NAMES.cluster].hasOutput('ComfyuiTargetGroupArn', {});
+    app.templates[STACK_NAMES.cluster].hasOutput('KarpenterNodeRoleName', {});
+    app.templates[STACK_NAMES.cluster].hasOutput('KubeconfigCommand', {
+      Value: 'aws eks update-kubeconfig --name comfyui --region us-west-2',
+    });
+    app.templates[STACK_NAMES.modelsSync].hasOutput('ModelsBucketName', {});
+    app.templates[STACK_NAMES.outputsStorage].hasOutput('OutputsBucketName', {});
+    app.templates[STACK_NAMES.ecrRepo].hasOutput('EcrRepositoryUri', {});
+    app.templates[STACK_NAMES.cloudFrontEntry].hasOutput('CloudFrontUrl', {});
+  });
+});
+
+describe('configured variants', () => {
+  test('without acknowledgements cdk-nag reports findings, so the zero-findings check can fail', async () => {
+    const app = await synthApp({}, { acknowledge: false });
+    expect(app.nagViolations.length).toBeGreaterThan(0);
+  });
+
+  test('cloudFront=false drops the CloudFront stack and opens the ALB to the VPC only', async () => {
+    const app = await synthApp({ cloudFront: 'false', albExposure: 'vpc' });
+    expect(Object.keys(app.templates)).not.toContain(STACK_NAMES.cloudFrontEntry);
+    expect(app.nagViolations).toEqual([]);
+    expect(albIngress(app)).toEqual([expect.objectContaining({ FromPort: 80, CidrIp: '10.0.0.0/16' })]);
+    expect(JSON.stringify(app.templates[STACK_NAMES.cluster].toJSON())).not.toContain('cloudfront.origin-facing');
+  });
+
+  test('allow-listed CIDRs are admitted beside CloudFront', async () => {
+    const app = await synthApp({ albExposure: 'cidrs', albAllowedCidrs: '10.50.0.0/16' });
+    const sources = albIngress(app).map((r: any) => r.CidrIp ?? (r.SourcePrefixListId ? 'prefix-list' : 'other'));
+    expect(sources.sort()).toEqual(['10.50.0.0/16', 'prefix-list']);
+  });
+
+  test('a configured admin role is mapped to system:masters in aws-auth', async () => {
+    const app = await synthApp({ clusterAdminArn: 'arn:aws:sts::123456789012:assumed-role/Admin/jane' });
+    const json = JSON.stringify(app.templates[STACK_NAMES.cluster].toJSON());
+    expect(json).toContain('arn:aws:iam::123456789012:role/Admin');
+    expect(json).toContain('system:masters');
+  });
+
+  test('dataRemovalPolicy=destroy deletes buckets and empties them on cdk destroy', async () => {
+    const app = await synthApp({ dataRemovalPolicy: 'destroy' });
+    app.templates[STACK_NAMES.outputsStorage].hasResource('AWS::S3::Bucket', {
+      Properties: Match.objectLike({ BucketName: 'comfyui-outputs-123456789012-us-west-2' }),
+      DeletionPolicy: 'Delete',
+    });
+    app.templates[STACK_NAMES.outputsStorage].resourceCountIs('Custom::S3AutoDeleteObjects', 2);
+  });
+});

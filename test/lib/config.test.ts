@@ -1,0 +1,78 @@
+import { describe, expect, test } from 'vitest';
+import { ConfigError, loadConfig } from '../../lib/config';
+
+const fromContext = (values: Record<string, unknown>) => (key: string) => values[key];
+
+describe('loadConfig', () => {
+  test('builds the documented defaults from an empty context', () => {
+    const config = loadConfig(fromContext({}));
+    expect(config).toMatchObject({
+      account: '123456789012',
+      region: 'us-west-2',
+      clusterName: 'comfyui',
+      kubernetesVersion: '1.35',
+      gpuInstanceFamilies: ['g5', 'g4dn'],
+      capacityTypes: ['spot', 'on-demand'],
+      modelsBucketName: 'comfyui-models-123456789012-us-west-2',
+      outputsBucketName: 'comfyui-outputs-123456789012-us-west-2',
+      cloudFront: true,
+      albExposure: 'cloudfront-only',
+      dataRemovalPolicy: 'retain',
+    });
+    expect(config.clusterAdminArn).toBeUndefined();
+  });
+
+  test('takes the account from CDK_DEFAULT_ACCOUNT and derives bucket names from it', () => {
+    const config = loadConfig(fromContext({ region: 'eu-west-1' }), { CDK_DEFAULT_ACCOUNT: '210987654321' });
+    expect(config.modelsBucketName).toBe('comfyui-models-210987654321-eu-west-1');
+  });
+
+  test('parses -c strings: comma lists, booleans and integers', () => {
+    const config = loadConfig(
+      fromContext({ gpuInstanceFamilies: 'g6, g5', cloudFront: 'false', albExposure: 'vpc', maxAzs: '3', natGateways: '3' }),
+    );
+    expect(config.gpuInstanceFamilies).toEqual(['g6', 'g5']);
+    expect(config.cloudFront).toBe(false);
+    expect(config.maxAzs).toBe(3);
+  });
+
+  test('a -c override wins over the comfyui object in cdk.json', () => {
+    const config = loadConfig(fromContext({ comfyui: { clusterName: 'from-file' }, clusterName: 'from-cli' }));
+    expect(config.clusterName).toBe('from-cli');
+  });
+
+  test('turns the ARN printed by aws sts get-caller-identity into the role ARN aws-auth matches', () => {
+    const config = loadConfig(
+      fromContext({ clusterAdminArn: 'arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_0123/jane@studio.com' }),
+    );
+    expect(config.clusterAdminArn).toBe('arn:aws:iam::123456789012:role/AWSReservedSSO_Admin_0123');
+  });
+
+  test.each([
+    [{ gpuInstanceFamilies: 'g5,m5' }, "Invalid config 'gpuInstanceFamilies': unknown value(s) m5; allowed: g4dn, g5"],
+    [{ capacityTypes: 'spot,reserved' }, "Invalid config 'capacityTypes': unknown value(s) reserved"],
+    [{ kubernetesVersion: '1.20' }, "Invalid config 'kubernetesVersion': expected one of 1.33, 1.34, 1.35"],
+    [{ cloudFront: 'yes' }, "Invalid config 'cloudFront': expected true or false"],
+    [{ albExposure: 'public' }, "Invalid config 'albExposure': expected one of cloudfront-only, vpc, cidrs"],
+    [{ modelsBucketName: 'My_Models' }, "Invalid config 'modelsBucketName': bucket name \"My_Models\""],
+    [{ clusterName: '-bad' }, "Invalid config 'clusterName'"],
+    [{ account: '12345' }, "Invalid config 'account': expected a 12-digit AWS account id"],
+    [{ region: 'mars-1' }, "Invalid config 'region'"],
+    [{ clusterAdminArn: 'jane' }, "Invalid config 'clusterAdminArn': expected an IAM role or user ARN"],
+    [{ albIdleTimeoutSeconds: '60' }, "Invalid config 'albIdleTimeoutSeconds': expected an integer from 600 to 4000"],
+    [{ vpcCidr: '10.0.0.0/33' }, "Invalid config 'vpcCidr': expected an IPv4 CIDR"],
+    [{ comfyui: { clusterNmae: 'x' } }, "Invalid config 'clusterNmae': unknown key"],
+    [{ cloudFront: false }, "Invalid config 'albExposure': 'cloudfront-only' leaves no way in"],
+    [{ albExposure: 'cidrs' }, "Invalid config 'albAllowedCidrs': albExposure 'cidrs' needs at least one CIDR"],
+    [{ albAllowedCidrs: '10.1.0.0/16' }, "Invalid config 'albAllowedCidrs': is only used when albExposure is 'cidrs'"],
+    [
+      { albExposure: 'cidrs', albAllowedCidrs: '10.1.0.0/16,10.2.0.0/16,10.3.0.0/16,10.4.0.0/16,10.5.0.0/16,10.6.0.0/16' },
+      "Invalid config 'albAllowedCidrs': at most 5 CIDRs fit beside the CloudFront prefix list",
+    ],
+    [{ modelsBucketName: 'same-name', outputsBucketName: 'same-name' }, "Invalid config 'outputsBucketName': must differ"],
+    [{ natGateways: 3 }, "Invalid config 'natGateways': must not exceed maxAzs (2)"],
+  ])('rejects %j naming the key and the allowed values', (context, message) => {
+    expect(() => loadConfig(fromContext(context))).toThrow(ConfigError);
+    expect(() => loadConfig(fromContext(context))).toThrow(message);
+  });
+});
