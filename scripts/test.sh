@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The project's test command (`npm test`): type-check, unit and synth tests, a full offline synth of every
+# stack, and cfn-lint over the synthesized templates. Installs the Python tools it needs into .venv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Type-check (tsc --noEmit)"
+npx tsc --noEmit
+
+step "Unit and synth tests (vitest)"
+mkdir -p build
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json=build/vitest.json || status=$?
+node -e '
+  const r = require("./build/vitest.json");
+  console.log(`vitest: ${r.numPassedTests} passed, ${r.numFailedTests} failed`);
+'
+[ "$status" -eq 0 ] || { echo "vitest failed: read the failures above" >&2; exit "$status"; }
+
+step "Synthesize every stack offline (cdk synth)"
+rm -rf cdk.out
+npx cdk synth --quiet
+
+step "Python tools (.venv from tools/requirements.txt)"
+if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
+stamp=.venv/.requirements.sha256
+want=$(sha256sum tools/requirements.txt | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  .venv/bin/pip install --quiet --disable-pip-version-check -r tools/requirements.txt
+  echo "$want" > "$stamp"
+fi
+
+step "cfn-lint over the synthesized templates (errors fail; warnings are shown)"
+lint=0
+.venv/bin/cfn-lint cdk.out/*.template.json || lint=$?
+# cfn-lint's exit code is a bit mask: 2 = errors, 4 = warnings, 8 = informational.
+if (( lint & 2 )); then echo "cfn-lint found errors in the synthesized templates" >&2; exit 1; fi
+echo "cfn-lint: 0 errors"
