@@ -94,14 +94,17 @@ export function parseBucketName(key: string, value: unknown): string {
 
 /**
  * An IAM principal that administers the cluster. Accepts the ARN of an IAM role or user, or the STS
- * assumed-role ARN that `aws sts get-caller-identity` prints (turned into its role ARN, without path,
- * which is the form the aws-auth ConfigMap matches).
+ * assumed-role ARN that `aws sts get-caller-identity` prints. Role ARNs come back without their path
+ * (SSO roles live under /aws-reserved/...), the form the aws-auth ConfigMap matches.
  */
 export function parseAdminPrincipalArn(key: string, value: unknown): string {
   const arn = parseString(key, value);
   const assumed = /^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role\/([\w+=,.@-]+)\/[\w+=,.@-]+$/.exec(arn);
   if (assumed) return `arn:${assumed[1]}:iam::${assumed[2]}:role/${assumed[3]}`;
-  if (/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/.test(arn)) return arn;
+  const role = /^arn:(aws[a-z-]*):iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]+)$/.exec(arn);
+  // aws-auth matches role ARNs without their path (https://docs.aws.amazon.com/eks/latest/userguide/auth-configmap.html).
+  if (role) return `arn:${role[1]}:iam::${role[2]}:role/${role[3]}`;
+  if (/^arn:aws[a-z-]*:iam::\d{12}:user\/[\w+=,.@/-]+$/.test(arn)) return arn;
   throw new ConfigError(
     key,
     `expected an IAM role or user ARN, or the output of 'aws sts get-caller-identity --query Arn --output text', got ${show(arn)}`,

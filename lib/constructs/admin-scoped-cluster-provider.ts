@@ -5,7 +5,7 @@ import { Construct } from 'constructs';
 /**
  * A GenericClusterProvider that never creates eks-blueprints' default masters role. That role trusts the
  * whole account (any principal allowed sts:AssumeRole becomes cluster admin); we map exactly one
- * configured admin principal instead (see GpuClusterAccess).
+ * configured admin principal instead (see grantClusterAdmin in cluster-admin.ts).
  */
 export class AdminScopedClusterProvider extends blueprints.GenericClusterProvider {
   constructor(props: blueprints.GenericClusterProviderProps) {

@@ -31,11 +31,15 @@ export async function synthApp(
   const stacks = await createStacks(app, loadConfig((key) => app.node.tryGetContext(key), {}));
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   if (options.acknowledge ?? true) acknowledgeNagFindings(stacks);
+  // Without acknowledgements CDK prints every finding; the test reads them from the report instead.
+  const restoreConsole = options.acknowledge === false ? muteConsole() : () => undefined;
   try {
     app.synth();
   } catch (error) {
     // A validation failure still writes its report; read it below.
     if (!fs.existsSync(path.join(outdir, 'validation-report.json'))) throw error;
+  } finally {
+    restoreConsole();
   }
   const templates: Record<string, Template> = {};
   for (const stack of app.node.children.filter((c): c is Stack => c instanceof Stack)) {
@@ -60,4 +64,10 @@ function readNagReport(outdir: string): SynthesizedApp['nagViolations'] {
     }
   }
   return violations;
+}
+
+function muteConsole(): () => void {
+  const saved = { error: console.error, log: console.log, warn: console.warn };
+  console.error = console.log = console.warn = () => undefined;
+  return () => Object.assign(console, saved);
 }

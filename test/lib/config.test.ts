@@ -48,6 +48,13 @@ describe('loadConfig', () => {
     expect(config.clusterAdminArn).toBe('arn:aws:iam::123456789012:role/AWSReservedSSO_Admin_0123');
   });
 
+  test('drops the path of a role ARN, as aws-auth requires', () => {
+    const config = loadConfig(
+      fromContext({ clusterAdminArn: 'arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123' }),
+    );
+    expect(config.clusterAdminArn).toBe('arn:aws:iam::123456789012:role/AWSReservedSSO_Admin_0123');
+  });
+
   test.each([
     [{ gpuInstanceFamilies: 'g5,m5' }, "Invalid config 'gpuInstanceFamilies': unknown value(s) m5; allowed: g4dn, g5"],
     [{ capacityTypes: 'spot,reserved' }, "Invalid config 'capacityTypes': unknown value(s) reserved"],
