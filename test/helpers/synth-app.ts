@@ -1,12 +1,10 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { AwsSolutionsChecks } from 'cdk-nag';
-import { AppStacks, createStacks } from '../../lib/app-stacks';
-import { loadConfig } from '../../lib/config';
-import { acknowledgeNagFindings } from '../../lib/nag';
+import { AppStacks } from '../../lib/app-stacks';
+import { composeApp } from '../../lib/compose-app';
 
 export interface SynthesizedApp {
   readonly stacks: AppStacks;
@@ -17,8 +15,8 @@ export interface SynthesizedApp {
 }
 
 /**
- * Builds and synthesizes the whole app exactly as `bin/app.ts` does, with the given context overrides,
- * cdk-nag attached, into a temporary cloud assembly.
+ * Composes and synthesizes the whole app as `bin/app.ts` does (same composeApp), with the given context
+ * overrides and no AWS environment variables, into a temporary cloud assembly.
  */
 export async function synthApp(
   context: Record<string, unknown> = {},
@@ -28,9 +26,7 @@ export async function synthApp(
   const cdkJson = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8'));
   const cdkContext = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.context.json'), 'utf8'));
   const app = new App({ outdir, context: { ...cdkJson.context, ...cdkContext, ...context } });
-  const stacks = await createStacks(app, loadConfig((key) => app.node.tryGetContext(key), {}));
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  if (options.acknowledge ?? true) acknowledgeNagFindings(stacks);
+  const stacks = await composeApp(app, {}, { acknowledgeNagFindings: options.acknowledge });
   // Without acknowledgements CDK prints every finding; the test reads them from the report instead.
   const restoreConsole = options.acknowledge === false ? muteConsole() : () => undefined;
   try {
@@ -59,7 +55,7 @@ function readNagReport(outdir: string): SynthesizedApp['nagViolations'] {
     for (const v of plugin.violations ?? []) {
       violations.push({
         ruleName: v.ruleName,
-        resources: (v.violatingConstructs ?? v.violatingResources ?? []).map((r: { constructPath?: string }) => r.constructPath ?? ''),
+        resources: v.violatingConstructs.map((r: { constructPath?: string }) => r.constructPath ?? ''),
       });
     }
   }

@@ -41,18 +41,14 @@ describe('loadConfig', () => {
     expect(config.clusterName).toBe('from-cli');
   });
 
-  test('turns the ARN printed by aws sts get-caller-identity into the role ARN aws-auth matches', () => {
-    const config = loadConfig(
-      fromContext({ clusterAdminArn: 'arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_0123/jane@studio.com' }),
-    );
-    expect(config.clusterAdminArn).toBe('arn:aws:iam::123456789012:role/AWSReservedSSO_Admin_0123');
-  });
-
-  test('drops the path of a role ARN, as aws-auth requires', () => {
-    const config = loadConfig(
-      fromContext({ clusterAdminArn: 'arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123' }),
-    );
-    expect(config.clusterAdminArn).toBe('arn:aws:iam::123456789012:role/AWSReservedSSO_Admin_0123');
+  test.each([
+    // What `aws sts get-caller-identity` prints for an SSO or assumed role.
+    ['arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_0123/jane@studio.com', 'arn:aws:iam::123456789012:role/AWSReservedSSO_Admin_0123'],
+    // aws-auth matches role ARNs without their path.
+    ['arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123', 'arn:aws:iam::123456789012:role/AWSReservedSSO_Admin_0123'],
+    ['arn:aws:iam::123456789012:user/jane', 'arn:aws:iam::123456789012:user/jane'],
+  ])('turns clusterAdminArn %s into the ARN aws-auth matches', (given, mapped) => {
+    expect(loadConfig(fromContext({ clusterAdminArn: given })).clusterAdminArn).toBe(mapped);
   });
 
   test.each([
