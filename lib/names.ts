@@ -36,8 +36,25 @@ export const KARPENTER_DISCOVERY_TAG = 'karpenter.sh/discovery';
 /** ECR repository that holds the ComfyUI image. */
 export const ECR_REPOSITORY_NAME = 'comfyui';
 
-/** SSM Command document that re-syncs a node's model cache (the model-sync issue fills its content). */
+/** SSM Command document that re-syncs a node's model cache; its script is `lambda/model-sync/node/sync_models.py`. */
 export const MODEL_SYNC_DOCUMENT_NAME = 'ComfyUI-SyncModels';
+
+/**
+ * Where Karpenter's `instanceStorePolicy: RAID0` mounts the node's NVMe instance-store array (nodeadm's
+ * setup-local-disks). The model cache must live there: the root EBS volume is sized for images only.
+ */
+export const NODE_INSTANCE_STORE_MOUNT = '/mnt/k8s-disks/0';
+
+/**
+ * The node's model cache: `models/` (mounted read-only into ComfyUI pods as `ComfyUI/models`) and
+ * `model-sync/` (status.json, the `ready` marker, the lock and the staging area of the sync script).
+ */
+export const NODE_MODEL_CACHE_DIR = `${NODE_INSTANCE_STORE_MOUNT}/comfyui`;
+
+/** CloudWatch log group that receives the output of every sync command run on a node. */
+export function modelSyncLogGroupName(clusterName: string): string {
+  return `/comfyui/${clusterName}/model-sync`;
+}
 
 /** Default models bucket name: same layout as `ComfyUI/models`. */
 export function defaultModelsBucketName(account: string, region: string): string {
@@ -61,6 +78,7 @@ export const OUTPUT_KEYS = {
   albDnsName: 'AlbDnsName',
   modelsBucketName: 'ModelsBucketName',
   modelSyncQueueUrl: 'ModelSyncQueueUrl',
+  modelSyncLogGroupName: 'ModelSyncLogGroupName',
   outputsBucketName: 'OutputsBucketName',
   ecrRepositoryUri: 'EcrRepositoryUri',
   cloudFrontUrl: 'CloudFrontUrl',

@@ -1,10 +1,20 @@
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { ModelSyncConfig, readConfig } from './config';
+import { syncBatch } from './sync-batch';
 
-/**
- * Placeholder until the model-sync issue lands its planner and SSM fan-out: it accepts every record
- * so notifications do not pile up in the dead-letter queue, and says so in its log.
- */
-export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
-  console.log(JSON.stringify({ message: 'model-sync fan-out not implemented yet; records acknowledged', records: event.Records.length }));
-  return { batchItemFailures: [] };
-}
+// Created once per execution environment. The clients use the standard SDK configuration only
+// (AWS_REGION, AWS_ENDPOINT_URL, credentials chain); the standard retry strategy backs off on throttling,
+// given more attempts here because a burst of uploads can meet a busy SSM API.
+const logger = new Logger({ serviceName: 'comfyui-model-sync' });
+const ec2 = new EC2Client({ maxAttempts: 8 });
+const ssm = new SSMClient({ maxAttempts: 8 });
+let config: ModelSyncConfig | undefined;
+
+/** SQS batch of models-bucket notifications -> one SSM fan-out to the cluster's GPU nodes. */
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  config ??= readConfig(process.env);
+  return syncBatch(event, context, { logger, ec2, ssm, config });
+};
