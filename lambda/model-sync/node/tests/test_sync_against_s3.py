@@ -1,0 +1,176 @@
+"""sync_models.py against a real S3 API (moto server on loopback), run as a subprocess like on a node."""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from conftest import sync_command, sync_env
+
+KEYS = {
+    "checkpoints/sd xl base.safetensors": b"base" * 1000,
+    "checkpoints/sub/plus+sign é 日本.safetensors": b"unicode",
+    "loras/glob*?[1].pt": b"glob",
+    "vae/nested/dir/v.pt": b"vae",
+    "codebuild/artifact.zip": b"not a model",  # outside the model folders: never copied
+}
+
+
+def put(s3, bucket, objects):
+    for key, body in objects.items():
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+
+
+def cached_files(data_dir: Path) -> dict:
+    models = data_dir / "models"
+    return {p.relative_to(models).as_posix(): p.read_bytes() for p in models.rglob("*") if p.is_file()}
+
+
+def status(data_dir: Path) -> dict:
+    return json.loads((data_dir / "model-sync" / "status.json").read_text(encoding="utf-8"))
+
+
+def keys_arg(keys) -> list:
+    return ["--keys-b64", base64.b64encode(json.dumps(list(keys)).encode()).decode()]
+
+
+def test_initial_sync_mirrors_the_model_folders_and_marks_the_node_ready(s3, bucket, run_sync, tmp_path):
+    put(s3, bucket, KEYS)
+    result = run_sync()
+    assert result.returncode == 0, result.stdout
+    cache = tmp_path / "cache"
+    expected = {k: v for k, v in KEYS.items() if not k.startswith("codebuild/")}
+    assert cached_files(cache) == expected
+    assert (cache / "model-sync" / "ready").is_file()
+    st = status(cache)
+    assert st["state"] == "ok" and st["objects"] == 4 and st["bytes"] == sum(map(len, expected.values()))
+    assert st["errors"] == [] and st["last_success"]
+    assert "progress: 4/4 files" in result.stdout
+
+
+def test_a_second_run_downloads_nothing(s3, bucket, run_sync, tmp_path):
+    put(s3, bucket, {"loras/a.pt": b"a"})
+    assert run_sync().returncode == 0
+    result = run_sync()
+    assert result.returncode == 0
+    assert "0 to download" in result.stdout and status(tmp_path / "cache")["downloaded"] == 0
+
+
+def test_incremental_keys_add_replace_and_delete_only_what_changed(s3, bucket, run_sync, tmp_path):
+    put(s3, bucket, {"loras/keep.pt": b"keep", "loras/replace.pt": b"old", "loras/remove me.pt": b"bye"})
+    assert run_sync().returncode == 0
+    put(s3, bucket, {"loras/new one.pt": b"new", "loras/replace.pt": b"new content", "loras/not-told.pt": b"x"})
+    s3.delete_object(Bucket=bucket, Key="loras/remove me.pt")
+    result = run_sync(*keys_arg(["loras/new one.pt", "loras/replace.pt", "loras/remove me.pt"]))
+    assert result.returncode == 0, result.stdout
+    assert cached_files(tmp_path / "cache") == {
+        "loras/keep.pt": b"keep", "loras/new one.pt": b"new", "loras/replace.pt": b"new content"}
+    st = status(tmp_path / "cache")
+    assert (st["mode"], st["downloaded"], st["deleted"]) == ("keys", 2, 1)
+
+
+def test_full_sync_deletes_files_whose_objects_are_gone_and_prunes_empty_folders(s3, bucket, run_sync, tmp_path):
+    put(s3, bucket, {"checkpoints/a/b/deep.pt": b"d", "checkpoints/top.pt": b"t"})
+    assert run_sync().returncode == 0
+    s3.delete_object(Bucket=bucket, Key="checkpoints/a/b/deep.pt")
+    stray = tmp_path / "cache" / "models" / "loras" / "copied-by-hand.pt"
+    stray.parent.mkdir(parents=True, exist_ok=True)
+    stray.write_bytes(b"stray")
+    assert run_sync().returncode == 0
+    models = tmp_path / "cache" / "models"
+    assert cached_files(tmp_path / "cache") == {"checkpoints/top.pt": b"t"}
+    assert not (models / "checkpoints" / "a").exists() and (models / "checkpoints").is_dir()
+
+
+def test_an_emptied_bucket_empties_the_cache(s3, bucket, run_sync, tmp_path):
+    put(s3, bucket, {"loras/a.pt": b"a"})
+    assert run_sync().returncode == 0
+    s3.delete_object(Bucket=bucket, Key="loras/a.pt")
+    result = run_sync()
+    assert result.returncode == 0, result.stdout
+    assert cached_files(tmp_path / "cache") == {}
+
+
+def test_models_that_do_not_fit_fail_before_anything_changes(s3, bucket, run_sync, tmp_path):
+    put(s3, bucket, {"loras/old.pt": b"old"})
+    assert run_sync().returncode == 0
+    put(s3, bucket, {"checkpoints/huge.safetensors": os.urandom(1024 * 1024)})
+    s3.delete_object(Bucket=bucket, Key="loras/old.pt")
+    disk = os.statvfs(tmp_path)
+    free_gib = disk.f_bavail * disk.f_frsize / 1024 ** 3
+    result = run_sync("--reserve-gib", str(free_gib))  # leaves less than the 1 MiB the new model needs
+    assert result.returncode == 3, result.stdout
+    assert "the models do not fit" in result.stdout and "more instance store" in result.stdout
+    assert cached_files(tmp_path / "cache") == {"loras/old.pt": b"old"}  # nothing deleted, nothing added
+    st = status(tmp_path / "cache")
+    assert st["state"] == "failed" and "do not fit" in st["errors"][0]
+
+
+def test_an_interrupted_download_never_exposes_a_partial_file(s3, bucket, s3_endpoint, slow_endpoint, run_sync,
+                                                                tmp_path):
+    body = os.urandom(24 * 1024 * 1024)  # ~6 s through the 4 MiB/s proxy
+    put(s3, bucket, {"checkpoints/big.safetensors": body})
+    cache = tmp_path / "cache"
+    proc = subprocess.Popen(sync_command(bucket, cache, slow_endpoint, "--part-concurrency", "1"), env=sync_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    staging = cache / "model-sync" / "staging"
+    deadline = time.monotonic() + 30
+    while not any(p.is_file() and p.name != "commands.txt" and p.stat().st_size > 0 for p in staging.rglob("*")):
+        assert time.monotonic() < deadline, "download never started"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)  # no chance to clean up: the worst case
+    proc.wait(timeout=10)
+    assert not (cache / "models" / "checkpoints" / "big.safetensors").exists()
+    assert not (cache / "model-sync" / "ready").exists()
+    result = run_sync()
+    assert result.returncode == 0, result.stdout
+    assert cached_files(cache) == {"checkpoints/big.safetensors": body}
+    assert [p for p in staging.rglob("*") if p.is_file()] == []
+
+
+def test_sigterm_stops_the_run_and_records_why(s3, bucket, slow_endpoint, tmp_path):
+    put(s3, bucket, {"checkpoints/big.safetensors": os.urandom(16 * 1024 * 1024)})
+    cache = tmp_path / "cache"
+    proc = subprocess.Popen(sync_command(bucket, cache, slow_endpoint), env=sync_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    time.sleep(1.5)
+    proc.terminate()
+    assert proc.wait(timeout=20) == 128 + signal.SIGTERM
+    st = status(cache)
+    assert st["state"] == "failed" and "interrupted" in st["errors"][0]
+    assert not (cache / "models" / "checkpoints" / "big.safetensors").exists()
+
+
+def test_two_overlapping_runs_are_serialized_and_both_succeed(s3, bucket, slow_endpoint, tmp_path):
+    body = os.urandom(8 * 1024 * 1024)
+    put(s3, bucket, {"checkpoints/a.safetensors": body, "loras/b.pt": b"b"})
+    cache = tmp_path / "cache"
+    procs = [subprocess.Popen(sync_command(bucket, cache, slow_endpoint), env=sync_env(), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    assert any("another sync is running" in out for out in outputs)
+    assert sum("2 to download" in out for out in outputs) == 1  # the second found the work done
+    assert cached_files(cache) == {"checkpoints/a.safetensors": body, "loras/b.pt": b"b"}
+
+
+def test_a_keys_run_before_the_first_full_sync_does_not_mark_the_node_ready(s3, bucket, run_sync, tmp_path):
+    put(s3, bucket, {"loras/a.pt": b"a"})
+    assert run_sync(*keys_arg(["loras/a.pt"])).returncode == 0
+    assert not (tmp_path / "cache" / "model-sync" / "ready").exists()
+    assert cached_files(tmp_path / "cache") == {"loras/a.pt": b"a"}
+
+
+def test_clear_errors_for_a_missing_s5cmd_a_missing_mount_and_a_missing_bucket(s3_endpoint, run_sync, tmp_path):
+    result = run_sync("--s5cmd", str(tmp_path / "nope"))
+    assert result.returncode == 2 and "s5cmd not found" in result.stdout
+    result = run_sync("--require-mount", str(tmp_path), "--mount-wait-seconds", "0")
+    assert result.returncode == 5 and "is not mounted" in result.stdout and "RAID0" in result.stdout
+    result = subprocess.run(sync_command("no-such-bucket", tmp_path / "c2", s3_endpoint), env=sync_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
+    assert result.returncode == 1 and "listing s3://no-such-bucket/* failed: NoSuchBucket" in result.stdout
+    assert status(tmp_path / "c2")["state"] == "failed"
