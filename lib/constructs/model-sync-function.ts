@@ -20,6 +20,8 @@ export interface ModelSyncFunctionProps {
   readonly nodePools: readonly string[];
   /** SSM Command document the function sends. */
   readonly syncDocumentName: string;
+  /** CloudWatch log group that receives each node's command output. */
+  readonly syncLogGroupName: string;
   /**
    * How long SQS gathers notifications before invoking the function, so a burst of uploads becomes
    * one fan-out. @default 20 seconds (nodes still hear of a change within a minute)
@@ -90,6 +92,8 @@ export class ModelSyncFunction extends Construct {
         CLUSTER_NAME: props.clusterName,
         NODE_POOLS: props.nodePools.join(','),
         SYNC_DOCUMENT_NAME: props.syncDocumentName,
+        SYNC_LOG_GROUP: props.syncLogGroupName,
+        POWERTOOLS_SERVICE_NAME: 'comfyui-model-sync',
       },
       bundling: { minify: true, sourceMap: true, target: 'node24', forceDockerBundling: false },
     });

@@ -34,3 +34,24 @@ export function modelsBucketReadStatements(bucketArn: string): iam.PolicyStateme
     }),
   ];
 }
+
+/**
+ * What the SSM agent needs to stream the model-sync command's output to its CloudWatch log group:
+ * write streams in that group only; DescribeLogGroups has no resource-level scoping below `log-group:*`.
+ * https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-rc-setting-up-cwlogs.html
+ */
+export function modelSyncLogStatements(props: { partition: string; region: string; account: string; logGroupName: string }): iam.PolicyStatement[] {
+  const groups = `arn:${props.partition}:logs:${props.region}:${props.account}:log-group`;
+  return [
+    new iam.PolicyStatement({
+      sid: 'WriteModelSyncCommandOutput',
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+      resources: [`${groups}:${props.logGroupName}:*`],
+    }),
+    new iam.PolicyStatement({
+      sid: 'FindModelSyncLogGroup',
+      actions: ['logs:DescribeLogGroups'],
+      resources: [`${groups}:*`],
+    }),
+  ];
+}

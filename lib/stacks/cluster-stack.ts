@@ -11,7 +11,7 @@ import { grantClusterAdmin } from '../constructs/cluster-admin';
 import { ClusterVpcProvider } from '../constructs/cluster-vpc';
 import { ComfyuiLoadBalancer } from '../constructs/comfyui-load-balancer';
 import { restrictGpuNodeRole } from '../constructs/gpu-node-role';
-import { OUTPUT_KEYS } from '../names';
+import { modelSyncLogGroupName, OUTPUT_KEYS } from '../names';
 import { HELM_CHART_VERSIONS, MANAGED_ADDON_VERSIONS } from '../versions';
 
 export interface ClusterStackProps extends StackProps {
@@ -98,7 +98,11 @@ export async function buildClusterStack(scope: Construct, id: string, props: Clu
   const vpc = cluster.vpc;
   grantClusterAdmin(cluster, config.clusterAdminArn);
   hardenBlueprintResources(stack, config.clusterName);
-  const nodeRole = restrictGpuNodeRole(cluster, bucketArn(stack, config.modelsBucketName));
+  const nodeRole = restrictGpuNodeRole(
+    cluster,
+    bucketArn(stack, config.modelsBucketName),
+    modelSyncLogGroupName(config.clusterName),
+  );
   for (const bucketStack of props.bucketStacks) stack.addDependency(bucketStack);
 
   const loadBalancer = new ComfyuiLoadBalancer(stack, 'ComfyuiLoadBalancer', {

@@ -1,10 +1,12 @@
-import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { AppConfig } from '../config';
+import { ModelSyncDocument } from '../constructs/model-sync-document';
 import { ModelSyncFunction } from '../constructs/model-sync-function';
 import { SecureBucket } from '../constructs/secure-bucket';
-import { GPU_NODE_POOLS, MODEL_SYNC_DOCUMENT_NAME, OUTPUT_KEYS } from '../names';
+import { GPU_NODE_POOLS, MODEL_SYNC_DOCUMENT_NAME, modelSyncLogGroupName, OUTPUT_KEYS } from '../names';
 
 export interface ModelsSyncStackProps extends StackProps {
   readonly config: AppConfig;
@@ -27,14 +29,27 @@ export class ModelsSyncStack extends Stack {
     });
     this.modelsBucket = models.bucket;
 
+    new ModelSyncDocument(this, 'SyncDocument', {
+      documentName: MODEL_SYNC_DOCUMENT_NAME,
+      bucketName: config.modelsBucketName,
+      region: this.region,
+    });
+    const commandLogs = new logs.LogGroup(this, 'SyncCommandLogs', {
+      logGroupName: modelSyncLogGroupName(config.clusterName),
+      retention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: config.dataRemovalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    });
+
     const sync = new ModelSyncFunction(this, 'ModelSync', {
       modelsBucket: models.bucket,
       clusterName: config.clusterName,
       nodePools: GPU_NODE_POOLS,
       syncDocumentName: MODEL_SYNC_DOCUMENT_NAME,
+      syncLogGroupName: commandLogs.logGroupName,
     });
 
     new CfnOutput(this, OUTPUT_KEYS.modelsBucketName, { value: models.bucket.bucketName });
     new CfnOutput(this, OUTPUT_KEYS.modelSyncQueueUrl, { value: sync.queue.queueUrl });
+    new CfnOutput(this, OUTPUT_KEYS.modelSyncLogGroupName, { value: commandLogs.logGroupName });
   }
 }

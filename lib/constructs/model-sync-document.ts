@@ -1,0 +1,104 @@
+import { readFileSync } from 'fs';
+import * as path from 'path';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { Construct } from 'constructs';
+import { KEYS_PARAMETER_MAX_CHARS, SYNC_EXECUTION_TIMEOUT_SECONDS } from '../../lambda/model-sync/planner';
+import { MODEL_FOLDERS } from '../model-folders';
+import { NODE_INSTANCE_STORE_MOUNT, NODE_MODEL_CACHE_DIR, NODE_S5CMD_PATH } from '../names';
+
+/** The node-side sync script: the single source for the boot-time unit and this document. */
+export const NODE_SYNC_SCRIPT = path.join(__dirname, '..', '..', 'lambda', 'model-sync', 'node', 'sync_models.py');
+
+/** Heredoc terminator that embeds the script; the script must never contain this line. */
+const HEREDOC_END = 'COMFYUI_SYNC_MODELS_PY';
+
+export interface ModelSyncDocumentContentProps {
+  /** Models bucket the nodes mirror. */
+  readonly bucketName: string;
+  /** Region of the bucket. */
+  readonly region: string;
+  /** The script's text. @default the contents of NODE_SYNC_SCRIPT */
+  readonly script?: string;
+}
+
+/**
+ * An SSM Command document (schema 2.2) that writes the sync script to a temp file and runs it for the
+ * changed keys. Keys arrive base64-encoded and the parameter's allowedPattern admits base64 only, so no
+ * object key can reach the shell as code.
+ * https://docs.aws.amazon.com/systems-manager/latest/userguide/documents-syntax-data-elements-parameters.html
+ */
+export function modelSyncDocumentContent(props: ModelSyncDocumentContentProps): Record<string, unknown> {
+  const script = props.script ?? readFileSync(NODE_SYNC_SCRIPT, 'utf8');
+  if (script.includes('{{')) throw new Error(`${NODE_SYNC_SCRIPT} contains '{{', which SSM would read as a parameter`);
+  if (script.split('\n').includes(HEREDOC_END)) throw new Error(`${NODE_SYNC_SCRIPT} contains the line ${HEREDOC_END}`);
+  const command = [
+    '/usr/bin/python3 "$script"',
+    `--bucket '${props.bucketName}'`,
+    `--region '${props.region}'`,
+    `--data-dir '${NODE_MODEL_CACHE_DIR}'`,
+    `--folders '${MODEL_FOLDERS.join(',')}'`,
+    `--require-mount '${NODE_INSTANCE_STORE_MOUNT}' --mount-wait-seconds 0`,
+    `--s5cmd '${NODE_S5CMD_PATH}'`,
+    "--keys-b64 '{{ keys }}'",
+  ].join(' ');
+  return {
+    schemaVersion: '2.2',
+    description: `Sync this node's ComfyUI model cache with s3://${props.bucketName} (lambda/model-sync/node/sync_models.py).`,
+    parameters: {
+      keys: {
+        type: 'String',
+        default: '',
+        description: 'Base64 JSON list of changed model keys; empty reconciles the whole bucket.',
+        allowedPattern: `^[A-Za-z0-9+/=]{0,${KEYS_PARAMETER_MAX_CHARS}}$`,
+      },
+      executionTimeout: {
+        type: 'String',
+        default: String(SYNC_EXECUTION_TIMEOUT_SECONDS),
+        description: 'Seconds the sync may run.',
+        allowedPattern: '^[1-9][0-9]{0,4}$',
+      },
+    },
+    mainSteps: [
+      {
+        action: 'aws:runShellScript',
+        name: 'syncModels',
+        precondition: { StringEquals: ['platformType', 'Linux'] },
+        inputs: {
+          timeoutSeconds: '{{ executionTimeout }}',
+          runCommand: [
+            'set -euo pipefail',
+            'script=$(mktemp /tmp/comfyui-sync-models.XXXXXX)',
+            'trap \'rm -f "$script"\' EXIT',
+            `cat > "$script" <<'${HEREDOC_END}'`,
+            ...script.replace(/\n$/, '').split('\n'),
+            HEREDOC_END,
+            command,
+          ],
+        },
+      },
+    ],
+  };
+}
+
+export interface ModelSyncDocumentProps extends ModelSyncDocumentContentProps {
+  /** Document name the Lambda sends. */
+  readonly documentName: string;
+}
+
+/** The `ComfyUI-SyncModels` Command document, created from the repository's node sync script. */
+export class ModelSyncDocument extends Construct {
+  readonly document: ssm.CfnDocument;
+
+  constructor(scope: Construct, id: string, props: ModelSyncDocumentProps) {
+    super(scope, id);
+    this.document = new ssm.CfnDocument(this, 'Document', {
+      name: props.documentName,
+      documentType: 'Command',
+      documentFormat: 'JSON',
+      targetType: '/AWS::EC2::Instance',
+      // A changed script replaces the document in place instead of failing on the fixed name.
+      updateMethod: 'NewVersion',
+      content: modelSyncDocumentContent(props),
+    });
+  }
+}

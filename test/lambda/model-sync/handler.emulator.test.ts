@@ -1,0 +1,209 @@
+import {
+  DescribeImagesCommand,
+  EC2Client,
+  RunInstancesCommand,
+  StopInstancesCommand,
+  Tag,
+} from '@aws-sdk/client-ec2';
+import { CreateDocumentCommand, ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
+import type { Context, SQSEvent } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { modelSyncDocumentContent } from '../../../lib/constructs/model-sync-document';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { ACCESS_DENIED, FaultProxy, startFaultProxy, THROTTLED } from '../../helpers/fault-proxy';
+import { MotoServer, recordedCalls, startMotoServer } from '../../helpers/moto-server';
+import { readConfig } from '../../../lambda/model-sync/config';
+import { syncBatch } from '../../../lambda/model-sync/sync-batch';
+import { s3NotificationBody, s3TestEventBody } from '../../helpers/s3-notifications';
+
+/**
+ * The real handler against moto's EC2 and SSM APIs on loopback: the handler module is imported only
+ * after AWS_ENDPOINT_URL points at the emulator, exactly as a deployment would configure it.
+ */
+const BUCKET = 'comfyui-models-123456789012-us-west-2';
+const CLUSTER = 'comfyui';
+const DOCUMENT = 'ComfyUI-SyncModels';
+const context = { functionName: 'model-sync', awsRequestId: 'req-1' } as Context;
+
+let moto: MotoServer;
+let proxy: FaultProxy;
+const SEND_COMMAND = 'AmazonSSM.SendCommand';
+let ec2: EC2Client;
+let ssm: SSMClient;
+let handler: (event: SQSEvent, context: Context) => Promise<{ batchItemFailures: { itemIdentifier: string }[] }>;
+const expectedTargets: string[] = [];
+const logLines: string[] = [];
+
+function sqsEvent(bodies: Record<string, string>): SQSEvent {
+  return {
+    Records: Object.entries(bodies).map(([messageId, body]) => ({
+      messageId,
+      receiptHandle: `rh-${messageId}`,
+      body,
+      attributes: {} as any,
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:us-west-2:123456789012:model-sync',
+      awsRegion: 'us-west-2',
+    })),
+  };
+}
+
+async function launch(count: number, tags: Record<string, string>): Promise<string[]> {
+  const images = await ec2.send(new DescribeImagesCommand({}));
+  const out = await ec2.send(new RunInstancesCommand({
+    ImageId: images.Images![0].ImageId!,
+    InstanceType: 'g5.xlarge',
+    MinCount: count,
+    MaxCount: count,
+    TagSpecifications: [{
+      ResourceType: 'instance',
+      Tags: Object.entries(tags).map(([Key, Value]): Tag => ({ Key, Value })),
+    }],
+  }));
+  return out.Instances!.map((i) => i.InstanceId!);
+}
+
+function karpenterTags(cluster: string, pool: string): Record<string, string> {
+  return { 'karpenter.sh/nodepool': pool, 'eks:eks-cluster-name': cluster, [`kubernetes.io/cluster/${cluster}`]: 'owned' };
+}
+
+async function commandsSent() {
+  return (await ssm.send(new ListCommandsCommand({}))).Commands ?? [];
+}
+
+/**
+ * The SendCommand requests moto received. moto 5.2.5's ListCommands reports every instance in the region
+ * for a command sent with InstanceIds only (it adds all instances matched by an empty Targets filter), so
+ * the instance IDs are read from the recorded requests; ListCommands still proves moto accepted them.
+ */
+const sendCommandRequests = () => recordedCalls(moto, 'AmazonSSM.SendCommand');
+
+const decodeKeys = (p: string) => JSON.parse(Buffer.from(p, 'base64').toString('utf8'));
+
+beforeAll(async () => {
+  moto = await startMotoServer();
+  proxy = await startFaultProxy(moto.endpoint);
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL: proxy.endpoint,
+    AWS_REGION: 'us-west-2',
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    MODELS_BUCKET: BUCKET,
+    CLUSTER_NAME: CLUSTER,
+    NODE_POOLS: 'comfyui-single-gpu,comfyui-multi-gpu',
+    SYNC_DOCUMENT_NAME: DOCUMENT,
+    SYNC_LOG_GROUP: '/comfyui/comfyui/model-sync',
+  });
+  ec2 = new EC2Client({});
+  ssm = new SSMClient({});
+  await ssm.send(new CreateDocumentCommand({
+    Name: DOCUMENT,
+    DocumentType: 'Command',
+    DocumentFormat: 'JSON',
+    Content: JSON.stringify(modelSyncDocumentContent({ bucketName: BUCKET, region: 'us-west-2' })),
+  }));
+  // 62 single-GPU + 5 multi-GPU running nodes of this cluster: the targets (67 -> 2 commands).
+  expectedTargets.push(...await launch(62, karpenterTags(CLUSTER, 'comfyui-single-gpu')));
+  expectedTargets.push(...await launch(5, karpenterTags(CLUSTER, 'comfyui-multi-gpu')));
+  // Not targets: stopped nodes, another cluster's nodes, this cluster's system nodes and another pool.
+  const stopped = await launch(4, karpenterTags(CLUSTER, 'comfyui-single-gpu'));
+  await ec2.send(new StopInstancesCommand({ InstanceIds: stopped }));
+  await launch(6, karpenterTags('other-cluster', 'comfyui-single-gpu'));
+  await launch(3, { 'eks:eks-cluster-name': CLUSTER, [`kubernetes.io/cluster/${CLUSTER}`]: 'owned' });
+  await launch(2, karpenterTags(CLUSTER, 'default'));
+
+  // Powertools writes INFO to stdout and ERROR to stderr; keep both for the log assertions.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.write = ((chunk: unknown) => {
+      logLines.push(String(chunk));
+      return true;
+    }) as typeof stream.write;
+  }
+  ({ handler } = await import('../../../lambda/model-sync/handler'));
+}, 120_000);
+
+afterAll(async () => {
+  await proxy?.close();
+  await moto?.stop();
+});
+
+describe('model-sync handler against the moto emulator', () => {
+  test('fans a burst of 1,000 uploads out as ceil(67 / 50) = 2 commands to exactly the running GPU nodes, '
+    + 'riding out throttling', async () => {
+    proxy.inject(SEND_COMMAND, THROTTLED, THROTTLED, THROTTLED);
+    const bodies: Record<string, string> = {};
+    for (let i = 0; i < 1000; i++) {
+      bodies[`m${i}`] = s3NotificationBody([{ key: `loras/burst ${i % 10}.safetensors` }], BUCKET);
+    }
+    const before = (await commandsSent()).length;
+    const requestsBefore = sendCommandRequests().length;
+    const response = await handler(sqsEvent(bodies), context);
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(proxy.pending(SEND_COMMAND)).toBe(0); // all three throttles were served, and retried
+    expect((await commandsSent()).length - before).toBe(2);
+    const sent = sendCommandRequests().slice(requestsBefore);
+    expect(sent).toHaveLength(2);
+    expect(sent.map((c) => c.InstanceIds.length).sort((a: number, b: number) => a - b)).toEqual([17, 50]);
+    expect(sent.flatMap((c) => c.InstanceIds).sort()).toEqual([...expectedTargets].sort());
+    for (const command of sent) {
+      expect(command.DocumentName).toBe(DOCUMENT);
+      expect(command.CloudWatchOutputConfig).toEqual({
+        CloudWatchOutputEnabled: true, CloudWatchLogGroupName: '/comfyui/comfyui/model-sync',
+      });
+      expect(decodeKeys(command.Parameters.keys[0])).toEqual(
+        Array.from({ length: 10 }, (_, i) => `loras/burst ${i}.safetensors`).sort(),
+      );
+    }
+  });
+
+  test('sends nothing for test events and ignored keys, and fails only the malformed message', async () => {
+    const before = sendCommandRequests().length;
+    const response = await handler(sqsEvent({
+      test: s3TestEventBody(BUCKET),
+      ignored: s3NotificationBody([{ key: 'codebuild/build.zip' }], BUCKET),
+      broken: '{"Records": "nope"}',
+    }), context);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'broken' }]);
+    expect(sendCommandRequests().length).toBe(before);
+  });
+
+  test('reports the records that carried changes as failures when SSM keeps refusing, so SQS retries them', async () => {
+    proxy.inject(SEND_COMMAND, ...Array(20).fill(ACCESS_DENIED));
+    const response = await handler(sqsEvent({
+      change: s3NotificationBody([{ key: 'checkpoints/new.safetensors' }], BUCKET),
+      test: s3TestEventBody(BUCKET),
+    }), context);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'change' }]);
+    expect(proxy.pending(SEND_COMMAND)).toBe(18); // AccessDenied is not retried: one per chunk of 50 nodes
+    proxy.clear(SEND_COMMAND);
+  });
+
+  test('succeeds without sending anything when the cluster has no GPU nodes (they sync at boot)', async () => {
+    const before = sendCommandRequests().length;
+    const response = await syncBatch(
+      sqsEvent({ m: s3NotificationBody([{ key: 'loras/a.safetensors' }], BUCKET) }),
+      context,
+      { ec2, ssm, logger: new Logger({ logLevel: 'SILENT' }), config: { ...readConfig(process.env), clusterName: 'idle' } },
+    );
+    expect(response.batchItemFailures).toEqual([]);
+    expect(sendCommandRequests().length).toBe(before);
+  });
+
+  test('logs structured JSON lines that say what was planned and what was ignored', () => {
+    const entries = logLines.flatMap((l) => l.split('\n')).filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    expect(entries.find((e) => e.message === 'Planned sync' && e.changedKeys === 10)).toMatchObject({
+      level: 'INFO', service: 'comfyui-model-sync', records: 1000,
+    });
+    expect(entries.find((e) => e.message === 'Ignoring notification')).toMatchObject({
+      key: 'codebuild/build.zip', reason: expect.stringContaining('not under a ComfyUI model folder'),
+    });
+    expect(entries.find((e) => e.message === 'Malformed message')).toMatchObject({ messageId: 'broken' });
+    expect(entries.find((e) => e.message === 'Sync fan-out failed; the batch will be retried')).toMatchObject({
+      level: 'ERROR',
+      commands: expect.arrayContaining([expect.objectContaining({ error: expect.stringContaining('AccessDenied') })]),
+    });
+  });
+});
