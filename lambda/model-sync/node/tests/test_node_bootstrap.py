@@ -1,0 +1,69 @@
+"""install-node-sync.sh and the systemd unit: what a GPU node gets at boot."""
+from __future__ import annotations
+
+import importlib.util
+import re
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import REPO, SCRIPT
+
+NODE = REPO / "lambda" / "model-sync" / "node"
+UNIT = NODE / "comfyui-model-sync.service"
+NAMES = (REPO / "lib" / "names.ts").read_text(encoding="utf-8")
+
+spec = importlib.util.spec_from_file_location("sync_models", SCRIPT)
+sm = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(sm)
+
+
+def install(root: Path, *args: str):
+    return subprocess.run(["bash", str(NODE / "install-node-sync.sh"), *args, "--root", str(root), "--no-start"],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+
+
+INSTALL_ARGS = ["--bucket", "models", "--region", "us-west-2", "--data-dir", "/mnt/k8s-disks/0/comfyui",
+                "--mount", "/mnt/k8s-disks/0", "--folders", "checkpoints,loras"]
+
+
+def test_installs_the_pinned_s5cmd_the_script_the_settings_and_the_unit(tmp_path):
+    result = install(tmp_path, *INSTALL_ARGS)
+    assert result.returncode == 0, result.stdout
+    assert "s5cmd v2.3.0" in result.stdout
+    assert (tmp_path / "opt/comfyui/model-sync/sync_models.py").read_bytes() == SCRIPT.read_bytes()
+    assert (tmp_path / "etc/systemd/system/comfyui-model-sync.service").read_bytes() == UNIT.read_bytes()
+    env = dict(line.split("=", 1) for line in (tmp_path / "etc/comfyui/model-sync.env").read_text().splitlines())
+    assert env == {"MODELS_BUCKET": "models", "AWS_REGION": "us-west-2", "MODEL_CACHE_DIR": "/mnt/k8s-disks/0/comfyui",
+                   "INSTANCE_STORE_MOUNT": "/mnt/k8s-disks/0", "MODEL_FOLDERS": "checkpoints,loras"}
+
+
+def test_refuses_to_run_without_a_required_setting(tmp_path):
+    result = install(tmp_path, *INSTALL_ARGS[:-2])
+    assert result.returncode == 2 and "--folders is required" in result.stdout
+    assert not (tmp_path / "etc").exists()
+
+
+def test_the_unit_passes_arguments_the_script_accepts():
+    exec_start = re.search(r"^ExecStart=(.+)$", UNIT.read_text(), re.M).group(1)
+    values = {"MODELS_BUCKET": "models", "AWS_REGION": "us-west-2", "MODEL_CACHE_DIR": "/data",
+              "MODEL_FOLDERS": "checkpoints", "INSTANCE_STORE_MOUNT": "/mnt"}
+    argv = shlex.split(re.sub(r"\$\{(\w+)\}", lambda m: values[m.group(1)], exec_start))
+    assert argv[:2] == ["/usr/bin/python3", "/opt/comfyui/model-sync/sync_models.py"]
+    args = sm.parse_args(argv[2:])
+    assert (args.bucket, args.data_dir, args.require_mount, args.keys_b64) == ("models", "/data", "/mnt", "")
+
+
+def test_paths_match_the_names_the_cdk_app_uses():
+    s5cmd_path = re.search(r"NODE_S5CMD_PATH = '([^']+)'", NAMES).group(1)
+    assert "--s5cmd %s" % s5cmd_path in UNIT.read_text()
+    assert "/usr/local/bin/s5cmd" == s5cmd_path
+    assert "$root/usr/local/bin/s5cmd" in (NODE / "install-node-sync.sh").read_text()
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
+def test_systemd_accepts_the_unit_without_warnings():
+    result = subprocess.run(["systemd-analyze", "verify", str(UNIT)], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
