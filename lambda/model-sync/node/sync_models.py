@@ -311,28 +311,55 @@ class Progress:
             self.report()
 
 
-def list_remote(s5: S5cmd, bucket: str, folders: frozenset, scope: set | None) -> dict:
+def list_remote(s5: S5cmd, bucket: str, folders: frozenset, scope: set | None) -> tuple:
+    """Returns (model objects: key -> {size, etag}, folders that also hold keys that are not model files)."""
     prefixes = [""] if scope is None else sorted({k.split("/", 1)[0] + "/" for k in scope})
-    remote = {}
+    remote, mixed = {}, set()
     for prefix in prefixes:
         for entry in s5.list_objects(bucket, prefix):
             key = entry["key"][len("s3://%s/" % bucket):]
             if model_key_problem(key, folders) is None:
                 remote[key] = {"size": int(entry["size"]), "etag": entry.get("etag", "")}
-    return remote
+            else:
+                mixed.add(key.split("/", 1)[0])
+    return remote, mixed
 
 
-def download(s5: S5cmd, cache: Cache, bucket: str, keys: list, remote: dict, manifest: dict, errors: list) -> tuple:
+def plan_copies(downloads: list, remote: dict, mixed: set) -> tuple:
+    """Splits downloads into whole folders (one wildcard copy each) and single keys.
+
+    A wildcard copy saves a HEAD request per object (about half the time for many small files), but it
+    takes every object under the prefix, so it is used only where every object there is a wanted, safe
+    model key: a first sync, typically.
+    """
+    wanted = set(downloads)
+    by_folder = {}
+    for key in remote:
+        by_folder.setdefault(key.split("/", 1)[0], []).append(key)
+    whole = sorted(f for f, keys in by_folder.items() if f not in mixed and all(k in wanted for k in keys))
+    singles = sorted(k for k in downloads if k.split("/", 1)[0] not in whole)
+    return whole, singles
+
+
+def download(s5: S5cmd, cache: Cache, bucket: str, keys: list, remote: dict, mixed: set, manifest: dict,
+             errors: list) -> tuple:
     staging = cache.new_staging_dir()
+    tree = os.path.join(staging, "tree")
     targets = {}
+    whole, singles = plan_copies(keys, remote, mixed)
+    flags = " ".join(s5.cp_flags)
     run_file = os.path.join(staging, "commands.txt")
     with open(run_file, "w", encoding="utf-8") as f:
-        for i, key in enumerate(keys):
+        for folder in whole:
+            # Lands as tree/<key>; every object under the prefix is a safe model key (plan_copies).
+            f.write("cp %s %s %s\n" % (flags, shlex.quote("s3://%s/%s/*" % (bucket, folder)),
+                                        shlex.quote(os.path.join(tree, folder) + "/")))
+        for i, key in enumerate(singles):
             dest = os.path.join(staging, "%06d" % i)
             targets[dest] = key
             # --raw: keys are literal, so '*' or '?' in a file name is not a wildcard.
-            f.write("cp --raw %s %s %s\n" % (" ".join(s5.cp_flags), shlex.quote("s3://%s/%s" % (bucket, key)),
-                                               shlex.quote(dest)))
+            f.write("cp --raw %s %s %s\n" % (flags, shlex.quote("s3://%s/%s" % (bucket, key)), shlex.quote(dest)))
+    keys_wanted = set(keys)
     progress = Progress(len(keys), sum(remote[k]["size"] for k in keys), staging)
     reporter = threading.Thread(target=progress.run, daemon=True)
     reporter.start()
@@ -344,8 +371,12 @@ def download(s5: S5cmd, cache: Cache, bucket: str, keys: list, remote: dict, man
         except ValueError:
             errors.append(line.strip())
             return
-        dest = result.get("destination")
+        dest = result.get("destination") or ""
         key = targets.get(dest)
+        if key is None and dest.startswith(tree + os.sep):
+            key = os.path.relpath(dest, tree).replace(os.sep, "/")
+            if key not in remote or key not in keys_wanted:
+                return  # appeared after the listing: the next sync handles it
         if result.get("error") or not result.get("success") or key is None:
             errors.append("%s: %s" % (result.get("source", "?"), result.get("error", "copy failed")))
             return
@@ -367,8 +398,9 @@ def download(s5: S5cmd, cache: Cache, bucket: str, keys: list, remote: dict, man
         progress.stop.set()
         progress.report()
         shutil.rmtree(staging, ignore_errors=True)
-    if code != 0 and not errors:
-        errors.append("s5cmd exited with code %d" % code)
+    missing = len(keys_wanted) - len(done)
+    if missing and not errors:
+        errors.append("%d objects were not downloaded (s5cmd exited with code %d)" % (missing, code))
     return done, progress.done_bytes
 
 
@@ -398,7 +430,7 @@ def sync(args) -> dict:
         manifest = {k: v for k, v in manifest.items()
                     if k in local and os.path.getsize(cache.path_of(k)) == v.get("size")}
         s5 = S5cmd(args)
-        remote = list_remote(s5, args.bucket, folders, scope) if scope != set() else {}
+        remote, mixed = list_remote(s5, args.bucket, folders, scope) if scope != set() else ({}, set())
         downloads, deletes = plan_sync(remote, manifest, local, scope)
         need = sum(remote[k]["size"] for k in downloads)
         freed = sum(os.path.getsize(cache.path_of(k)) for k in deletes if k in local)
@@ -419,7 +451,7 @@ def sync(args) -> dict:
             cache.remove_model(key)
             manifest.pop(key, None)
         cache.write_json("manifest.json", manifest)
-        done, done_bytes = download(s5, cache, args.bucket, downloads, remote, manifest, errors) if downloads \
+        done, done_bytes = download(s5, cache, args.bucket, downloads, remote, mixed, manifest, errors) if downloads \
             else ([], 0)
         cache.write_json("manifest.json", manifest)
         status.update({"downloaded": len(done), "downloaded_bytes": done_bytes, "deleted": len(deletes),

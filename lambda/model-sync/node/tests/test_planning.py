@@ -74,3 +74,12 @@ def test_decode_keys_filters_unsafe_keys_and_rejects_bad_encodings():
             sm.decode_keys(bad, F)
         assert error.value.exit_code == sm.EXIT_USAGE
         assert "--keys-b64" in str(error.value)
+
+
+def test_whole_folders_are_copied_with_one_wildcard_only_when_every_object_there_is_wanted_and_safe():
+    remote = {"loras/a.pt": obj(1, "a"), "loras/b.pt": obj(1, "b"), "checkpoints/c.pt": obj(1, "c"),
+              "checkpoints/d.pt": obj(1, "d"), "vae/e.pt": obj(1, "e")}
+    downloads = ["checkpoints/c.pt", "loras/a.pt", "loras/b.pt", "vae/e.pt"]
+    whole, singles = sm.plan_copies(downloads, remote, mixed={"vae"})
+    assert whole == ["loras"]  # checkpoints/d.pt is cached already; vae also holds a non-model key
+    assert singles == ["checkpoints/c.pt", "vae/e.pt"]
