@@ -6,10 +6,12 @@
  *
  *   npx tsx scripts/bench/model-sync-fanout.ts
  */
-import { DescribeImagesCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
-import type { Context, SQSEvent } from 'aws-lambda';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import type { Context } from 'aws-lambda';
+import { karpenterTags, launchInstances } from '../../test/helpers/gpu-nodes';
 import { recordedCalls, startMotoServer } from '../../test/helpers/moto-server';
 import { s3NotificationBody } from '../../test/helpers/s3-notifications';
+import { sqsEvent } from '../../test/helpers/sqs-event';
 
 const BUCKET = 'comfyui-models-123456789012-us-west-2';
 const SQS_BATCH = 1000; // the event source mapping's batch size (lib/constructs/model-sync-function.ts)
@@ -28,27 +30,15 @@ async function main(): Promise<void> {
   try {
     for (const [uploads, nodes] of SCENARIOS) {
       await fetch(`${moto.endpoint}/moto-api/reset`, { method: 'POST' });
-      const image = (await ec2.send(new DescribeImagesCommand({}))).Images![0].ImageId!;
-      await ec2.send(new RunInstancesCommand({
-        ImageId: image, InstanceType: 'g5.xlarge', MinCount: nodes, MaxCount: nodes,
-        TagSpecifications: [{ ResourceType: 'instance', Tags: [
-          { Key: 'karpenter.sh/nodepool', Value: 'comfyui-single-gpu' },
-          { Key: 'eks:eks-cluster-name', Value: 'comfyui' },
-          { Key: 'kubernetes.io/cluster/comfyui', Value: 'owned' },
-        ] }],
-      }));
+      await launchInstances(ec2, nodes, karpenterTags('comfyui', 'comfyui-single-gpu'));
       const before = recordedCalls(moto, 'AmazonSSM.SendCommand').length;
       const started = performance.now();
       let batches = 0;
       for (let first = 0; first < uploads; first += SQS_BATCH) {
         const count = Math.min(SQS_BATCH, uploads - first);
-        const event: SQSEvent = {
-          Records: Array.from({ length: count }, (_, i) => ({
-            messageId: `m${first + i}`, receiptHandle: 'rh', attributes: {} as any, messageAttributes: {}, md5OfBody: '',
-            eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-west-2:123456789012:q', awsRegion: 'us-west-2',
-            body: s3NotificationBody([{ key: `loras/upload-${first + i}.safetensors` }], BUCKET),
-          })),
-        };
+        const event = sqsEvent(Object.fromEntries(Array.from({ length: count }, (_, i) => [
+          `m${first + i}`, s3NotificationBody([{ key: `loras/upload-${first + i}.safetensors` }], BUCKET),
+        ])));
         const response = await handler(event, { awsRequestId: `b${batches}` } as Context);
         if (response.batchItemFailures.length) throw new Error(`batch ${batches} reported failures`);
         batches += 1;

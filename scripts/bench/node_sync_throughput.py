@@ -13,36 +13,19 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "lambda" / "model-sync" / "node" / "tests"))
+from moto_server import moto_server  # noqa: E402  (shared with the node script's tests)
 SCRIPT = REPO / "lambda" / "model-sync" / "node" / "sync_models.py"
 BIN = Path(sys.executable).parent
 ENV = {**os.environ, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-1"}
 WORKERS, PART_CONCURRENCY, PART_MIB = 64, 16, 64
-
-
-def start_moto() -> tuple:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(["timeout", "3600", str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    endpoint = "http://127.0.0.1:%d" % port
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(endpoint + "/moto-api/data.json", timeout=1)
-            return proc, endpoint
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("moto_server did not start")
 
 
 def s5(endpoint: str, *args: str) -> None:
@@ -110,9 +93,8 @@ def main() -> None:
     p.add_argument("--large-gib", type=float, default=2.0)
     p.add_argument("--rounds", type=int, default=2)
     args = p.parse_args()
-    proc, endpoint = start_moto()
     rows = []
-    try:
+    with moto_server(lifetime_seconds=3600) as endpoint:
         with tempfile.TemporaryDirectory(prefix="sync-bench-") as tmp:
             print("many small files:", flush=True)
             rows.append(bench(endpoint, "small files", "loras", args.small_files, args.small_kib * 1024, args.rounds,
@@ -120,8 +102,6 @@ def main() -> None:
             print("few large files:", flush=True)
             rows.append(bench(endpoint, "large files", "checkpoints", args.large_files,
                               int(args.large_gib * 2 ** 30), args.rounds, Path(tmp)))
-    finally:
-        proc.terminate()
     print("\n| dataset | files | total | plain s5cmd cp | node sync | plain MiB/s | sync MiB/s | ratio |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, count, total, plain, sync, plain_rate, sync_rate, ratio in rows:

@@ -153,20 +153,20 @@ class Cache:
         except (OSError, ValueError):
             return default
 
-    def write_json(self, name: str, value) -> None:
+    def write_atomically(self, name: str, text: str) -> None:
+        """Readers (pods, operators, the next run) see the old file or the new one, never a torn one."""
         final = os.path.join(self.state, name)
-        tmp = final + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(value, f, indent=1, sort_keys=True, ensure_ascii=False)
+        with open(final + ".tmp", "w", encoding="utf-8") as f:
+            f.write(text)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, final)
+        os.replace(final + ".tmp", final)
+
+    def write_json(self, name: str, value) -> None:
+        self.write_atomically(name, json.dumps(value, indent=1, sort_keys=True, ensure_ascii=False))
 
     def mark_ready(self) -> None:
-        marker = os.path.join(self.state, "ready")
-        with open(marker + ".tmp", "w", encoding="utf-8") as f:
-            f.write(now_iso() + "\n")
-        os.replace(marker + ".tmp", marker)
+        self.write_atomically("ready", now_iso() + "\n")
 
     def new_staging_dir(self) -> str:
         # Leftovers of killed runs go first; a per-run name means a straggling child of a killed run can
@@ -177,13 +177,12 @@ class Cache:
         os.makedirs(path)
         return path
 
-    def remove_model(self, key: str) -> int:
+    def remove_model(self, key: str) -> None:
         path = self.path_of(key)
         try:
-            size = os.path.getsize(path)
             os.remove(path)
         except FileNotFoundError:
-            return 0
+            return
         parent = os.path.dirname(path)
         # Drop emptied sub-folders, never the model folder itself nor models/.
         while os.path.dirname(parent) != self.models and parent.startswith(self.models + os.sep):
@@ -192,7 +191,6 @@ class Cache:
             except OSError:
                 break
             parent = os.path.dirname(parent)
-        return size
 
 
 def acquire_lock(cache: Cache, timeout: float):
@@ -381,8 +379,9 @@ def download(s5: S5cmd, cache: Cache, bucket: str, keys: list, remote: dict, mix
             errors.append("%s: %s" % (result.get("source", "?"), result.get("error", "copy failed")))
             return
         expected = remote[key]["size"]
-        if os.path.getsize(dest) != expected:
-            errors.append("%s: got %d bytes, expected %d" % (key, os.path.getsize(dest), expected))
+        got = os.path.getsize(dest)
+        if got != expected:
+            errors.append("%s: got %d bytes, expected %d" % (key, got, expected))
             return
         final = cache.path_of(key)
         os.makedirs(os.path.dirname(final), exist_ok=True)

