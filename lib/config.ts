@@ -1,4 +1,5 @@
-import { DEFAULT_CLUSTER_NAME, defaultModelsBucketName, defaultOutputsBucketName } from './names';
+import { cidrsOverlap } from './alb-subnets';
+import { DEFAULT_CLUSTER_NAME, defaultModelsBucketName, defaultOutputsBucketName, KUBERNETES_SERVICE_CIDR } from './names';
 import {
   ConfigError,
   parseAdminPrincipalArn,
@@ -181,6 +182,12 @@ function validateCombinations(config: AppConfig): void {
   }
   if (config.modelsBucketName === config.outputsBucketName) {
     throw new ConfigError('outputsBucketName', 'must differ from modelsBucketName');
+  }
+  if (cidrsOverlap(config.vpcCidr, KUBERNETES_SERVICE_CIDR)) {
+    throw new ConfigError('vpcCidr', `must not overlap the Kubernetes service CIDR ${KUBERNETES_SERVICE_CIDR}, got ${config.vpcCidr}`);
+  }
+  if (Number(config.vpcCidr.split('/')[1]) > 17) {
+    throw new ConfigError('vpcCidr', `must be a /17 or larger (up to three /19 pod subnets plus the ALB and public subnets), got ${config.vpcCidr}`);
   }
   if (config.natGateways > config.maxAzs) {
     throw new ConfigError('natGateways', `must not exceed maxAzs (${config.maxAzs}), got ${config.natGateways}`);

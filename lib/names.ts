@@ -69,6 +69,30 @@ export function defaultOutputsBucketName(account: string, region: string): strin
   return `comfyui-outputs-${account}-${region}`;
 }
 
+/**
+ * The cluster's Kubernetes service CIDR, set explicitly so NetworkPolicies can name the API server's
+ * service address (its first IP). Must not overlap the VPC; config validation checks.
+ */
+export const KUBERNETES_SERVICE_CIDR = '172.20.0.0/16';
+
+/** The `kubernetes.default` service address inside KUBERNETES_SERVICE_CIDR. */
+export const KUBERNETES_API_SERVICE_IP = '172.20.0.1';
+
+/** Subnet group of the ALB: its own small subnets, so NetworkPolicies can admit exactly the ALB by CIDR. */
+export const ALB_SUBNET_GROUP_NAME = 'Alb';
+
+/** Taint every GPU node carries: only pods that ask for GPUs tolerate it. */
+export const GPU_TAINT_KEY = 'nvidia.com/gpu';
+
+/**
+ * Karpenter startup taint of GPU nodes, removed by the model gate DaemonSet once the node's first full model
+ * sync wrote the `ready` marker: ComfyUI pods never start on a node whose models are still downloading.
+ */
+export const MODELS_READY_TAINT_KEY = 'comfyui/models-not-ready';
+
+/** Where the sync script keeps status.json, the `ready` marker, its lock and staging area. */
+export const NODE_MODEL_SYNC_STATE_DIR = `${NODE_MODEL_CACHE_DIR}/model-sync`;
+
 /** Names of the stack outputs that later steps (render, comfyctl) read from `cdk-outputs.json`. */
 export const OUTPUT_KEYS = {
   clusterName: 'ClusterName',
@@ -79,6 +103,9 @@ export const OUTPUT_KEYS = {
   targetGroupArn: 'ComfyuiTargetGroupArn',
   albSecurityGroupId: 'AlbSecurityGroupId',
   albDnsName: 'AlbDnsName',
+  albSubnetsCidr: 'AlbSubnetsCidr',
+  vpcCidr: 'VpcCidr',
+  nodeSyncBundleUrl: 'NodeSyncBundleUrl',
   modelsBucketName: 'ModelsBucketName',
   modelSyncQueueUrl: 'ModelSyncQueueUrl',
   modelSyncLogGroupName: 'ModelSyncLogGroupName',

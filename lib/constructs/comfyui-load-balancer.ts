@@ -3,7 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
 import { AlbExposure, DataRemovalPolicy } from '../config';
-import { COMFYUI_HEALTH_CHECK_PATH, COMFYUI_PORT } from '../names';
+import { ALB_SUBNET_GROUP_NAME, COMFYUI_HEALTH_CHECK_PATH, COMFYUI_PORT } from '../names';
 import { CloudFrontPrefixList } from './cloudfront-prefix-list';
 import { createLogBucket } from './secure-bucket';
 
@@ -65,7 +65,8 @@ export class ComfyuiLoadBalancer extends Construct {
     this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'Alb', {
       vpc: props.vpc,
       internetFacing: false,
-      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      // Its own subnets: the block NetworkPolicies admit to ComfyUI pods holds nothing else.
+      vpcSubnets: { subnetGroupName: ALB_SUBNET_GROUP_NAME },
       securityGroup: this.securityGroup,
       idleTimeout: props.idleTimeout,
       dropInvalidHeaderFields: true,

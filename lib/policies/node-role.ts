@@ -55,3 +55,11 @@ export function modelSyncLogStatements(props: { partition: string; region: strin
     }),
   ];
 }
+
+/**
+ * Read the node-sync bundle (the CDK file asset of lambda/model-sync/node) that the EC2NodeClass user data
+ * downloads at boot: that one object, nothing else in the asset bucket.
+ */
+export function nodeSyncBundleReadStatements(objectArn: string): iam.PolicyStatement[] {
+  return [new iam.PolicyStatement({ sid: 'ReadNodeSyncBundle', actions: ['s3:GetObject'], resources: [objectArn] })];
+}

@@ -11,7 +11,9 @@ import { grantClusterAdmin } from '../constructs/cluster-admin';
 import { ClusterVpcProvider } from '../constructs/cluster-vpc';
 import { ComfyuiLoadBalancer } from '../constructs/comfyui-load-balancer';
 import { restrictGpuNodeRole } from '../constructs/gpu-node-role';
-import { modelSyncLogGroupName, OUTPUT_KEYS } from '../names';
+import { NodeSyncBundle } from '../constructs/node-sync-bundle';
+import { albSubnetsCidr } from '../alb-subnets';
+import { KUBERNETES_SERVICE_CIDR, modelSyncLogGroupName, OUTPUT_KEYS } from '../names';
 import { HELM_CHART_VERSIONS, MANAGED_ADDON_VERSIONS } from '../versions';
 
 export interface ClusterStackProps extends StackProps {
@@ -56,6 +58,8 @@ export async function buildClusterStack(scope: Construct, id: string, props: Clu
         clusterName: config.clusterName,
         version: kubernetesVersion,
         endpointAccess: eks.EndpointAccess.PUBLIC_AND_PRIVATE.onlyFrom(...config.clusterEndpointPublicCidrs),
+        // Explicit, so NetworkPolicies can name the API server's service address (KUBERNETES_API_SERVICE_IP).
+        serviceIpv4Cidr: KUBERNETES_SERVICE_CIDR,
         vpcSubnets: [privateSubnets],
         managedNodeGroups: [
           {
@@ -103,6 +107,7 @@ export async function buildClusterStack(scope: Construct, id: string, props: Clu
     bucketArn(stack, config.modelsBucketName),
     modelSyncLogGroupName(config.clusterName),
   );
+  const nodeSyncBundle = new NodeSyncBundle(stack, 'NodeSyncBundle', { nodeRole });
   for (const bucketStack of props.bucketStacks) stack.addDependency(bucketStack);
 
   const loadBalancer = new ComfyuiLoadBalancer(stack, 'ComfyuiLoadBalancer', {
@@ -127,6 +132,9 @@ export async function buildClusterStack(scope: Construct, id: string, props: Clu
   new CfnOutput(stack, OUTPUT_KEYS.targetGroupArn, { value: loadBalancer.targetGroup.targetGroupArn });
   new CfnOutput(stack, OUTPUT_KEYS.albSecurityGroupId, { value: loadBalancer.securityGroup.securityGroupId });
   new CfnOutput(stack, OUTPUT_KEYS.albDnsName, { value: loadBalancer.loadBalancer.loadBalancerDnsName });
+  new CfnOutput(stack, OUTPUT_KEYS.albSubnetsCidr, { value: albSubnetsCidr(config.vpcCidr) });
+  new CfnOutput(stack, OUTPUT_KEYS.vpcCidr, { value: config.vpcCidr });
+  new CfnOutput(stack, OUTPUT_KEYS.nodeSyncBundleUrl, { value: nodeSyncBundle.s3ObjectUrl });
 
   return { stack, vpc, cluster, loadBalancer };
 }
