@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Kubernetes probes and the preStop drain of the ComfyUI container (exec handlers, loopback only).
+
+  startup  ComfyUI answers HTTP (custom nodes loaded; the multi-GPU image listens only after warmup).
+  ready    startup's check, and the node's models are synced (the sync's `ready` marker exists).
+  alive    ComfyUI answers HTTP within the probe's time.
+  drain    preStop: wait until ComfyUI's queue is empty (running and pending), at most --timeout seconds,
+           so a pod being replaced finishes the prompts it accepted before it gets SIGTERM.
+
+Exec probes, not httpGet: readiness needs the marker file, and exec keeps the probes inside the pod, so
+the namespace's NetworkPolicy need not admit the kubelet. Standard library only.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+
+
+def get_json(base_url: str, path: str, timeout: float):
+    with urllib.request.urlopen(base_url + path, timeout=timeout) as response:
+        return json.load(response)
+
+
+def answers(base_url: str, timeout: float) -> tuple[bool, str]:
+    try:
+        get_json(base_url, "/system_stats", timeout)
+        return True, "ComfyUI answers"
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        return False, "ComfyUI does not answer %s/system_stats: %s" % (base_url, error)
+
+
+def queue_depth(queue: dict) -> int:
+    """Running plus pending prompts in a stock `GET /queue` answer (the multi-GPU image aggregates)."""
+    return len(queue.get("queue_running") or []) + len(queue.get("queue_pending") or [])
+
+
+def drain(base_url: str, timeout: float, poll: float, clock=time.monotonic, sleep=time.sleep) -> tuple[bool, str]:
+    deadline = clock() + timeout
+    last = None
+    while True:
+        try:
+            depth = queue_depth(get_json(base_url, "/queue", 5.0))
+        except (urllib.error.URLError, OSError, ValueError) as error:
+            return True, "ComfyUI gone or not answering (%s); nothing left to wait for" % error
+        if depth == 0:
+            return True, "queue empty"
+        if depth != last:
+            print("drain: %d prompt(s) running or pending" % depth, flush=True)
+            last = depth
+        if clock() >= deadline:
+            return False, "%d prompt(s) still queued after %.0f s; stopping anyway" % (depth, timeout)
+        sleep(poll)
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("check", choices=["startup", "ready", "alive", "drain"])
+    p.add_argument("--url", default="http://127.0.0.1:%s" % os.environ.get("COMFYUI_PORT", "8188"))
+    p.add_argument("--ready-marker", default=os.environ.get("MODELS_READY_MARKER", ""))
+    p.add_argument("--timeout", type=float, default=5.0, help="seconds per HTTP call; drain: total seconds")
+    p.add_argument("--poll-seconds", type=float, default=5.0)
+    return p.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    if args.check == "drain":
+        ok, message = drain(args.url, args.timeout, args.poll_seconds)
+        print("drain: " + message, flush=True)
+        return 0  # a failing preStop only delays SIGTERM further; never fail it
+    if args.check == "ready":
+        if not args.ready_marker:
+            print("ready: --ready-marker or $MODELS_READY_MARKER is required", file=sys.stderr)
+            return 2
+        if not os.path.exists(args.ready_marker):
+            print("not ready: models not synced yet (%s missing)" % args.ready_marker)
+            return 1
+    ok, message = answers(args.url, args.timeout)
+    print(message)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Model gate: lifts a GPU node's startup taint once its first model sync is complete.
+
+Runs as a DaemonSet pod on every ComfyUI GPU node. Karpenter registers those nodes with the startup taint
+MODELS_TAINT_KEY, so no ComfyUI pod lands on a node whose models are still downloading. The node itself
+cannot lift it (the NodeRestriction admission plugin forbids kubelets to change taints), so this pod
+watches the node's `ready` marker (written by sync_models.py after a full sync) and removes the taint
+through the API server. Until then it logs the sync's status.json, so `kubectl logs` shows progress.
+
+Standard library only: it runs in the ComfyUI image, which the node pulls meanwhile anyway.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import ssl
+import sys
+import time
+import urllib.error
+import urllib.request
+
+SERVICE_ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
+def log(message: str, **fields) -> None:
+    print(json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "msg": message, **fields}),
+          flush=True)
+
+
+def taint_removal_patch(node: dict, taint_key: str) -> list | None:
+    """JSON patch that removes every taint with `taint_key`, guarded by `test` ops so a concurrent change
+    to the taint list makes the API server refuse the patch instead of removing the wrong entry."""
+    taints = node.get("spec", {}).get("taints") or []
+    indexes = [i for i, t in enumerate(taints) if t.get("key") == taint_key]
+    if not indexes:
+        return None
+    patch: list = []
+    for i in reversed(indexes):  # highest index first, so earlier indexes stay valid
+        patch.append({"op": "test", "path": "/spec/taints/%d" % i, "value": taints[i]})
+        patch.append({"op": "remove", "path": "/spec/taints/%d" % i})
+    return patch
+
+
+def sync_summary(status_file: str) -> dict:
+    """The parts of status.json an operator wants while waiting; {} when the sync has not written it yet."""
+    try:
+        with open(status_file, encoding="utf-8") as f:
+            status = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    keys = ("state", "mode", "objects", "bytes", "downloaded", "downloaded_bytes", "errors", "last_success")
+    return {k: status[k] for k in keys if k in status}
+
+
+class KubernetesApi:
+    """The two calls the gate needs, authenticated with the pod's (rotating) service account token."""
+
+    def __init__(self, base_url: str, token_file: str | None, ca_file: str | None, timeout: float = 10.0):
+        self.base_url, self.token_file, self.timeout = base_url.rstrip("/"), token_file, timeout
+        self.context = ssl.create_default_context(cafile=ca_file) if base_url.startswith("https") else None
+
+    def _request(self, method: str, path: str, body: bytes | None = None, content_type: str | None = None):
+        request = urllib.request.Request(self.base_url + path, data=body, method=method)
+        if self.token_file:
+            with open(self.token_file, encoding="utf-8") as f:  # re-read: bound tokens rotate
+                request.add_header("Authorization", "Bearer " + f.read().strip())
+        if content_type:
+            request.add_header("Content-Type", content_type)
+        with urllib.request.urlopen(request, timeout=self.timeout, context=self.context) as response:
+            return json.load(response)
+
+    def get_node(self, name: str) -> dict:
+        return self._request("GET", "/api/v1/nodes/" + name)
+
+    def patch_node(self, name: str, patch: list) -> dict:
+        return self._request("PATCH", "/api/v1/nodes/" + name, json.dumps(patch).encode(),
+                             "application/json-patch+json")
+
+
+def lift_taint(api: KubernetesApi, node_name: str, taint_key: str, attempts: int = 5) -> bool:
+    """Removes the taint; True once the node no longer carries it. Retries a refused (raced) patch."""
+    for attempt in range(1, attempts + 1):
+        patch = taint_removal_patch(api.get_node(node_name), taint_key)
+        if patch is None:
+            return True
+        try:
+            api.patch_node(node_name, patch)
+            return True
+        except urllib.error.HTTPError as error:
+            if error.code not in (409, 422) or attempt == attempts:  # 422: a `test` op failed (raced)
+                raise
+            log("taint list changed meanwhile; retrying", node=node_name, attempt=attempt)
+    return False
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--node-name", default=os.environ.get("NODE_NAME"), help="default: $NODE_NAME")
+    p.add_argument("--taint-key", required=True)
+    p.add_argument("--state-dir", required=True, help="the sync's state dir (holds `ready` and status.json)")
+    p.add_argument("--poll-seconds", type=float, default=5.0)
+    p.add_argument("--log-every-seconds", type=float, default=30.0)
+    p.add_argument("--api-url", default=None, help="default: the in-cluster API server")
+    p.add_argument("--once", action="store_true", help="exit after lifting the taint (tests)")
+    args = p.parse_args(argv)
+    if not args.node_name:
+        p.error("--node-name or $NODE_NAME is required (set it from the downward API: spec.nodeName)")
+    return args
+
+
+def in_cluster_api(api_url: str | None) -> KubernetesApi:
+    if api_url:
+        return KubernetesApi(api_url, None, None)
+    host, port = os.environ["KUBERNETES_SERVICE_HOST"], os.environ.get("KUBERNETES_SERVICE_PORT", "443")
+    return KubernetesApi("https://%s:%s" % (host, port), SERVICE_ACCOUNT + "/token", SERVICE_ACCOUNT + "/ca.crt")
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    stop = {"now": False}
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+    api = in_cluster_api(args.api_url)
+    ready_file = os.path.join(args.state_dir, "ready")
+    status_file = os.path.join(args.state_dir, "status.json")
+    log("waiting for the first model sync", node=args.node_name, marker=ready_file)
+    last_log = 0.0
+    while not stop["now"] and not os.path.exists(ready_file):
+        if time.monotonic() - last_log >= args.log_every_seconds:
+            log("model sync not complete yet", node=args.node_name, **sync_summary(status_file))
+            last_log = time.monotonic()
+        time.sleep(args.poll_seconds)
+    if stop["now"]:
+        return 0
+    while not stop["now"]:
+        try:
+            lift_taint(api, args.node_name, args.taint_key)
+            log("models ready; startup taint lifted", node=args.node_name, taint=args.taint_key,
+                **sync_summary(status_file))
+            break
+        except (urllib.error.URLError, OSError, ValueError) as error:
+            log("could not lift the taint; retrying in 10 s", node=args.node_name, error=str(error))
+            time.sleep(10)
+    # A DaemonSet pod must keep running; it has nothing left to do on this node.
+    while not stop["now"] and not args.once:
+        time.sleep(5)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

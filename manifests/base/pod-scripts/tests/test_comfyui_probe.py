@@ -1,0 +1,62 @@
+"""comfyui_probe.py: probes and the preStop drain against a fake ComfyUI on loopback."""
+from __future__ import annotations
+
+from conftest import FakeHttp, load
+
+probe = load("comfyui_probe")
+
+
+def comfyui(queue_answers: list):
+    """A fake ComfyUI whose GET /queue walks through `queue_answers` (the last one repeats)."""
+    def handle(method, path, body, headers):
+        if path == "/system_stats":
+            return 200, {"system": {"comfyui_version": "test"}}
+        if path == "/queue":
+            answer = queue_answers[0] if len(queue_answers) == 1 else queue_answers.pop(0)
+            return 200, answer
+        return 404, {}
+    return FakeHttp(handle)
+
+
+BUSY = {"queue_running": [[0, "p1", {}, {}, []]], "queue_pending": [[1, "p2", {}, {}, []]]}
+IDLE = {"queue_running": [], "queue_pending": []}
+
+
+def test_ready_fails_until_the_models_marker_exists(tmp_path):
+    server = comfyui([IDLE])
+    marker = tmp_path / "ready"
+    args = ["ready", "--url", server.url, "--ready-marker", str(marker)]
+    assert probe.main(args) == 1
+    marker.write_text("x")
+    assert probe.main(args) == 0
+    server.close()
+
+
+def test_startup_and_alive_fail_when_comfyui_does_not_answer():
+    server = comfyui([IDLE])
+    url = server.url
+    server.close()
+    assert probe.main(["alive", "--url", url, "--timeout", "1"]) == 1
+    assert probe.main(["startup", "--url", url, "--timeout", "1"]) == 1
+
+
+def test_ready_without_a_marker_setting_is_a_usage_error(monkeypatch):
+    monkeypatch.delenv("MODELS_READY_MARKER", raising=False)
+    assert probe.main(["ready"]) == 2
+
+
+def test_drain_waits_for_running_and_pending_prompts_to_finish():
+    server = comfyui([BUSY, BUSY, {"queue_running": [[0, "p2", {}, {}, []]], "queue_pending": []}, IDLE])
+    ok, message = probe.drain(server.url, timeout=30, poll=0.01)
+    assert ok and message == "queue empty"
+    assert [c[1] for c in server.calls].count("/queue") == 4
+    server.close()
+
+
+def test_drain_gives_up_at_its_deadline():
+    server = comfyui([BUSY])
+    now = [0.0]
+    ok, message = probe.drain(server.url, timeout=60, poll=1, clock=lambda: now[0],
+                              sleep=lambda s: now.__setitem__(0, now[0] + 25))
+    assert not ok and "2 prompt(s) still queued after 60 s" in message
+    server.close()

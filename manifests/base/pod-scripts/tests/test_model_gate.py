@@ -1,0 +1,97 @@
+"""model_gate.py: lifts exactly the models taint, only after the ready marker, safely under races."""
+from __future__ import annotations
+
+import copy
+import threading
+import time
+
+import pytest
+from conftest import FakeHttp, load
+
+gate = load("model_gate")
+KEY = "comfyui/models-not-ready"
+GPU = {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}
+MODELS = {"key": KEY, "value": "true", "effect": "NoSchedule"}
+
+
+def node(*taints):
+    return {"metadata": {"name": "ip-10-0-32-7"}, "spec": {"taints": [dict(t) for t in taints]}}
+
+
+def apply_json_patch(doc: dict, patch: list) -> tuple[int, dict]:
+    doc = copy.deepcopy(doc)
+    for op in patch:
+        parts = op["path"].strip("/").split("/")
+        parent = doc
+        for part in parts[:-1]:
+            parent = parent[part]
+        index = int(parts[-1])
+        if op["op"] == "test" and (index >= len(parent) or parent[index] != op["value"]):
+            return 422, {"message": "test failed"}
+        if op["op"] == "remove":
+            del parent[index]
+    return 200, doc
+
+
+class FakeApiServer:
+    """GET/PATCH /api/v1/nodes/<name> with JSON-patch `test` semantics; `before_patch` can race a change."""
+
+    def __init__(self, state: dict, before_patch=None):
+        self.state, self.before_patch = state, before_patch
+        self.http = FakeHttp(self.handle)
+
+    def handle(self, method, path, body, headers):
+        if method == "GET":
+            return 200, self.state
+        if self.before_patch:
+            self.before_patch(self.state)
+            self.before_patch = None
+        status, updated = apply_json_patch(self.state, body)
+        if status == 200:
+            self.state.clear()
+            self.state.update(updated)
+        return status, updated
+
+
+def test_the_patch_removes_only_the_models_taint_and_tests_it_first():
+    patch = gate.taint_removal_patch(node(GPU, MODELS), KEY)
+    assert patch == [{"op": "test", "path": "/spec/taints/1", "value": MODELS},
+                     {"op": "remove", "path": "/spec/taints/1"}]
+
+
+def test_no_patch_when_the_taint_is_already_gone():
+    assert gate.taint_removal_patch(node(GPU), KEY) is None
+    assert gate.taint_removal_patch({"spec": {}}, KEY) is None
+
+
+def test_duplicate_taints_are_removed_highest_index_first():
+    patch = gate.taint_removal_patch(node(MODELS, GPU, dict(MODELS, effect="NoExecute")), KEY)
+    assert [op["path"] for op in patch if op["op"] == "remove"] == ["/spec/taints/2", "/spec/taints/0"]
+    assert apply_json_patch(node(MODELS, GPU, dict(MODELS, effect="NoExecute")), patch)[1]["spec"]["taints"] == [GPU]
+
+
+def test_lifts_the_taint_once_the_ready_marker_appears_and_not_before(tmp_path):
+    api = FakeApiServer(node(MODELS, GPU))
+    threading.Timer(0.6, lambda: (tmp_path / "ready").write_text("now\n")).start()
+    started = time.monotonic()
+    code = gate.main(["--node-name", "ip-10-0-32-7", "--taint-key", KEY, "--state-dir", str(tmp_path),
+                      "--poll-seconds", "0.1", "--api-url", api.http.url, "--once"])
+    assert code == 0 and time.monotonic() - started >= 0.5
+    assert api.state["spec"]["taints"] == [GPU]
+    api.http.close()
+
+
+def test_a_taint_list_changed_during_the_patch_is_re_read_and_the_right_entry_removed(tmp_path):
+    def karpenter_adds_a_taint_first(state):
+        state["spec"]["taints"].insert(0, {"key": "karpenter.sh/disrupted", "effect": "NoSchedule"})
+    api = FakeApiServer(node(GPU, MODELS), before_patch=karpenter_adds_a_taint_first)
+    api_client = gate.KubernetesApi(api.http.url, None, None)
+    assert gate.lift_taint(api_client, "ip-10-0-32-7", KEY)
+    assert [t["key"] for t in api.state["spec"]["taints"]] == ["karpenter.sh/disrupted", "nvidia.com/gpu"]
+    assert [c[0] for c in api.http.calls] == ["GET", "PATCH", "GET", "PATCH"]
+    api.http.close()
+
+
+def test_the_node_name_is_required():
+    with pytest.raises(SystemExit):
+        gate.parse_args(["--taint-key", KEY, "--state-dir", "/x", "--node-name", ""])
