@@ -80,6 +80,18 @@ export interface AppConfig {
   readonly dataRemovalPolicy: DataRemovalPolicy;
   /** Write S3 server access logs of the buckets to a log bucket. @default true */
   readonly bucketAccessLogs: boolean;
+  /** ComfyUI pods (one per GPU node); 0 stops every GPU node after gpuNodeConsolidateAfter. @default 1 */
+  readonly comfyuiReplicas: number;
+  /** Most GPUs each Karpenter GPU node pool may run at once (a cost ceiling). @default 8 */
+  readonly maxGpus: number;
+  /** GPUs per node of the multi-GPU pool; its pod uses them all (4: g5.12xlarge, 8: g5.48xlarge). @default 4 */
+  readonly gpusPerMultiGpuNode: 4 | 8;
+  /** How long an empty GPU node lives before Karpenter removes it (Karpenter duration). @default 10m */
+  readonly gpuNodeConsolidateAfter: string;
+  /** Maximum life of a GPU node before Karpenter replaces it (Karpenter duration). @default 720h */
+  readonly gpuNodeExpireAfter: string;
+  /** Seconds a stopping ComfyUI pod may spend finishing its running and queued prompts. @default 1800 */
+  readonly promptGracePeriodSeconds: number;
 }
 
 /** Reads one context value; `undefined` when the key is not set. */
@@ -100,7 +112,8 @@ const KNOWN_KEYS = [
   'account', 'region', 'clusterName', 'kubernetesVersion', 'clusterAdminArn', 'clusterEndpointPublicCidrs',
   'vpcCidr', 'maxAzs', 'natGateways', 'systemNodeInstanceType', 'systemNodeCount', 'gpuInstanceFamilies',
   'capacityTypes', 'modelsBucketName', 'outputsBucketName', 'cloudFront', 'albExposure', 'albAllowedCidrs',
-  'albIdleTimeoutSeconds', 'dataRemovalPolicy', 'bucketAccessLogs',
+  'albIdleTimeoutSeconds', 'dataRemovalPolicy', 'bucketAccessLogs', 'comfyuiReplicas', 'maxGpus',
+  'gpusPerMultiGpuNode', 'gpuNodeConsolidateAfter', 'gpuNodeExpireAfter', 'promptGracePeriodSeconds',
 ] as const;
 
 /**
@@ -156,6 +169,12 @@ export function loadConfig(context: ContextReader, env: NodeJS.ProcessEnv = {}):
     albIdleTimeoutSeconds: parseInteger('albIdleTimeoutSeconds', get('albIdleTimeoutSeconds') ?? 900, 600, 4000),
     dataRemovalPolicy: parseEnum('dataRemovalPolicy', get('dataRemovalPolicy') ?? 'retain', DATA_REMOVAL_POLICIES),
     bucketAccessLogs: parseBoolean('bucketAccessLogs', get('bucketAccessLogs') ?? true),
+    comfyuiReplicas: parseInteger('comfyuiReplicas', get('comfyuiReplicas') ?? 1, 0, 50),
+    maxGpus: parseInteger('maxGpus', get('maxGpus') ?? 8, 1, 1000),
+    gpusPerMultiGpuNode: parseGpusPerMultiGpuNode(get('gpusPerMultiGpuNode') ?? 4),
+    gpuNodeConsolidateAfter: parseDuration('gpuNodeConsolidateAfter', get('gpuNodeConsolidateAfter') ?? '10m'),
+    gpuNodeExpireAfter: parseDuration('gpuNodeExpireAfter', get('gpuNodeExpireAfter') ?? '720h'),
+    promptGracePeriodSeconds: parseInteger('promptGracePeriodSeconds', get('promptGracePeriodSeconds') ?? 1800, 120, 7200),
   };
   validateCombinations(config);
   return config;
@@ -223,4 +242,19 @@ function parseInstanceType(value: unknown): string {
     throw new ConfigError('systemNodeInstanceType', `expected an EC2 instance type such as m7i.large, got '${type}'`);
   }
   return type;
+}
+
+function parseGpusPerMultiGpuNode(value: unknown): 4 | 8 {
+  const n = parseInteger('gpusPerMultiGpuNode', value, 4, 8);
+  if (n !== 4 && n !== 8) throw new ConfigError('gpusPerMultiGpuNode', `expected 4 or 8, got ${n}`);
+  return n;
+}
+
+/** A Karpenter duration such as 30s, 10m or 720h (https://karpenter.sh/docs/concepts/nodepools/). */
+function parseDuration(key: string, value: unknown): string {
+  const text = parseString(key, value);
+  if (!/^[1-9][0-9]*(s|m|h)$/.test(text)) {
+    throw new ConfigError(key, `expected a duration such as 30s, 10m or 720h, got '${text}'`);
+  }
+  return text;
 }

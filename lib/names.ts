@@ -93,6 +93,12 @@ export const MODELS_READY_TAINT_KEY = 'comfyui/models-not-ready';
 /** Where the sync script keeps status.json, the `ready` marker, its lock and staging area. */
 export const NODE_MODEL_SYNC_STATE_DIR = `${NODE_MODEL_CACHE_DIR}/model-sync`;
 
+/** User and group id the ComfyUI image runs as (non-root). */
+export const COMFYUI_UID = 1000;
+
+/** Where the ComfyUI image expects its models folder; the node's model cache is mounted there read-only. */
+export const COMFYUI_IMAGE_MODELS_DIR = '/opt/comfyui/models';
+
 /** Names of the stack outputs that later steps (render, comfyctl) read from `cdk-outputs.json`. */
 export const OUTPUT_KEYS = {
   clusterName: 'ClusterName',

@@ -51,3 +51,12 @@ export const HELM_CHART_VERSIONS = {
   /** https://github.com/NVIDIA/k8s-device-plugin (the AL2023 NVIDIA AMI carries the driver). */
   nvidiaDevicePlugin: '0.20.0',
 } as const;
+
+/**
+ * EKS AL2023 AMI release the GPU EC2NodeClass pins; Karpenter picks that release's NVIDIA variant for GPU
+ * instance types. Releases: https://github.com/awslabs/amazon-eks-ami/releases
+ */
+export const GPU_NODE_AMI_ALIAS = 'al2023@v20261023';
+
+/** Tag of the ComfyUI image in the ECR repository that the manifests run (`npm run render -- --image-tag`). */
+export const COMFYUI_IMAGE_TAG = '0.1.0';

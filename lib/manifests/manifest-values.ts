@@ -1,0 +1,66 @@
+import { AppConfig } from '../config';
+import {
+  COMFYUI_IMAGE_MODELS_DIR,
+  COMFYUI_NAMESPACE,
+  COMFYUI_PORT,
+  COMFYUI_UID,
+  GPU_NODE_POOLS,
+  GPU_TAINT_KEY,
+  KARPENTER_DISCOVERY_TAG,
+  KUBERNETES_API_SERVICE_IP,
+  MODELS_READY_TAINT_KEY,
+  NODE_INSTANCE_STORE_MOUNT,
+  NODE_MODEL_CACHE_DIR,
+  NODE_MODEL_SYNC_STATE_DIR,
+} from '../names';
+import { GPU_NODE_AMI_ALIAS } from '../versions';
+import { TemplateValues } from './fill-template';
+import { gpuNodeUserData } from './node-user-data';
+import { StackValues } from './stack-values';
+
+/** Seconds the preStop drain leaves before the kubelet's SIGTERM, for the sidecar's final pass. */
+const SHUTDOWN_MARGIN_SECONDS = 60;
+/** CPU and memory per GPU of the multi-GPU pod: 40 vCPU / 160 GiB on a 4-GPU g5.12xlarge (48 / 192). */
+const MULTI_GPU_CPU_PER_GPU = 10;
+const MULTI_GPU_MEMORY_GIB_PER_GPU = 40;
+
+/** Every `{{ name }}` the manifests use: stack outputs, config, and the app's shared names. */
+export function manifestValues(stack: StackValues, config: AppConfig, imageTag: string): TemplateValues {
+  if (!/^[\w][\w.-]{0,127}$/.test(imageTag) || imageTag === 'latest') {
+    throw new Error(`image tag must be an immutable ECR tag such as 0.1.0 (not 'latest'), got '${imageTag}'`);
+  }
+  const [singleGpuNodePool, multiGpuNodePool] = GPU_NODE_POOLS;
+  const graceSeconds = config.promptGracePeriodSeconds;
+  return {
+    ...stack,
+    comfyuiImage: `${stack.ecrRepositoryUri}:${imageTag}`,
+    gpuNodeUserData: gpuNodeUserData(stack),
+    namespace: COMFYUI_NAMESPACE,
+    comfyuiPort: COMFYUI_PORT,
+    comfyuiUid: COMFYUI_UID,
+    comfyuiModelsDir: COMFYUI_IMAGE_MODELS_DIR,
+    singleGpuNodePool,
+    multiGpuNodePool,
+    discoveryTag: KARPENTER_DISCOVERY_TAG,
+    gpuTaintKey: GPU_TAINT_KEY,
+    modelsTaintKey: MODELS_READY_TAINT_KEY,
+    instanceStoreMount: NODE_INSTANCE_STORE_MOUNT,
+    modelCacheDir: NODE_MODEL_CACHE_DIR,
+    modelSyncStateDir: NODE_MODEL_SYNC_STATE_DIR,
+    kubernetesApiServiceIp: KUBERNETES_API_SERVICE_IP,
+    amiAlias: GPU_NODE_AMI_ALIAS,
+    gpuInstanceFamilies: config.gpuInstanceFamilies,
+    capacityTypes: config.capacityTypes,
+    maxGpus: config.maxGpus,
+    gpusPerMultiGpuNode: config.gpusPerMultiGpuNode,
+    multiGpuCpu: config.gpusPerMultiGpuNode * MULTI_GPU_CPU_PER_GPU,
+    multiGpuMemory: `${config.gpusPerMultiGpuNode * MULTI_GPU_MEMORY_GIB_PER_GPU}Gi`,
+    comfyuiReplicas: config.comfyuiReplicas,
+    gpuNodeConsolidateAfter: config.gpuNodeConsolidateAfter,
+    gpuNodeExpireAfter: config.gpuNodeExpireAfter,
+    podTerminationGraceSeconds: graceSeconds,
+    drainTimeoutSeconds: graceSeconds - SHUTDOWN_MARGIN_SECONDS,
+    // Karpenter stops waiting for pods after this; it must outlast the pods' own grace period.
+    gpuNodeTerminationGracePeriod: `${Math.ceil(graceSeconds / 60) + 15}m`,
+  };
+}

@@ -1,0 +1,108 @@
+import { albSubnetsCidr } from '../alb-subnets';
+import { AppConfig } from '../config';
+import { ECR_REPOSITORY_NAME, OUTPUT_KEYS, STACK_NAMES } from '../names';
+
+/** What the manifests need from the deployed stacks. */
+export interface StackValues {
+  readonly clusterName: string;
+  readonly region: string;
+  readonly karpenterNodeRoleName: string;
+  readonly clusterSecurityGroupId: string;
+  readonly targetGroupArn: string;
+  readonly albSubnetsCidr: string;
+  readonly vpcCidr: string;
+  readonly nodeSyncBundleUrl: string;
+  readonly modelsBucketName: string;
+  readonly outputsBucketName: string;
+  readonly ecrRepositoryUri: string;
+}
+
+interface Source {
+  readonly stack: string;
+  readonly output: string;
+  /** What a valid value looks like, and how to say so. */
+  readonly pattern: RegExp;
+  readonly expected: string;
+}
+
+const CIDR = /^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/;
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/** Where each value comes from in `cdk deploy --outputs-file` output, and what it must look like. */
+export const STACK_VALUE_SOURCES: Record<keyof StackValues, Source> = {
+  clusterName: { stack: STACK_NAMES.cluster, output: OUTPUT_KEYS.clusterName, pattern: /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/, expected: 'an EKS cluster name' },
+  region: { stack: STACK_NAMES.cluster, output: OUTPUT_KEYS.region, pattern: /^[a-z]{2}(-gov)?-[a-z]+-\d$/, expected: 'an AWS region' },
+  karpenterNodeRoleName: { stack: STACK_NAMES.cluster, output: OUTPUT_KEYS.karpenterNodeRoleName, pattern: /^[\w+=,.@-]{1,64}$/, expected: 'an IAM role name' },
+  clusterSecurityGroupId: { stack: STACK_NAMES.cluster, output: OUTPUT_KEYS.clusterSecurityGroupId, pattern: /^sg-[0-9a-f]{8,17}$/, expected: 'a security group id (sg-…)' },
+  targetGroupArn: {
+    stack: STACK_NAMES.cluster,
+    output: OUTPUT_KEYS.targetGroupArn,
+    pattern: /^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:targetgroup\/[\w-]{1,32}\/[0-9a-f]{16}$/,
+    expected: 'a target group ARN',
+  },
+  albSubnetsCidr: { stack: STACK_NAMES.cluster, output: OUTPUT_KEYS.albSubnetsCidr, pattern: CIDR, expected: 'an IPv4 CIDR' },
+  vpcCidr: { stack: STACK_NAMES.cluster, output: OUTPUT_KEYS.vpcCidr, pattern: CIDR, expected: 'an IPv4 CIDR' },
+  nodeSyncBundleUrl: { stack: STACK_NAMES.cluster, output: OUTPUT_KEYS.nodeSyncBundleUrl, pattern: /^s3:\/\/[a-z0-9][a-z0-9.-]+[a-z0-9]\/[\w./-]+\.zip$/, expected: 'an s3://bucket/key.zip URL' },
+  modelsBucketName: { stack: STACK_NAMES.modelsSync, output: OUTPUT_KEYS.modelsBucketName, pattern: BUCKET, expected: 'an S3 bucket name' },
+  outputsBucketName: { stack: STACK_NAMES.outputsStorage, output: OUTPUT_KEYS.outputsBucketName, pattern: BUCKET, expected: 'an S3 bucket name' },
+  ecrRepositoryUri: {
+    stack: STACK_NAMES.ecrRepo,
+    output: OUTPUT_KEYS.ecrRepositoryUri,
+    pattern: /^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\/[a-z0-9._/-]+$/,
+    expected: 'an ECR repository URI',
+  },
+};
+
+export class MissingValueError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MissingValueError';
+  }
+}
+
+/**
+ * Reads the values from a `cdk deploy --all --outputs-file` JSON document. A missing or malformed value
+ * fails naming `<stack>.<output>` and how to get it.
+ */
+export function stackValuesFromOutputs(outputs: unknown, fileName: string): StackValues {
+  if (typeof outputs !== 'object' || outputs === null || Array.isArray(outputs)) {
+    throw new MissingValueError(`${fileName}: expected the JSON object that 'cdk deploy --outputs-file' writes`);
+  }
+  const byStack = outputs as Record<string, Record<string, unknown> | undefined>;
+  const values: Partial<Record<keyof StackValues, string>> = {};
+  for (const [key, source] of Object.entries(STACK_VALUE_SOURCES) as [keyof StackValues, Source][]) {
+    const value = byStack[source.stack]?.[source.output];
+    const where = `${source.stack}.${source.output}`;
+    if (value === undefined || value === '') {
+      throw new MissingValueError(
+        `${fileName}: ${where} is missing; deploy that stack with 'npx cdk deploy --all --outputs-file ${fileName}'`,
+      );
+    }
+    if (typeof value !== 'string' || !source.pattern.test(value)) {
+      throw new MissingValueError(`${fileName}: ${where} must be ${source.expected}, got ${JSON.stringify(value)}`);
+    }
+    values[key] = value;
+  }
+  return values as StackValues;
+}
+
+/**
+ * Example values built from the app config, shaped like real outputs, for tests and for reading.
+ * Identifiers CloudFormation generates (role name, security group, target group) are made up.
+ */
+export function exampleStackValues(config: AppConfig): StackValues {
+  const { account, region } = config;
+  return {
+    clusterName: config.clusterName,
+    region,
+    karpenterNodeRoleName: 'Comfyui-Cluster-karpenternoderoleEXAMPLE-0123ABCD',
+    clusterSecurityGroupId: 'sg-0123456789abcdef0',
+    targetGroupArn: `arn:aws:elasticloadbalancing:${region}:${account}:targetgroup/Comfyu-Comfy-EXAMPLE/0123456789abcdef`,
+    albSubnetsCidr: albSubnetsCidr(config.vpcCidr),
+    vpcCidr: config.vpcCidr,
+    nodeSyncBundleUrl: `s3://cdk-hnb659fds-assets-${account}-${region}/${'0'.repeat(64)}.zip`,
+    modelsBucketName: config.modelsBucketName,
+    outputsBucketName: config.outputsBucketName,
+    ecrRepositoryUri: `${account}.dkr.ecr.${region}.amazonaws.com/${ECR_REPOSITORY_NAME}`,
+  };
+}
