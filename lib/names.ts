@@ -93,8 +93,8 @@ export const MODELS_READY_TAINT_KEY = 'comfyui/models-not-ready';
 /** Where the sync script keeps status.json, the `ready` marker, its lock and staging area. */
 export const NODE_MODEL_SYNC_STATE_DIR = `${NODE_MODEL_CACHE_DIR}/model-sync`;
 
-/** User and group id the ComfyUI image runs as (non-root). */
-export const COMFYUI_UID = 1000;
+/** User and group id the ComfyUI image runs as: non-root, above 10000 so it matches no user of the node. */
+export const COMFYUI_UID = 10001;
 
 /** Where the ComfyUI image expects its models folder; the node's model cache is mounted there read-only. */
 export const COMFYUI_IMAGE_MODELS_DIR = '/opt/comfyui/models';
