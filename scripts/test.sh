@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The project's test command (`npm test`): type-check, unit and synth tests, a full offline synth of every
-# stack, the node sync script's tests, and cfn-lint over the synthesized templates. Installs the Python
-# tools it needs (pinned in tools/requirements.txt) into .venv. Test servers (moto) listen on 127.0.0.1
+# stack, the node sync script's and the pod scripts' tests, cfn-lint over the synthesized templates, and
+# the rendered manifests validated against real schemas and linted. Installs the Python tools it needs
+# (pinned in tools/requirements.txt) into .venv and the manifest tools (tools/manifest-tools.txt, built
+# with Go) into build/tools. Test servers (moto) listen on 127.0.0.1
 # only and are stopped by the tests that start them, with a hard timeout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +40,11 @@ step "Node sync script: python 3.9 compatibility (vermin) and tests (pytest; mot
 .venv/bin/vermin --no-tips --violations -t=3.9- lambda/model-sync/node/sync_models.py
 .venv/bin/python -m pytest -q -p no:cacheprovider --junit-xml=build/pytest.xml lambda/model-sync/node/tests
 
+step "Pod scripts (model gate, probes, output shipper): python 3.9 compatibility and tests (fakes on 127.0.0.1)"
+.venv/bin/vermin --no-tips --violations -t=3.9- manifests/base/pod-scripts/*.py
+.venv/bin/python -m pytest -q -p no:cacheprovider --junit-xml=build/pytest-pod-scripts.xml \
+  manifests/base/pod-scripts/tests
+
 step "cfn-lint over the synthesized templates (errors fail; warnings are shown)"
 lint=0
 .venv/bin/cfn-lint cdk.out/*.template.json || lint=$?
@@ -45,11 +52,15 @@ lint=0
 if (( lint & 2 )); then echo "cfn-lint found errors in the synthesized templates" >&2; exit 1; fi
 echo "cfn-lint: 0 errors"
 
+step "Manifests: render both overlays, validate against Kubernetes, Karpenter and LBC schemas, lint"
+bash scripts/validate-manifests.sh
+
 step "Summary"
 node -e '
   const v = require("./build/vitest.json");
-  const x = require("fs").readFileSync("build/pytest.xml", "utf8");
-  const n = (a) => Number((x.match(new RegExp(`<testsuite[^>]* ${a}="(\\d+)"`)) || [0, 0])[1]);
+  const fs = require("fs");
+  const x = ["build/pytest.xml", "build/pytest-pod-scripts.xml"].map((f) => fs.readFileSync(f, "utf8"));
+  const n = (a) => x.reduce((sum, text) => sum + Number((text.match(new RegExp(`<testsuite[^>]* ${a}="(\\d+)"`)) || [0, 0])[1]), 0);
   const failed = v.numFailedTests + n("failures") + n("errors");
   console.log(`tests: ${v.numPassedTests + n("tests") - n("failures") - n("errors") - n("skipped")} passed, ${failed} failed`);
 '

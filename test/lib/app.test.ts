@@ -1,6 +1,9 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import { Match } from 'aws-cdk-lib/assertions';
-import { STACK_NAMES } from '../../lib/names';
+import { albSubnetsCidr, cidrContains } from '../../lib/alb-subnets';
+import { loadConfig } from '../../lib/config';
+import { exampleStackValues, STACK_VALUE_SOURCES } from '../../lib/manifests/stack-values';
+import { KUBERNETES_SERVICE_CIDR, STACK_NAMES } from '../../lib/names';
 import { GPU_NODE_MANAGED_POLICIES } from '../../lib/policies/node-role';
 import { SynthesizedApp, synthApp } from '../helpers/synth-app';
 
@@ -237,6 +240,45 @@ describe('the default app', () => {
     app.templates[STACK_NAMES.outputsStorage].hasOutput('OutputsBucketName', {});
     app.templates[STACK_NAMES.ecrRepo].hasOutput('EcrRepositoryUri', {});
     app.templates[STACK_NAMES.cloudFrontEntry].hasOutput('CloudFrontUrl', {});
+  });
+
+  test('every output the manifest renderer reads exists, and literal ones match the example values', () => {
+    const example = exampleStackValues(loadConfig(() => undefined));
+    for (const [key, source] of Object.entries(STACK_VALUE_SOURCES)) {
+      const outputs = app.templates[source.stack].findOutputs(source.output);
+      expect(Object.keys(outputs), `${source.stack}.${source.output}`).toHaveLength(1);
+      const value = Object.values(outputs)[0].Value;
+      if (typeof value === 'string' && !['karpenterNodeRoleName', 'nodeSyncBundleUrl'].includes(key)) {
+        expect(value, key).toBe(example[key as keyof typeof example]);
+      }
+    }
+  });
+
+  test('the ALB sits alone in subnets inside the block NetworkPolicies admit', () => {
+    const cluster = app.templates[STACK_NAMES.cluster];
+    const block = albSubnetsCidr('10.0.0.0/16');
+    const subnets = cluster.findResources('AWS::EC2::Subnet');
+    const albSubnetIds = Object.keys(subnets).filter((id) => cidrContains(block, subnets[id].Properties.CidrBlock));
+    expect(albSubnetIds).toHaveLength(2);
+    cluster.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+      Scheme: 'internal',
+      Subnets: albSubnetIds.map((id) => ({ Ref: id })),
+    });
+  });
+
+  test('the cluster service CIDR is the one NetworkPolicies name', () => {
+    expect(JSON.stringify(app.templates[STACK_NAMES.cluster].toJSON())).toContain(
+      `"serviceIpv4Cidr":"${KUBERNETES_SERVICE_CIDR}"`,
+    );
+  });
+
+  test('the GPU node role reads exactly the node-sync bundle object in the asset bucket', () => {
+    const policies = app.templates[STACK_NAMES.cluster].findResources('AWS::IAM::Policy');
+    const statements = Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement);
+    const bundle = statements.filter((st: { Sid?: string }) => st.Sid === 'ReadNodeSyncBundle');
+    expect(bundle).toHaveLength(1);
+    expect(bundle[0].Action).toBe('s3:GetObject');
+    expect(JSON.stringify(bundle[0].Resource)).toMatch(/cdk-hnb659fds-assets-.*\/[0-9a-f]{64}\.zip/);
   });
 });
 

@@ -79,3 +79,26 @@ describe('loadConfig', () => {
     expect(() => loadConfig(fromContext(context))).toThrow(message);
   });
 });
+
+describe('workload settings read by the manifest renderer', () => {
+  const fromContext = (values: Record<string, unknown>) => loadConfig((key) => values[key]);
+
+  test('default to one replica, 8 GPUs, 4-GPU multi-GPU nodes, 10m consolidation and a 30 min prompt grace', () => {
+    const config = fromContext({});
+    expect([config.comfyuiReplicas, config.maxGpus, config.gpusPerMultiGpuNode]).toEqual([1, 8, 4]);
+    expect([config.gpuNodeConsolidateAfter, config.gpuNodeExpireAfter, config.promptGracePeriodSeconds]).toEqual([
+      '10m', '720h', 1800,
+    ]);
+  });
+
+  test.each([
+    ['gpusPerMultiGpuNode', 6, /expected 4 or 8, got 6/],
+    ['gpuNodeConsolidateAfter', '10 minutes', /expected a duration such as 30s, 10m or 720h/],
+    ['promptGracePeriodSeconds', 30, /from 120 to 7200/],
+    ['vpcCidr', '172.20.0.0/16', /must not overlap the Kubernetes service CIDR/],
+    ['vpcCidr', '10.0.0.0/20', /must be a \/17 or larger/],
+  ])('%s=%s is refused with a message naming the key', (key, value, message) => {
+    expect(() => fromContext({ [key]: value })).toThrow(ConfigError);
+    expect(() => fromContext({ [key]: value })).toThrow(message);
+  });
+});
