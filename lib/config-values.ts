@@ -67,10 +67,11 @@ export function parseEnumList<T extends string>(key: string, value: unknown, all
   return [...new Set(items)] as T[];
 }
 
-const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+/** An IPv4 CIDR's shape (parseCidr also checks the octet and mask ranges). */
+export const CIDR_PATTERN = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 
 export function parseCidr(key: string, value: string): string {
-  const m = CIDR.exec(value);
+  const m = CIDR_PATTERN.exec(value);
   const valid = m !== null && m.slice(1, 5).every((o) => Number(o) <= 255) && Number(m[5]) <= 32;
   if (!valid) throw new ConfigError(key, `expected an IPv4 CIDR such as 10.0.0.0/16, got ${show(value)}`);
   return value;

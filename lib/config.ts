@@ -219,18 +219,23 @@ function parseAccount(value: unknown): string {
   return account;
 }
 
+/** An AWS region name, as config and stack outputs carry it. */
+export const REGION_PATTERN = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
+
 function parseRegion(value: unknown): string {
   const region = parseString('region', value);
-  if (!/^[a-z]{2}(-gov)?-[a-z]+-\d$/.test(region)) {
+  if (!REGION_PATTERN.test(region)) {
     throw new ConfigError('region', `expected an AWS region such as us-west-2, got '${region}'`);
   }
   return region;
 }
 
 /** https://docs.aws.amazon.com/eks/latest/APIReference/API_CreateCluster.html#API_CreateCluster_RequestSyntax */
+export const CLUSTER_NAME_PATTERN = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
+
 function parseClusterName(value: unknown): string {
   const name = parseString('clusterName', value);
-  if (!/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/.test(name)) {
+  if (!CLUSTER_NAME_PATTERN.test(name)) {
     throw new ConfigError('clusterName', `must be 1-100 letters, digits, '-' or '_', starting with a letter or digit, got '${name}'`);
   }
   return name;

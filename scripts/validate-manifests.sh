@@ -10,6 +10,10 @@ bash scripts/manifest-tools.sh
 bin=build/tools/bin
 schemas=$PWD/build/tools/schemas
 out=build/validate
+schema_locations=(
+  -schema-location "$schemas/kubernetes/{{ .ResourceKind }}{{ .KindSuffix }}.json"
+  -schema-location "$schemas/crds/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json"
+)
 rm -rf "$out"
 mkdir -p "$out"
 
@@ -33,10 +37,7 @@ for source in outputs example; do
     built="$out/$source-$overlay.yaml"
     "$bin/kustomize" build "$out/$source/$overlay" > "$built"
     docs=$(grep -c '^kind:' "$built")
-    if ! "$bin/kubeconform" -strict -summary -output text \
-        -schema-location "$schemas/kubernetes/{{ .ResourceKind }}{{ .KindSuffix }}.json" \
-        -schema-location "$schemas/crds/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json" \
-        "$built" > "$built.kubeconform" 2>&1; then
+    if ! "$bin/kubeconform" -strict -summary -output text "${schema_locations[@]}" "$built" > "$built.kubeconform" 2>&1; then
       cat "$built.kubeconform" >&2; status=1
     fi
     if ! "$bin/kube-score" score --output-format ci --ignore-test "$skip" \
@@ -52,10 +53,7 @@ done
 broken="$out/broken.yaml"
 sed -e 's/instanceStorePolicy: RAID0/instanceStorePolicy: RAID5/' -e 's/targetType: ip/targetTyp: ip/' \
     -e 's/^  maxUnavailable: 1$/  maxUnavailabl: 1/' "$out/outputs-single-gpu.yaml" > "$broken"
-invalid=$("$bin/kubeconform" -strict -summary -output json \
-    -schema-location "$schemas/kubernetes/{{ .ResourceKind }}{{ .KindSuffix }}.json" \
-    -schema-location "$schemas/crds/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json" \
-    "$broken" | python3 -c 'import json,sys; print(json.load(sys.stdin)["summary"]["invalid"])' || true)
+invalid=$("$bin/kubeconform" -strict -summary -output json "${schema_locations[@]}" "$broken" | python3 -c 'import json,sys; print(json.load(sys.stdin)["summary"]["invalid"])' || true)
 if [ "$invalid" != 3 ]; then
   echo "manifests: the broken copy should have 3 invalid documents, kubeconform found ${invalid:-none}" >&2
   status=1

@@ -1,5 +1,6 @@
 import { albSubnetsCidr } from '../alb-subnets';
-import { AppConfig } from '../config';
+import { AppConfig, CLUSTER_NAME_PATTERN, REGION_PATTERN } from '../config';
+import { CIDR_PATTERN } from '../config-values';
 import { ECR_REPOSITORY_NAME, OUTPUT_KEYS, STACK_NAMES } from '../names';
 
 /** What the manifests need from the deployed stacks. */
@@ -25,13 +26,12 @@ interface Source {
   readonly expected: string;
 }
 
-const CIDR = /^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/;
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 /** Where each value comes from in `cdk deploy --outputs-file` output, and what it must look like. */
 export const STACK_VALUE_SOURCES: Record<keyof StackValues, Source> = {
-  clusterName: { stack: STACK_NAMES.cluster, output: OUTPUT_KEYS.clusterName, pattern: /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/, expected: 'an EKS cluster name' },
-  region: { stack: STACK_NAMES.cluster, output: OUTPUT_KEYS.region, pattern: /^[a-z]{2}(-gov)?-[a-z]+-\d$/, expected: 'an AWS region' },
+  clusterName: { stack: STACK_NAMES.cluster, output: OUTPUT_KEYS.clusterName, pattern: CLUSTER_NAME_PATTERN, expected: 'an EKS cluster name' },
+  region: { stack: STACK_NAMES.cluster, output: OUTPUT_KEYS.region, pattern: REGION_PATTERN, expected: 'an AWS region' },
   karpenterNodeRoleName: { stack: STACK_NAMES.cluster, output: OUTPUT_KEYS.karpenterNodeRoleName, pattern: /^[\w+=,.@-]{1,64}$/, expected: 'an IAM role name' },
   clusterSecurityGroupId: { stack: STACK_NAMES.cluster, output: OUTPUT_KEYS.clusterSecurityGroupId, pattern: /^sg-[0-9a-f]{8,17}$/, expected: 'a security group id (sg-…)' },
   targetGroupArn: {
@@ -40,8 +40,8 @@ export const STACK_VALUE_SOURCES: Record<keyof StackValues, Source> = {
     pattern: /^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:targetgroup\/[\w-]{1,32}\/[0-9a-f]{16}$/,
     expected: 'a target group ARN',
   },
-  albSubnetsCidr: { stack: STACK_NAMES.cluster, output: OUTPUT_KEYS.albSubnetsCidr, pattern: CIDR, expected: 'an IPv4 CIDR' },
-  vpcCidr: { stack: STACK_NAMES.cluster, output: OUTPUT_KEYS.vpcCidr, pattern: CIDR, expected: 'an IPv4 CIDR' },
+  albSubnetsCidr: { stack: STACK_NAMES.cluster, output: OUTPUT_KEYS.albSubnetsCidr, pattern: CIDR_PATTERN, expected: 'an IPv4 CIDR' },
+  vpcCidr: { stack: STACK_NAMES.cluster, output: OUTPUT_KEYS.vpcCidr, pattern: CIDR_PATTERN, expected: 'an IPv4 CIDR' },
   nodeSyncBundleUrl: { stack: STACK_NAMES.cluster, output: OUTPUT_KEYS.nodeSyncBundleUrl, pattern: /^s3:\/\/[a-z0-9][a-z0-9.-]+[a-z0-9]\/[\w./-]+\.zip$/, expected: 'an s3://bucket/key.zip URL' },
   modelsBucketName: { stack: STACK_NAMES.modelsSync, output: OUTPUT_KEYS.modelsBucketName, pattern: BUCKET, expected: 'an S3 bucket name' },
   outputsBucketName: { stack: STACK_NAMES.outputsStorage, output: OUTPUT_KEYS.outputsBucketName, pattern: BUCKET, expected: 'an S3 bucket name' },
