@@ -1,0 +1,69 @@
+"""Scheduler settings: keyword arguments with defaults, validated at construction; `from_env`
+parses the image's environment once at start and names the variable in every error."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Optional
+
+
+class SettingsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    # Seconds assumed for a GPU's execution time before it has run anything.
+    initial_exec_seconds: float = 10.0
+    # Weight of the newest run in the execution-time moving average.
+    exec_ewma_alpha: float = 0.3
+    # Prefer a GPU with the prompt's models loaded if it costs less than this many executions.
+    affinity_slack: float = 1.0
+    # Metrics log line every N prompts or every interval, per GPU.
+    log_every_prompts: int = 10
+    log_interval_seconds: float = 60.0
+    # /readyz answers 503 while more prompts than this wait (0 = no limit).
+    max_queue_depth: int = 0
+    # OOM retries on the same GPU before the failure is reported.
+    oom_retries: int = 1
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.initial_exec_seconds > 0, "initial_exec_seconds must be > 0"),
+            (0 < self.exec_ewma_alpha <= 1, "exec_ewma_alpha must be in (0, 1]"),
+            (self.affinity_slack >= 0, "affinity_slack must be >= 0"),
+            (self.log_every_prompts >= 1, "log_every_prompts must be >= 1"),
+            (self.log_interval_seconds > 0, "log_interval_seconds must be > 0"),
+            (self.max_queue_depth >= 0, "max_queue_depth must be >= 0"),
+            (self.oom_retries >= 0, "oom_retries must be >= 0"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise SettingsError(message)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> "PoolSettings":
+        """COMFY_MAX_QUEUE_DEPTH and COMFY_AFFINITY_SLACK override the defaults."""
+        return cls(
+            max_queue_depth=_int_env(env, "COMFY_MAX_QUEUE_DEPTH", 0),
+            affinity_slack=_float_env(env, "COMFY_AFFINITY_SLACK", 1.0),
+        )
+
+
+def _int_env(env: Mapping[str, str], name: str, default: int) -> int:
+    raw: Optional[str] = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _float_env(env: Mapping[str, str], name: str, default: float) -> float:
+    raw: Optional[str] = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None

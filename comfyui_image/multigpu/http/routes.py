@@ -1,0 +1,99 @@
+"""The multi-GPU HTTP routes, keyed by (method, path) for the middleware.
+
+Stock-compatible where ComfyUI has the route (GET/POST /queue, /interrupt, /free); new routes
+are /queue/all, /metrics, /healthz and /readyz.
+"""
+from __future__ import annotations
+
+import json
+from typing import Dict, Tuple
+
+from aiohttp import web
+
+from ..core.pool import GpuPool
+from ..core.request_context import current_request
+from .middleware import Handler
+
+
+async def _json_body(request: web.Request) -> dict:
+    if not request.can_read_body:
+        return {}
+    try:
+        body = await request.json()
+    except (ValueError, json.JSONDecodeError):
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": {"type": "invalid_json", "message": "request body is not JSON"}}),
+            content_type="application/json",
+        )
+    return body if isinstance(body, dict) else {}
+
+
+def build_routes(pool: GpuPool) -> Dict[Tuple[str, str], Handler]:
+    async def queue_all(request: web.Request) -> web.Response:
+        return web.json_response(pool.queue_all())
+
+    async def get_queue(request: web.Request) -> web.Response:
+        gpu = current_request().target_gpu
+        body = pool.queue_snapshot(gpu)
+        if gpu is not None:
+            body["gpu_id"] = gpu
+        return web.json_response(body)
+
+    async def post_queue(request: web.Request) -> web.Response:
+        # Stock semantics: {"clear": true} and/or {"delete": [prompt_id, ...]}; scoped to one GPU
+        # when the header is present.
+        body = await _json_body(request)
+        gpu = current_request().target_gpu
+        if body.get("clear"):
+            pool.clear_pending(gpu)
+        if "delete" in body:
+            ids = body["delete"]
+            if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+                return web.json_response(
+                    {"error": {"type": "invalid_delete", "message": "'delete' must be a list of prompt ids"}},
+                    status=400)
+            pool.delete_pending(ids, gpu)
+        return web.Response(status=200)
+
+    async def interrupt(request: web.Request) -> web.Response:
+        body = await _json_body(request)
+        prompt_id = body.get("prompt_id")
+        if prompt_id is not None and not isinstance(prompt_id, str):
+            return web.json_response(
+                {"error": {"type": "invalid_prompt_id", "message": "'prompt_id' must be a string"}},
+                status=400)
+        gpus = pool.interrupt(prompt_id=prompt_id, gpu_id=current_request().target_gpu)
+        return web.json_response({"interrupted_gpus": gpus})
+
+    async def free(request: web.Request) -> web.Response:
+        body = await _json_body(request)
+        free_memory = bool(body.get("free_memory", False))
+        unload_models = bool(body.get("unload_models", free_memory))
+        gpus = pool.request_free(current_request().target_gpu, unload_models=unload_models,
+                                 free_memory=free_memory)
+        return web.json_response({"gpus": gpus})
+
+    async def metrics(request: web.Request) -> web.Response:
+        payload, content_type = pool.metrics.exposition()
+        response = web.Response(body=payload)
+        response.headers["Content-Type"] = content_type
+        return response
+
+    async def healthz(request: web.Request) -> web.Response:
+        ok, reason = pool.health()
+        return web.json_response({"ok": ok, "reason": reason}, status=200 if ok else 503)
+
+    async def readyz(request: web.Request) -> web.Response:
+        ok, reason = pool.readiness()
+        return web.json_response({"ready": ok, "reason": reason}, status=200 if ok else 503)
+
+    return {
+        ("GET", "/queue/all"): queue_all,
+        ("GET", "/queue"): get_queue,
+        ("POST", "/queue"): post_queue,
+        ("POST", "/interrupt"): interrupt,
+        ("POST", "/free"): free,
+        ("GET", "/metrics"): metrics,
+        ("GET", "/healthz"): healthz,
+        ("GET", "/readyz"): readyz,
+    }

@@ -1,0 +1,149 @@
+"""A simulated executor with ComfyUI's message sequence and history shape.
+
+- Execution takes `exec_ms` (sleeping, so N workers really run in parallel), split across the
+  KSampler's steps with a `progress` message per step.
+- Switching a GPU to different models costs `load_ms` (counted in `model_loads`).
+- A `SimulateOOM` node with input `times: k` makes the first k attempts run out of memory.
+- Each SaveImage node writes a small real PNG into the output folder.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Callable, Dict, FrozenSet, List, Optional
+
+from ..core.executor import ExecutionResult
+from ..core.task import Task
+from .png import colour_for_seed, solid_png
+
+Send = Callable[[str, dict, Optional[str]], None]
+
+OOM_MESSAGE = "CUDA out of memory. Tried to allocate 2.00 GiB (simulated)"
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class SimExecutor:
+    def __init__(self, num_gpus: int, *, exec_ms: float, load_ms: float, warmup_ms: float,
+                 output_dir: str, send: Send):
+        self._exec_s = exec_ms / 1000.0
+        self._load_s = load_ms / 1000.0
+        self._warmup_s = warmup_ms / 1000.0
+        self._output_dir = output_dir
+        self._send = send
+        self._interrupts = [threading.Event() for _ in range(num_gpus)]
+        self._loaded: List[FrozenSet[str]] = [frozenset() for _ in range(num_gpus)]
+        self._attempts: Dict[str, int] = {}
+        self._counter_lock = threading.Lock()
+        self._counter = 0
+        self._thread_gpu = threading.local()
+        self.model_loads = [0] * num_gpus
+        self.executed_on: Dict[str, int] = {}
+
+    # ---- Executor protocol -------------------------------------------------------------
+    def bind_thread(self, gpu_id: int) -> None:
+        self._thread_gpu.gpu = gpu_id
+
+    def warmup(self, gpu_id: int) -> None:
+        if getattr(self._thread_gpu, "gpu", None) != gpu_id:
+            raise RuntimeError(f"warmup for GPU {gpu_id} ran on another worker's thread")
+        time.sleep(self._warmup_s)
+
+    def interrupt(self, gpu_id: int) -> None:
+        self._interrupts[gpu_id].set()
+
+    def recover_from_oom(self, gpu_id: int) -> None:
+        self._loaded[gpu_id] = frozenset()
+
+    def free(self, gpu_id: int, *, unload_models: bool, free_memory: bool) -> None:
+        if unload_models or free_memory:
+            self._loaded[gpu_id] = frozenset()
+
+    def announce_done(self, gpu_id: int, task: Task, result: ExecutionResult) -> None:
+        self._send("executing", {"node": None, "prompt_id": task.prompt_id}, task.client_id)
+
+    def execute(self, gpu_id: int, task: Task, *, last_attempt: bool) -> ExecutionResult:
+        stop = self._interrupts[gpu_id]
+        stop.clear()  # as ComfyUI's executor does when a prompt starts
+        self.executed_on[task.prompt_id] = gpu_id
+        client, pid = task.client_id, task.prompt_id
+        messages = []
+
+        def report(event: str, data: dict, record: bool = True) -> None:
+            data = dict(data, prompt_id=pid)
+            if record:
+                messages.append((event, data))
+            self._send(event, data, client)
+
+        report("execution_start", {"timestamp": _now_ms()})
+        report("execution_cached", {"nodes": [], "timestamp": _now_ms()})
+        if task.models and task.models != self._loaded[gpu_id]:
+            time.sleep(self._load_s)
+            self._loaded[gpu_id] = task.models
+            self.model_loads[gpu_id] += 1
+
+        outputs, meta = {}, {}
+        for node_id in sorted(task.prompt, key=_node_order):
+            node = task.prompt[node_id]
+            kind = node.get("class_type")
+            inputs = node.get("inputs", {})
+            report("executing", {"node": node_id, "display_node": node_id}, record=False)
+            if kind == "SimulateOOM" and self._should_oom(pid, int(inputs.get("times", 1))):
+                error = {"node_id": node_id, "node_type": kind, "executed": [],
+                         "exception_message": OOM_MESSAGE,
+                         "exception_type": "torch.OutOfMemoryError", "traceback": [],
+                         "current_inputs": {}, "current_outputs": {}}
+                if last_attempt:
+                    report("execution_error", error)
+                else:
+                    messages.append(("execution_error", dict(error, prompt_id=pid)))
+                return ExecutionResult(success=False, messages=messages, out_of_memory=True,
+                                       error=OOM_MESSAGE)
+            if kind == "KSampler":
+                steps = max(int(inputs.get("steps", 20)), 1)
+                for step in range(1, steps + 1):
+                    if stop.wait(self._exec_s / steps):
+                        report("execution_interrupted", {"node_id": node_id, "node_type": kind,
+                                                         "executed": list(outputs)})
+                        return ExecutionResult(success=False, messages=messages, interrupted=True)
+                    report("progress", {"value": step, "max": steps, "node": node_id}, record=False)
+            if kind == "SaveImage":
+                image = self._save_png(inputs, task)
+                outputs[node_id] = {"images": [image]}
+                meta[node_id] = {"node_id": node_id, "display_node": node_id,
+                                 "parent_node": None, "real_node_id": node_id}
+                report("executed", {"node": node_id, "display_node": node_id,
+                                    "output": {"images": [image]}}, record=False)
+        report("execution_success", {"timestamp": _now_ms()})
+        return ExecutionResult(success=True, outputs=outputs, meta=meta, messages=messages)
+
+    # ---- helpers -------------------------------------------------------------------------
+    def _should_oom(self, prompt_id: str, times: int) -> bool:
+        attempt = self._attempts.get(prompt_id, 0) + 1
+        self._attempts[prompt_id] = attempt
+        return attempt <= times
+
+    def _save_png(self, inputs: dict, task: Task) -> dict:
+        prefix = str(inputs.get("filename_prefix", "ComfyUI")).replace("/", "_")
+        with self._counter_lock:
+            self._counter += 1
+            name = f"{prefix}_{self._counter:05}_.png"
+        seed = _seed_of(task.prompt)
+        with open(os.path.join(self._output_dir, name), "wb") as handle:
+            handle.write(solid_png(8, 8, colour_for_seed(seed)))
+        return {"filename": name, "subfolder": "", "type": "output"}
+
+
+def _node_order(node_id: str):
+    return (0, int(node_id)) if node_id.isdigit() else (1, node_id)
+
+
+def _seed_of(prompt: dict) -> int:
+    for node in prompt.values():
+        seed = node.get("inputs", {}).get("seed") if isinstance(node, dict) else None
+        if isinstance(seed, int):
+            return seed
+    return 0
