@@ -88,12 +88,14 @@ class GpuQueues:
                     return task
         return None
 
-    def finish(self, gpu: int) -> None:
+    def finish(self, gpu: int) -> bool:
+        """Mark the GPU's running task done; False if it had none."""
         with self._cond:
             task = self._running.pop(gpu, None)
             if task is not None:
                 self._last_models[gpu] = task.models
             self._cond.notify_all()
+            return task is not None
 
     def wake(self) -> None:
         with self._cond:

@@ -90,10 +90,13 @@ class GpuWorker:
                 try:
                     self._run_task(task)
                 finally:
-                    self._queues.finish(gpu)
-                    self._changed()
+                    self._finish()
             self._metrics.maybe_log(gpu)
         self.state, self.reason = "stopped", f"GPU {gpu}: stopped"
+
+    def _finish(self) -> None:
+        if self._queues.finish(self.gpu_id):
+            self._changed()
 
     def _apply_free_request(self) -> None:
         with self._free_lock:
@@ -125,6 +128,9 @@ class GpuWorker:
         self._history.record(task, result, gpu)
         outcome = "interrupted" if result.interrupted else ("success" if result.success else "error")
         self._metrics.task_finished(gpu, elapsed, outcome, ooms)
+        # As ComfyUI's prompt_worker: the queue update (status) goes out before the client hears
+        # that its prompt is done.
+        self._finish()
         try:
             self._executor.announce_done(gpu, task, result)
         except Exception:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Dict, List, Optional, Set
 
 from multigpu.core.executor import ExecutionResult
@@ -70,3 +71,12 @@ def make_task(prompt_id: str, number: float = 0, models=frozenset(), client_id: 
     return Task(number=number, prompt_id=prompt_id,
                 prompt={"1": {"class_type": "KSampler", "inputs": {}}},
                 extra_data={"client_id": client_id}, outputs_to_execute=["1"], models=frozenset(models))
+
+
+def wait_for(predicate, timeout=5.0, interval=0.01):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    raise AssertionError("condition not met within %.1fs" % timeout)

@@ -6,8 +6,7 @@ import pytest
 from multigpu.core.pool import GpuPool
 from multigpu.core.settings import PoolSettings
 
-from conftest import wait_for
-from fake_executor import FakeExecutor, make_task
+from fake_executor import FakeExecutor, make_task, wait_for
 
 
 @pytest.fixture

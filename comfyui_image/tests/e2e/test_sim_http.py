@@ -1,0 +1,129 @@
+"""The multi-GPU HTTP API over real HTTP against the simulator."""
+import time
+import urllib.request
+
+from sim_process import http_json, workflow
+
+
+def submit(base, gpu=None, **kw):
+    headers = {"Content-Type": "application/json"}
+    if gpu is not None:
+        headers["X-TARGET-GPU"] = str(gpu)
+    return http_json("POST", base + "/prompt", {"prompt": workflow(**kw), "client_id": "t"}, headers)
+
+
+def wait_history(base, prompt_id, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status, body = http_json("GET", f"{base}/history/{prompt_id}")
+        if body:
+            return body[prompt_id]
+        time.sleep(0.05)
+    raise AssertionError(f"{prompt_id} not in history after {timeout}s")
+
+
+def test_queue_all_has_exactly_the_documented_shape_when_idle(sim):
+    base, _ = sim
+    status, body = http_json("GET", base + "/queue/all")
+    assert status == 200
+    assert body == {
+        "queues": [{"gpu_id": g, "queue_running": [], "queue_pending": [], "running_count": 0,
+                    "pending_count": 0} for g in range(4)],
+        "total_running": 0, "total_pending": 0}
+
+
+def test_the_header_pins_the_gpu_and_the_response_names_it(sim):
+    base, _ = sim
+    status, body = submit(base, gpu=2)
+    assert status == 200 and body["gpu_id"] == 2 and body["node_errors"] == {}
+    status, queue = http_json("GET", base + "/queue", headers={"X-TARGET-GPU": "2"})
+    assert queue["gpu_id"] == 2
+    assert [item[1] for item in queue["queue_running"] + queue["queue_pending"]] == [body["prompt_id"]]
+    assert wait_history(base, body["prompt_id"])["gpu_id"] == 2
+
+
+def test_a_bad_header_is_a_400_naming_the_header_and_range(sim):
+    base, _ = sim
+    for value in ("4", "x", "-1"):
+        status, body = submit(base, gpu=value)
+        assert status == 400
+        assert body["error"]["message"] == f"X-TARGET-GPU must be an integer in 0..3, got '{value}'"
+    assert http_json("GET", base + "/queue/all")[1]["total_pending"] == 0
+
+
+def test_queues_are_isolated_and_clearing_respects_the_header(sim):
+    base, _ = sim
+    ids = [submit(base, gpu=0, steps=3)[1]["prompt_id"] for _ in range(3)]
+    other = submit(base, gpu=1)[1]["prompt_id"]
+    all_queues = http_json("GET", base + "/queue/all")[1]
+    assert all_queues["queues"][0]["running_count"] + all_queues["queues"][0]["pending_count"] == 3
+    assert all(q["pending_count"] == 0 for q in all_queues["queues"][2:])
+    status, _ = http_json("POST", base + "/queue", {"clear": True}, {"X-TARGET-GPU": "1"})
+    assert status == 200
+    # GPU 0's pending prompts survive a clear of GPU 1.
+    assert http_json("GET", base + "/queue/all")[1]["queues"][0]["pending_count"] >= 1
+    http_json("POST", base + "/queue", {"delete": ids[1:]}, {"X-TARGET-GPU": "0"})
+    wait_history(base, ids[0])
+    wait_history(base, other)
+    assert http_json("GET", f"{base}/history/{ids[2]}")[1] == {}
+
+
+def test_stock_queue_without_header_aggregates_all_gpus(sim):
+    base, _ = sim
+    ids = {submit(base, gpu=g, steps=3)[1]["prompt_id"] for g in range(4)}
+    status, queue = http_json("GET", base + "/queue")
+    assert "gpu_id" not in queue
+    assert {item[1] for item in queue["queue_running"] + queue["queue_pending"]} == ids
+    for prompt_id in ids:
+        wait_history(base, prompt_id)
+
+
+def test_history_has_prompts_from_every_gpu(sim):
+    base, _ = sim
+    ids = [submit(base, gpu=g)[1]["prompt_id"] for g in range(4)]
+    assert [wait_history(base, p)["gpu_id"] for p in ids] == [0, 1, 2, 3]
+    page = http_json("GET", base + "/history?max_items=4")[1]
+    assert set(ids) <= set(page)
+
+
+def test_interrupt_by_prompt_id_stops_only_that_prompt(sim):
+    base, _ = sim
+    slow = [submit(base, gpu=g, steps=30)[1]["prompt_id"] for g in (0, 1)]
+    time.sleep(0.3)
+    status, body = http_json("POST", base + "/interrupt", {"prompt_id": slow[1]})
+    assert body == {"interrupted_gpus": [1]}
+    assert wait_history(base, slow[1])["status"]["status_str"] == "error"
+    assert wait_history(base, slow[0])["status"]["status_str"] == "success"
+
+
+def test_oom_once_is_retried_and_succeeds(sim):
+    base, _ = sim
+    prompt_id = submit(base, gpu=3, oom_times=1)[1]["prompt_id"]
+    entry = wait_history(base, prompt_id)
+    assert entry["status"]["completed"] is True
+
+
+def test_the_saved_png_downloads_through_view(sim):
+    base, _ = sim
+    prompt_id = submit(base, gpu=0, prefix="e2e")[1]["prompt_id"]
+    image = wait_history(base, prompt_id)["outputs"]["9"]["images"][0]
+    url = f"{base}/view?filename={image['filename']}&type=output&subfolder="
+    with urllib.request.urlopen(url, timeout=5) as response:
+        assert response.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_an_invalid_workflow_gets_comfyui_validation_errors(sim):
+    base, _ = sim
+    status, body = submit(base, ckpt="missing.safetensors")
+    assert status == 400
+    assert body["error"]["type"] == "prompt_outputs_failed_validation"
+    assert body["node_errors"]["4"]["errors"][0]["extra_info"]["input_name"] == "ckpt_name"
+
+
+def test_metrics_health_and_readiness(sim):
+    base, _ = sim
+    with urllib.request.urlopen(base + "/metrics", timeout=5) as response:
+        text = response.read().decode()
+    assert 'comfyui_gpu_worker_ready{gpu="3"} 1.0' in text
+    assert http_json("GET", base + "/healthz") == (200, {"ok": True, "reason": "4 workers alive"})
+    assert http_json("GET", base + "/api/queue/all")[0] == 200  # the web UI's /api prefix
