@@ -15,7 +15,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && [ -x "$out/bin/kubeconform" ];
   exit 0
 fi
 command -v go >/dev/null || { echo "manifest-tools: Go is required (https://go.dev/doc/install)" >&2; exit 1; }
-rm -rf "$out"
+# Only this script's folders: build/tools also holds nginx for the image tests.
+rm -rf "$out/bin" "$out/schemas"
 mkdir -p "$out/bin" "$out/schemas/crds"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

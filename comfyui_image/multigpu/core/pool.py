@@ -8,7 +8,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 from .executor import Executor
 from .history import HistoryStore
 from .metrics import PoolMetrics
-from .queues import GpuQueues
+from .queues import Chooser, GpuQueues
 from .routing import choose_gpu
 from .settings import PoolSettings
 from .task import Task
@@ -34,6 +34,7 @@ class GpuPool:
         on_queue_changed: Optional[Callable[[], None]] = None,
         clock: Callable[[], float] = time.monotonic,
         readiness_checks: Sequence[ReadinessCheck] = (),
+        chooser: Optional[Chooser] = None,
     ):
         if num_gpus < 1:
             raise ValueError(f"num_gpus must be >= 1, got {num_gpus}")
@@ -43,6 +44,9 @@ class GpuPool:
         self._notify = on_queue_changed or (lambda: None)
         self._readiness_checks = list(readiness_checks)
         s = self.settings
+        # The routing policy; replaceable so the benchmark can compare with round-robin.
+        self._choose: Chooser = chooser or (
+            lambda loads, models: choose_gpu(loads, models, s.affinity_slack))
         self.metrics = PoolMetrics(
             num_gpus, clock=clock, log_every_prompts=s.log_every_prompts,
             log_interval_seconds=s.log_interval_seconds,
@@ -88,10 +92,7 @@ class GpuPool:
 
     # ---- queue -----------------------------------------------------------------------------
     def submit(self, task: Task, target_gpu: Optional[int] = None) -> int:
-        slack = self.settings.affinity_slack
-        gpu = self._queues.submit(
-            task, target_gpu, lambda loads, models: choose_gpu(loads, models, slack)
-        )
+        gpu = self._queues.submit(task, target_gpu, self._choose)
         self._queue_changed()
         return gpu
 

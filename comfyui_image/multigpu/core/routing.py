@@ -36,7 +36,7 @@ def choose_gpu(loads: Sequence[GpuLoad], models: FrozenSet[str], affinity_slack:
         warm = [load for load in loads if models <= load.tail_models]
         if warm:
             candidate = min(warm, key=_least_wait_key)
-            if candidate.expected_wait - best.expected_wait < affinity_slack * candidate.exec_seconds:
+            if candidate.expected_wait - best.expected_wait <= affinity_slack * candidate.exec_seconds:
                 return candidate.gpu_id
     return best.gpu_id
 

@@ -19,19 +19,19 @@ def test_ties_go_to_the_lowest_index_so_idle_gpus_fill_in_order():
     assert choose_gpu([load(0, 0), load(1, 0), load(2, 0)], frozenset()) == 0
 
 
-def test_a_warm_gpu_is_preferred_when_it_costs_less_than_one_execution_more():
-    loads = [load(0, 0, models=B), load(1, 0, models=A)]
-    assert choose_gpu(loads, A) == 1
+def test_a_warm_gpu_is_preferred_when_it_costs_at_most_one_execution_more():
+    assert choose_gpu([load(0, 0, models=B), load(1, 0, models=A)], A) == 1
+    assert choose_gpu([load(0, 0, models=B), load(1, 1, models=A)], A) == 1
 
 
-def test_affinity_is_dropped_when_the_warm_gpu_is_a_whole_execution_behind():
-    loads = [load(0, 0, models=B), load(1, 1, models=A)]
-    assert choose_gpu(loads, A) == 0
+def test_affinity_is_dropped_when_the_warm_gpu_is_more_than_one_execution_behind():
+    assert choose_gpu([load(0, 0, models=B), load(1, 2, models=A)], A) == 0
 
 
 def test_affinity_slack_is_configurable():
-    loads = [load(0, 0, models=B), load(1, 1, models=A)]
-    assert choose_gpu(loads, A, affinity_slack=1.5) == 1
+    loads = [load(0, 0, models=B), load(1, 2, models=A)]
+    assert choose_gpu(loads, A, affinity_slack=2.0) == 1
+    assert choose_gpu(loads, A, affinity_slack=0.0) == 0
 
 
 def test_no_gpus_is_an_error():

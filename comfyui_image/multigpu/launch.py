@@ -1,0 +1,83 @@
+"""The image's entry point: stock ComfyUI, or one ComfyUI process driving every GPU.
+
+    python3 -m multigpu.launch [--] <ComfyUI main.py arguments>
+
+Without COMFY_MULTI_GPU_SCHED=1 this replaces itself with `python3 main.py <args>` (os.execv):
+stock ComfyUI, unchanged. With it: parse the environment (launch_settings.py), report custom nodes
+that hard-code a CUDA device, install the adapter's patches (comfy_adapter/install.py), then run
+ComfyUI's main.py as __main__ in this process. The port opens only after every GPU warmed up
+(comfy_adapter/server_hooks.py).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import runpy
+import subprocess
+import sys
+from typing import List, Optional
+
+from .launch_settings import LaunchError, LaunchSettings, parse_launch_settings
+
+log = logging.getLogger("multigpu.launch")
+
+
+def count_visible_gpus() -> int:
+    """Asked in a child process: importing torch here would come before main.py sets the CUDA
+    allocator environment (cuda_malloc.py), which must happen before torch loads."""
+    probe = "import torch; print(torch.cuda.device_count())"
+    output = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True,
+                            text=True, timeout=120).stdout
+    return int(output.strip().splitlines()[-1])
+
+
+def total_ram_bytes() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def report_hard_coded_devices(comfyui_dir: str) -> None:
+    from .core.device_scan import custom_nodes_in, format_findings, scan_paths
+
+    folder = os.path.join(comfyui_dir, "custom_nodes")
+    if not os.path.isdir(folder):
+        return
+    nodes = custom_nodes_in(folder)
+    findings = scan_paths(nodes)
+    level = logging.WARNING if findings else logging.INFO
+    log.log(level, "Custom-node device scan:\n%s", format_findings(findings, len(nodes)))
+
+
+def run_multi_gpu(settings: LaunchSettings, main_args: List[str]) -> None:
+    from .comfy_adapter.install import install
+    from .core.settings import PoolSettings
+
+    report_hard_coded_devices(settings.comfyui_dir)
+    install(settings.comfyui_dir, settings.num_gpus, weights_cache_bytes=settings.weights_cache_bytes,
+            warmup_timeout_s=settings.warmup_timeout_s, settings=PoolSettings.from_env(os.environ))
+    main_py = os.path.join(settings.comfyui_dir, "main.py")
+    sys.argv = [main_py, *main_args]
+    runpy.run_path(main_py, run_name="__main__")
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    main_args = list(sys.argv[1:] if argv is None else argv)
+    if main_args[:1] == ["--"]:
+        main_args = main_args[1:]
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = parse_launch_settings(os.environ, main_args, visible_gpus=count_visible_gpus,
+                                         total_ram_bytes=total_ram_bytes())
+    except LaunchError as error:
+        log.error("%s", error)
+        return 2
+    main_py = os.path.join(settings.comfyui_dir, "main.py")
+    if not settings.multi_gpu:
+        os.execv(sys.executable, [sys.executable, main_py, *main_args])
+    log.info("Multi-GPU launch: %d GPUs, weights cache %.1f GiB, ComfyUI at %s",
+             settings.num_gpus, settings.weights_cache_bytes / 2**30, settings.comfyui_dir)
+    run_multi_gpu(settings, main_args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""The launcher's environment, parsed once at start; every error names the variable and the fix.
+
+Pure: the caller passes the environment, a function counting visible GPUs (called only in
+multi-GPU mode, it starts a subprocess) and the machine's RAM.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Mapping, Optional, Sequence
+
+DEFAULT_COMFYUI_DIR = "/opt/comfyui"
+DEFAULT_WARMUP_TIMEOUT_S = 600.0
+# Share of RAM the weights cache may hold when COMFY_WEIGHTS_CACHE_GIB is unset: room for one
+# large checkpoint set while leaving the rest to ComfyUI's own CPU offloading and node caches.
+DEFAULT_WEIGHTS_CACHE_RAM_SHARE = 0.4
+# main.py flags that pin ComfyUI to one device; they contradict one worker per GPU.
+SINGLE_DEVICE_FLAGS = ("--cuda-device", "--default-device", "--cpu", "--directml", "--oneapi-device-selector")
+
+
+class LaunchError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class LaunchSettings:
+    multi_gpu: bool
+    comfyui_dir: str
+    num_gpus: int = 0
+    weights_cache_bytes: int = 0
+    warmup_timeout_s: float = DEFAULT_WARMUP_TIMEOUT_S
+
+
+def parse_launch_settings(env: Mapping[str, str], main_args: Sequence[str], *,
+                          visible_gpus: Callable[[], int], total_ram_bytes: int) -> LaunchSettings:
+    comfyui_dir = env.get("COMFYUI_DIR", "").strip() or DEFAULT_COMFYUI_DIR
+    mode = env.get("COMFY_MULTI_GPU_SCHED", "").strip()
+    if mode not in ("", "0", "1"):
+        raise LaunchError(f"COMFY_MULTI_GPU_SCHED must be 1 (one process drives every GPU) or 0/unset "
+                          f"(stock ComfyUI), got {mode!r}")
+    if mode != "1":
+        return LaunchSettings(multi_gpu=False, comfyui_dir=comfyui_dir)
+    for arg in main_args:
+        flag = arg.split("=", 1)[0]
+        if flag in SINGLE_DEVICE_FLAGS:
+            raise LaunchError(f"ComfyUI argument {flag} pins one device, which contradicts "
+                              "COMFY_MULTI_GPU_SCHED=1; drop the argument or unset COMFY_MULTI_GPU_SCHED")
+    visible = visible_gpus()
+    if visible < 1:
+        raise LaunchError("COMFY_MULTI_GPU_SCHED=1 but no GPU is visible (check the pod's "
+                          "nvidia.com/gpu limit and CUDA_VISIBLE_DEVICES)")
+    num_gpus = _int(env, "COMFY_NUM_GPUS", default=visible)
+    if not 1 <= num_gpus <= visible:
+        raise LaunchError(f"COMFY_NUM_GPUS must be 1..{visible} (the GPUs visible to this process), "
+                          f"got {num_gpus}")
+    cache_gib = _float(env, "COMFY_WEIGHTS_CACHE_GIB", default=None)
+    if cache_gib is not None and cache_gib < 0:
+        raise LaunchError(f"COMFY_WEIGHTS_CACHE_GIB must be >= 0 (0 turns the cache off), got {cache_gib:g}")
+    cache_bytes = (int(total_ram_bytes * DEFAULT_WEIGHTS_CACHE_RAM_SHARE) if cache_gib is None
+                   else int(cache_gib * 2**30))
+    timeout = _float(env, "COMFY_WARMUP_TIMEOUT_S", default=DEFAULT_WARMUP_TIMEOUT_S)
+    if timeout <= 0:
+        raise LaunchError(f"COMFY_WARMUP_TIMEOUT_S must be > 0 seconds, got {timeout:g}")
+    return LaunchSettings(multi_gpu=True, comfyui_dir=comfyui_dir, num_gpus=num_gpus,
+                          weights_cache_bytes=cache_bytes, warmup_timeout_s=timeout)
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise LaunchError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: Optional[float]) -> Optional[float]:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise LaunchError(f"{name} must be a number, got {raw!r}") from None
