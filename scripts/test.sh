@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (`npm test`): type-check, unit and synth tests, a full offline synth of every
 # stack, the node sync script's and the pod scripts' tests, cfn-lint over the synthesized templates, and
-# the rendered manifests validated against real schemas and linted. Installs the Python tools it needs
+# the multi-GPU image's tests (core, adapter on stub ComfyUI, simulator over HTTP/WebSocket/nginx),
+# and the rendered manifests validated against real schemas and linted. Installs the Python tools it needs
 # (pinned in tools/requirements.txt) into .venv and the manifest tools (tools/manifest-tools.txt, built
 # with Go) into build/tools. Test servers (moto) listen on 127.0.0.1
 # only and are stopped by the tests that start them, with a hard timeout.
@@ -45,6 +46,23 @@ step "Pod scripts (model gate, probes, output shipper): python 3.9 compatibility
 .venv/bin/python -m pytest -q -p no:cacheprovider --junit-xml=build/pytest-pod-scripts.xml \
   manifests/base/pod-scripts/tests
 
+step "Multi-GPU image: core, adapter (stub ComfyUI), simulator end to end over HTTP, WebSocket and nginx"
+# Its own virtualenv from the image's pinned dev requirements; nginx is Debian's, unpacked without
+# root into build/tools/nginx. The simulator and nginx listen on 127.0.0.1 and stop with each test.
+img=comfyui_image
+if [ ! -x "$img/.venv/bin/python" ]; then python3 -m venv "$img/.venv"; fi
+stamp=$img/.venv/.requirements.sha256
+want=$(sha256sum "$img/requirements-dev.txt" | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  "$img/.venv/bin/pip" install --quiet --disable-pip-version-check -r "$img/requirements-dev.txt"
+  echo "$want" > "$stamp"
+fi
+NGINX_BIN=$(bash scripts/nginx.sh)
+export NGINX_BIN
+# The core and the HTTP layer run on the image's Python but stay 3.9-clean for reuse in clients.
+"$img/.venv/bin/vermin" --no-tips --violations -t=3.9- "$img/multigpu/core" "$img/multigpu/http" "$img/multigpu/sim"
+(cd "$img" && timeout 900 .venv/bin/python -m pytest -q --junit-xml=../build/pytest-comfyui-image.xml)
+
 step "cfn-lint over the synthesized templates (errors fail; warnings are shown)"
 lint=0
 .venv/bin/cfn-lint cdk.out/*.template.json || lint=$?
@@ -59,7 +77,7 @@ step "Summary"
 node -e '
   const v = require("./build/vitest.json");
   const fs = require("fs");
-  const x = ["build/pytest.xml", "build/pytest-pod-scripts.xml"].map((f) => fs.readFileSync(f, "utf8"));
+  const x = ["build/pytest.xml", "build/pytest-pod-scripts.xml", "build/pytest-comfyui-image.xml"].map((f) => fs.readFileSync(f, "utf8"));
   const n = (a) => x.reduce((sum, text) => sum + Number((text.match(new RegExp(`<testsuite[^>]* ${a}="(\\d+)"`)) || [0, 0])[1]), 0);
   const failed = v.numFailedTests + n("failures") + n("errors");
   console.log(`tests: ${v.numPassedTests + n("tests") - n("failures") - n("errors") - n("skipped")} passed, ${failed} failed`);
