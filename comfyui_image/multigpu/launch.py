@@ -22,6 +22,17 @@ from .launch_settings import LaunchError, LaunchSettings, parse_launch_settings
 log = logging.getLogger("multigpu.launch")
 
 
+def configure_logging() -> None:
+    """Our loggers ("multigpu.*") get their own handler: ComfyUI's setup_logger later adds one to
+    the root logger, and propagating to both would print every line twice."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    package_log = logging.getLogger("multigpu")
+    package_log.addHandler(handler)
+    package_log.setLevel(logging.INFO)
+    package_log.propagate = False
+
+
 def count_visible_gpus() -> int:
     """Asked in a child process: importing torch here would come before main.py sets the CUDA
     allocator environment (cuda_malloc.py), which must happen before torch loads."""
@@ -63,7 +74,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     main_args = list(sys.argv[1:] if argv is None else argv)
     if main_args[:1] == ["--"]:
         main_args = main_args[1:]
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     try:
         settings = parse_launch_settings(os.environ, main_args, visible_gpus=count_visible_gpus,
                                          total_ram_bytes=total_ram_bytes())
@@ -73,6 +84,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     main_py = os.path.join(settings.comfyui_dir, "main.py")
     if not settings.multi_gpu:
         os.execv(sys.executable, [sys.executable, main_py, *main_args])
+        return 0  # only reached when execv is replaced (tests)
     log.info("Multi-GPU launch: %d GPUs, weights cache %.1f GiB, ComfyUI at %s",
              settings.num_gpus, settings.weights_cache_bytes / 2**30, settings.comfyui_dir)
     run_multi_gpu(settings, main_args)

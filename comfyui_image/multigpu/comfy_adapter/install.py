@@ -1,0 +1,127 @@
+"""install(): make the ComfyUI that main.py is about to start run one worker per GPU.
+
+Called by the launcher (multigpu/launch.py) before it runs ComfyUI's main.py. It imports no
+ComfyUI module itself: every patch is applied by a post-import hook the moment ComfyUI imports the
+module it targets (see post_import.py for why). What each hook does, and which ComfyUI function
+it targets, is in the module named beside it below.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from ..core.keyed_locks import KeyedLocks
+from ..core.pool import GpuPool
+from ..core.settings import PoolSettings
+from .device import patch_get_torch_device, patch_soft_empty_cache
+from .executor import ComfyExecutor
+from .filename_locks import patch_save_image_path, release_after_node
+from .graph_prefix import patch_graph_builder
+from .interrupt import GpuInterruptFlags, patch_interrupts
+from .loaded_models import patch_loaded_models
+from .post_import import PostImportHooks
+from .progress import patch_progress
+from .prompt_queue import make_prompt_queue_class
+from .seeding import patch_prepare_noise
+from .server_hooks import patch_server_startup
+from .server_state import patch_prompt_server
+from .weights_cache import new_weights_cache, patch_load_torch_file
+
+log = logging.getLogger("multigpu.install")
+
+
+@dataclass
+class Installation:
+    pool: GpuPool
+    hooks: PostImportHooks
+    interrupt_flags: GpuInterruptFlags
+    file_locks: KeyedLocks
+
+
+def _default_install_routes(app, pool) -> None:
+    from ..http.install import install_routes
+
+    install_routes(app, pool)
+
+
+def install(comfyui_dir: str, num_gpus: int, *, weights_cache_bytes: int,
+            warmup_timeout_s: float = 600.0, settings: Optional[PoolSettings] = None,
+            install_routes: Callable = _default_install_routes) -> Installation:
+    if not os.path.isfile(os.path.join(comfyui_dir, "main.py")):
+        raise FileNotFoundError(f"no ComfyUI main.py in {comfyui_dir!r}; pass the ComfyUI checkout "
+                                "directory (the image has it at /opt/comfyui)")
+    if comfyui_dir not in sys.path:
+        sys.path.insert(0, comfyui_dir)  # what `python main.py` gives ComfyUI's own imports
+
+    flags = GpuInterruptFlags(num_gpus)
+    file_locks = KeyedLocks()
+    server_ref = _ServerRef()
+    executor = ComfyExecutor(interrupt_flags=flags, file_locks=file_locks, server=server_ref.get)
+    pool = GpuPool(executor, num_gpus, settings=settings, on_queue_changed=server_ref.queue_updated)
+    hooks = PostImportHooks()
+    patched = []
+
+    def on(module_name: str, what: str, patch: Callable) -> None:
+        def apply(module) -> None:
+            patch(module)
+            log.info("Patched %s: %s", module_name, what)
+        hooks.when_imported(module_name, apply)
+        patched.append(module_name)
+
+    def patch_model_management(mm) -> None:
+        import torch
+
+        patch_interrupts(mm, flags)
+        patch_loaded_models(mm)
+        patch_get_torch_device(mm, torch)
+        patch_soft_empty_cache(mm)
+
+    def patch_execution(execution) -> None:
+        execution.PromptQueue = make_prompt_queue_class(pool, execution.PromptQueue)
+
+    def patch_server(server_module) -> None:
+        patch_prompt_server(server_module, on_node_boundary=lambda: release_after_node(file_locks))
+        patch_server_startup(server_module, pool, install_routes=install_routes,
+                             warmup_timeout_s=warmup_timeout_s, pending_hooks=hooks.pending)
+        server_ref.module = server_module
+
+    on("comfy.model_management", "per-GPU interrupt flag, loaded-model list, device; "
+       "coalesced empty_cache", patch_model_management)
+    if weights_cache_bytes > 0:
+        on("comfy.utils", f"load_torch_file shared cache ({weights_cache_bytes / 2**30:.1f} GiB)",
+           lambda m: patch_load_torch_file(m, new_weights_cache(weights_cache_bytes)))
+    else:
+        log.info("Shared weights cache off (COMFY_WEIGHTS_CACHE_GIB=0)")
+    on("comfy.sample", "prepare_noise uses a private generator", patch_prepare_noise)
+    on("folder_paths", "output file counters locked per (folder, prefix)",
+       lambda m: patch_save_image_path(m, file_locks))
+    on("comfy_execution.progress", "progress registry per GPU", patch_progress)
+    on("comfy_execution.graph_utils", "GraphBuilder prefix per GPU", patch_graph_builder)
+    on("execution", "PromptQueue replaced by the GPU pool", patch_execution)
+    on("server", "per-GPU client_id/last_prompt_id/last_node_id; pool start and warmup "
+       "before listening", patch_server)
+    hooks.install()
+    log.info("Multi-GPU adapter installed for %d GPUs; patches wait for: %s",
+             num_gpus, ", ".join(patched))
+    return Installation(pool=pool, hooks=hooks, interrupt_flags=flags, file_locks=file_locks)
+
+
+class _ServerRef:
+    """The PromptServer, found through the server module once ComfyUI created it."""
+
+    module = None
+
+    def get(self):
+        instance = getattr(getattr(self.module, "PromptServer", None), "instance", None)
+        if instance is None:
+            raise RuntimeError("ComfyUI's PromptServer does not exist yet; the pool must start "
+                               "from PromptServer.add_routes (server_hooks.py)")
+        return instance
+
+    def queue_updated(self) -> None:
+        instance = getattr(getattr(self.module, "PromptServer", None), "instance", None)
+        if instance is not None and hasattr(instance, "loop"):
+            instance.queue_updated()

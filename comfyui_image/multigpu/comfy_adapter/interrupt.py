@@ -1,0 +1,82 @@
+"""One interrupt flag per GPU instead of ComfyUI's single process-wide flag.
+
+Targets comfy/model_management.py (v0.8.0) `interrupt_current_processing`,
+`processing_interrupted` and `throw_exception_if_processing_interrupted`, which share the global
+`interrupt_processing`; nodes.py `interrupt_processing` and execution.py
+`PromptExecutor.execute_async` (which clears the flag as a prompt starts) call them through the
+module, so replacing the module attributes covers every caller.
+
+On a worker thread each function touches that GPU's flag only, so clearing the flag as GPU 1
+starts a prompt cannot swallow an interrupt meant for GPU 0. On any other thread (the stock
+/interrupt route, custom-node routes) setting the flag sets every GPU's, as stock ComfyUI's global
+interrupt did; the multi-GPU /interrupt route calls `GpuInterruptFlags.set` for one GPU instead.
+Custom nodes that read the module variable `interrupt_processing` directly see nothing: a module
+variable cannot be per thread.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Dict
+
+from .worker_binding import bound_gpu
+
+
+class GpuInterruptFlags:
+    def __init__(self, num_gpus: int):
+        self._lock = threading.Lock()
+        self._flags: Dict[int, bool] = {gpu: False for gpu in range(num_gpus)}
+
+    def set(self, gpu_id: int, value: bool = True) -> None:
+        with self._lock:
+            self._flags[gpu_id] = value
+
+    def set_all(self, value: bool) -> None:
+        with self._lock:
+            for gpu in self._flags:
+                self._flags[gpu] = value
+
+    def is_set(self, gpu_id: int) -> bool:
+        with self._lock:
+            return self._flags.get(gpu_id, False)
+
+    def take(self, gpu_id: int) -> bool:
+        """True (and cleared) if the flag was set."""
+        with self._lock:
+            was_set = self._flags.get(gpu_id, False)
+            self._flags[gpu_id] = False
+            return was_set
+
+    def any_set(self) -> bool:
+        with self._lock:
+            return any(self._flags.values())
+
+
+def patch_interrupts(model_management, flags: GpuInterruptFlags) -> None:
+    if getattr(model_management.interrupt_current_processing, "_multigpu_original", None):
+        return
+    originals = {
+        name: getattr(model_management, name)
+        for name in ("interrupt_current_processing", "processing_interrupted",
+                     "throw_exception_if_processing_interrupted")
+    }
+
+    def interrupt_current_processing(value=True):
+        gpu = bound_gpu()
+        if gpu is None:
+            flags.set_all(value)
+        else:
+            flags.set(gpu, value)
+
+    def processing_interrupted():
+        gpu = bound_gpu()
+        return flags.any_set() if gpu is None else flags.is_set(gpu)
+
+    def throw_exception_if_processing_interrupted():
+        gpu = bound_gpu()
+        if gpu is not None and flags.take(gpu):
+            raise model_management.InterruptProcessingException()
+
+    for function in (interrupt_current_processing, processing_interrupted,
+                     throw_exception_if_processing_interrupted):
+        function._multigpu_original = originals[function.__name__]
+        setattr(model_management, function.__name__, function)

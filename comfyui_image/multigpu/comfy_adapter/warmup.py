@@ -1,0 +1,32 @@
+"""A small real workload on one GPU before the worker takes prompts.
+
+Not a full prompt: that would need a model on disk (the pod may not have synced any yet) and
+would load weights into VRAM that the first real prompt may not want. What the probes need to
+know is that this GPU runs kernels from this thread: a CUDA context exists, cuBLAS and cuDNN load
+and execute, and memory can be allocated. A matmul and a convolution in the dtype ComfyUI prefers
+on the device do that in well under a second once the libraries are loaded.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+log = logging.getLogger("multigpu.warmup")
+
+
+def warm_up_gpu(torch, gpu_id: int) -> float:
+    """Runs the workload, raises if it fails or yields non-finite values; returns seconds taken."""
+    started = time.perf_counter()
+    device = torch.device("cuda", gpu_id)
+    with torch.inference_mode():
+        a = torch.randn(1024, 1024, device=device, dtype=torch.float16)
+        product = a @ a.T
+        image = torch.randn(1, 4, 64, 64, device=device, dtype=torch.float16)
+        kernel = torch.randn(8, 4, 3, 3, device=device, dtype=torch.float16)
+        convolved = torch.nn.functional.conv2d(image, kernel, padding=1)
+        torch.cuda.synchronize(device)
+        if not (torch.isfinite(product).all().item() and torch.isfinite(convolved).all().item()):
+            raise RuntimeError(f"GPU {gpu_id}: warmup produced non-finite values; check the GPU")
+    seconds = time.perf_counter() - started
+    log.info("GPU %d warmup (matmul + conv2d) took %.2f s", gpu_id, seconds)
+    return seconds

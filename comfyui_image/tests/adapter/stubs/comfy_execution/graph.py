@@ -1,0 +1,3 @@
+class DynamicPrompt:
+    def __init__(self, original_prompt):
+        self.original_prompt = original_prompt

@@ -1,0 +1,5 @@
+restored = []
+
+
+def restore_functions():
+    restored.append(True)

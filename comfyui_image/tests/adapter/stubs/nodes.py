@@ -1,0 +1,25 @@
+import comfy.model_management
+import torch
+
+
+def interrupt_processing(value=True):
+    comfy.model_management.interrupt_current_processing(value)
+
+
+class Noop:
+    def run(self, **inputs):
+        comfy.model_management.throw_exception_if_processing_interrupted()
+        return {}
+
+
+class RaiseOOM:
+    def run(self, **inputs):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+
+class RaiseValueError:
+    def run(self, **inputs):
+        raise ValueError("bad input")
+
+
+NODE_CLASS_MAPPINGS = {"Noop": Noop, "RaiseOOM": RaiseOOM, "RaiseValueError": RaiseValueError}

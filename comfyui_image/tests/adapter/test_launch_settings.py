@@ -1,0 +1,76 @@
+"""The launcher's environment parsing: defaults, and errors that name the variable."""
+import pytest
+
+from multigpu.launch_settings import LaunchError, parse_launch_settings
+
+GIB = 2**30
+
+
+def parse(env, args=(), visible=4):
+    def visible_gpus():
+        return visible
+
+    return parse_launch_settings(env, list(args), visible_gpus=visible_gpus, total_ram_bytes=100 * GIB)
+
+
+def test_without_the_switch_comfyui_runs_stock_and_no_gpu_is_counted():
+    def fail():
+        raise AssertionError("GPUs must not be counted in stock mode")
+
+    settings = parse_launch_settings({}, ["--cuda-device", "1"], visible_gpus=fail, total_ram_bytes=GIB)
+    assert settings.multi_gpu is False and settings.comfyui_dir == "/opt/comfyui"
+
+
+def test_multi_gpu_defaults_to_every_visible_gpu_and_40_percent_of_ram_for_weights():
+    settings = parse({"COMFY_MULTI_GPU_SCHED": "1"})
+    assert (settings.num_gpus, settings.weights_cache_bytes, settings.warmup_timeout_s) == (4, 40 * GIB, 600.0)
+
+
+def test_explicit_values_are_used():
+    settings = parse({"COMFY_MULTI_GPU_SCHED": "1", "COMFY_NUM_GPUS": "2", "COMFY_WEIGHTS_CACHE_GIB": "0",
+                      "COMFY_WARMUP_TIMEOUT_S": "30", "COMFYUI_DIR": "/srv/comfy"})
+    assert (settings.num_gpus, settings.weights_cache_bytes, settings.warmup_timeout_s,
+            settings.comfyui_dir) == (2, 0, 30.0, "/srv/comfy")
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"COMFY_MULTI_GPU_SCHED": "yes"}, "COMFY_MULTI_GPU_SCHED must be 1"),
+    ({"COMFY_MULTI_GPU_SCHED": "1", "COMFY_NUM_GPUS": "two"}, "COMFY_NUM_GPUS must be a whole number, got 'two'"),
+    ({"COMFY_MULTI_GPU_SCHED": "1", "COMFY_NUM_GPUS": "5"}, "COMFY_NUM_GPUS must be 1..4"),
+    ({"COMFY_MULTI_GPU_SCHED": "1", "COMFY_NUM_GPUS": "0"}, "COMFY_NUM_GPUS must be 1..4"),
+    ({"COMFY_MULTI_GPU_SCHED": "1", "COMFY_WEIGHTS_CACHE_GIB": "-1"}, "COMFY_WEIGHTS_CACHE_GIB must be >= 0"),
+    ({"COMFY_MULTI_GPU_SCHED": "1", "COMFY_WARMUP_TIMEOUT_S": "0"}, "COMFY_WARMUP_TIMEOUT_S must be > 0"),
+])
+def test_invalid_values_name_the_variable(env, message):
+    with pytest.raises(LaunchError, match=message):
+        parse(env)
+
+
+def test_no_visible_gpu_is_an_error_that_says_where_to_look():
+    with pytest.raises(LaunchError, match="no GPU is visible"):
+        parse({"COMFY_MULTI_GPU_SCHED": "1"}, visible=0)
+
+
+def test_single_device_arguments_are_refused_in_multi_gpu_mode():
+    with pytest.raises(LaunchError, match="--cuda-device pins one device"):
+        parse({"COMFY_MULTI_GPU_SCHED": "1"}, args=["--listen", "--cuda-device=1"])
+
+
+def test_launcher_execs_stock_main_py_with_the_arguments_after_the_separator(monkeypatch):
+    from multigpu import launch
+
+    calls = []
+    monkeypatch.delenv("COMFY_MULTI_GPU_SCHED", raising=False)
+    monkeypatch.setenv("COMFYUI_DIR", "/srv/comfy")
+    monkeypatch.setattr(launch.os, "execv", lambda path, argv: calls.append((path, argv)))
+    launch.main(["--", "--listen=0.0.0.0", "--port=8188"])
+    assert calls == [(launch.sys.executable,
+                      [launch.sys.executable, "/srv/comfy/main.py", "--listen=0.0.0.0", "--port=8188"])]
+
+
+def test_launcher_exits_2_and_logs_the_variable_when_the_environment_is_invalid(monkeypatch, capsys):
+    from multigpu import launch
+
+    monkeypatch.setenv("COMFY_MULTI_GPU_SCHED", "true")
+    assert launch.main([]) == 2
+    assert "COMFY_MULTI_GPU_SCHED must be 1" in capsys.readouterr().out
