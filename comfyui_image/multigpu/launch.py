@@ -58,13 +58,22 @@ def report_hard_coded_devices(comfyui_dir: str) -> None:
     log.log(level, "Custom-node device scan:\n%s", format_findings(findings, len(nodes)))
 
 
+def models_ready_checks(env) -> list:
+    """/readyz stays 503 until the node's model sync wrote MODELS_READY_MARKER (if the pod sets it)."""
+    from .core.readiness import marker_file_check
+
+    marker = env.get("MODELS_READY_MARKER", "").strip()
+    return [marker_file_check(marker)] if marker else []
+
+
 def run_multi_gpu(settings: LaunchSettings, main_args: List[str]) -> None:
     from .comfy_adapter.install import install
     from .core.settings import PoolSettings
 
     report_hard_coded_devices(settings.comfyui_dir)
     install(settings.comfyui_dir, settings.num_gpus, weights_cache_bytes=settings.weights_cache_bytes,
-            warmup_timeout_s=settings.warmup_timeout_s, settings=PoolSettings.from_env(os.environ))
+            warmup_timeout_s=settings.warmup_timeout_s, settings=PoolSettings.from_env(os.environ),
+            readiness_checks=models_ready_checks(os.environ))
     main_py = os.path.join(settings.comfyui_dir, "main.py")
     sys.argv = [main_py, *main_args]
     runpy.run_path(main_py, run_name="__main__")

@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 from ..core.keyed_locks import KeyedLocks
 from ..core.pool import GpuPool
@@ -49,6 +49,7 @@ def _default_install_routes(app, pool) -> None:
 
 def install(comfyui_dir: str, num_gpus: int, *, weights_cache_bytes: int,
             warmup_timeout_s: float = 600.0, settings: Optional[PoolSettings] = None,
+            readiness_checks: Sequence[Callable[[], Optional[str]]] = (),
             install_routes: Callable = _default_install_routes) -> Installation:
     if not os.path.isfile(os.path.join(comfyui_dir, "main.py")):
         raise FileNotFoundError(f"no ComfyUI main.py in {comfyui_dir!r}; pass the ComfyUI checkout "
@@ -60,7 +61,8 @@ def install(comfyui_dir: str, num_gpus: int, *, weights_cache_bytes: int,
     file_locks = KeyedLocks()
     server_ref = _ServerRef()
     executor = ComfyExecutor(interrupt_flags=flags, file_locks=file_locks, server=server_ref.get)
-    pool = GpuPool(executor, num_gpus, settings=settings, on_queue_changed=server_ref.queue_updated)
+    pool = GpuPool(executor, num_gpus, settings=settings, on_queue_changed=server_ref.queue_updated,
+                   readiness_checks=readiness_checks)
     hooks = PostImportHooks()
     patched = []
 
