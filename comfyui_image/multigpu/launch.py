@@ -68,11 +68,10 @@ def models_ready_checks(env) -> list:
 
 def run_multi_gpu(settings: LaunchSettings, main_args: List[str]) -> None:
     from .comfy_adapter.install import install
-    from .core.settings import PoolSettings
 
     report_hard_coded_devices(settings.comfyui_dir)
     install(settings.comfyui_dir, settings.num_gpus, weights_cache_bytes=settings.weights_cache_bytes,
-            warmup_timeout_s=settings.warmup_timeout_s, settings=PoolSettings.from_env(os.environ),
+            warmup_timeout_s=settings.warmup_timeout_s, settings=settings.pool,
             readiness_checks=models_ready_checks(os.environ))
     main_py = os.path.join(settings.comfyui_dir, "main.py")
     sys.argv = [main_py, *main_args]

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Mapping, Optional, Sequence
 
+from .core.settings import PoolSettings
+
 DEFAULT_COMFYUI_DIR = "/opt/comfyui"
 DEFAULT_WARMUP_TIMEOUT_S = 600.0
 # Share of RAM the weights cache may hold when COMFY_WEIGHTS_CACHE_GIB is unset: room for one
@@ -28,6 +30,7 @@ class LaunchSettings:
     num_gpus: int = 0
     weights_cache_bytes: int = 0
     warmup_timeout_s: float = DEFAULT_WARMUP_TIMEOUT_S
+    pool: PoolSettings = PoolSettings()
 
 
 def parse_launch_settings(env: Mapping[str, str], main_args: Sequence[str], *,
@@ -61,7 +64,19 @@ def parse_launch_settings(env: Mapping[str, str], main_args: Sequence[str], *,
     if timeout <= 0:
         raise LaunchError(f"COMFY_WARMUP_TIMEOUT_S must be > 0 seconds, got {timeout:g}")
     return LaunchSettings(multi_gpu=True, comfyui_dir=comfyui_dir, num_gpus=num_gpus,
-                          weights_cache_bytes=cache_bytes, warmup_timeout_s=timeout)
+                          weights_cache_bytes=cache_bytes, warmup_timeout_s=timeout,
+                          pool=_pool_settings(env))
+
+
+def _pool_settings(env: Mapping[str, str]) -> PoolSettings:
+    defaults = PoolSettings()
+    max_depth = _int(env, "COMFY_MAX_QUEUE_DEPTH", default=defaults.max_queue_depth)
+    if max_depth < 0:
+        raise LaunchError(f"COMFY_MAX_QUEUE_DEPTH must be >= 0 (0 = no limit), got {max_depth}")
+    slack = _float(env, "COMFY_AFFINITY_SLACK", default=defaults.affinity_slack)
+    if slack < 0:
+        raise LaunchError(f"COMFY_AFFINITY_SLACK must be >= 0 executions, got {slack:g}")
+    return PoolSettings(max_queue_depth=max_depth, affinity_slack=slack)
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -1,9 +1,8 @@
-"""Scheduler settings: keyword arguments with defaults, validated at construction; `from_env`
-parses the image's environment once at start and names the variable in every error."""
+"""Scheduler settings: keyword arguments with defaults, validated at construction. The launcher
+(launch_settings.py) fills them from the image's environment, naming the variable in every error."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Optional
 
 
 class SettingsError(ValueError):
@@ -39,31 +38,3 @@ class PoolSettings:
         for ok, message in checks:
             if not ok:
                 raise SettingsError(message)
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> "PoolSettings":
-        """COMFY_MAX_QUEUE_DEPTH and COMFY_AFFINITY_SLACK override the defaults."""
-        return cls(
-            max_queue_depth=_int_env(env, "COMFY_MAX_QUEUE_DEPTH", 0),
-            affinity_slack=_float_env(env, "COMFY_AFFINITY_SLACK", 1.0),
-        )
-
-
-def _int_env(env: Mapping[str, str], name: str, default: int) -> int:
-    raw: Optional[str] = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
-
-
-def _float_env(env: Mapping[str, str], name: str, default: float) -> float:
-    raw: Optional[str] = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number, got {raw!r}") from None

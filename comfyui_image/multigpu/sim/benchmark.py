@@ -26,21 +26,14 @@ from ..core.routing import round_robin
 from ..core.task import Task, models_in_prompt
 from .app import SimOptions, build_sim_app
 from .executor import SimExecutor
+from .workflow import sim_workflow
 
 CHECKPOINTS = ("sd_xl_base_1.0.safetensors", "sd_xl_refiner_1.0.safetensors",
                "v1-5-pruned-emaonly.safetensors")
 
 
-def _prompt(seed: int, ckpt: str, steps: int = 4) -> dict:
-    return {
-        "4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": ckpt}},
-        "3": {"class_type": "KSampler", "inputs": {"seed": seed, "steps": steps}},
-        "9": {"class_type": "SaveImage", "inputs": {"filename_prefix": "bench"}},
-    }
-
-
 def _task(i: int, ckpt: str) -> Task:
-    prompt = _prompt(i, ckpt)
+    prompt = sim_workflow(seed=i, steps=4, ckpt=ckpt)
     return Task(number=i, prompt_id=f"bench-{i}", prompt=prompt, outputs_to_execute=["9"],
                 models=models_in_prompt(prompt))
 
@@ -108,10 +101,13 @@ def http_overhead(gpus: int, samples: int = 300) -> None:
             timings = []
             async with aiohttp.ClientSession() as session:
                 for i in range(samples):
-                    body = {"prompt": _prompt(i, CHECKPOINTS[i % 3]), "client_id": "bench"}
+                    body = {"prompt": sim_workflow(seed=i, ckpt=CHECKPOINTS[i % 3]),
+                            "client_id": "bench"}
                     started = time.perf_counter()
                     async with session.post(f"http://127.0.0.1:{port}/prompt", json=body) as r:
                         await r.read()
+                        if r.status != 200:  # timing a rejected prompt would flatter the figure
+                            raise RuntimeError(f"POST /prompt answered {r.status}: {await r.text()}")
                     timings.append((time.perf_counter() - started) * 1000)
             await runner.cleanup()
             return timings

@@ -25,6 +25,11 @@ NODE_TYPES: Dict[str, Tuple[Tuple[str, ...], bool]] = {
 }
 
 
+def output_nodes(prompt: dict) -> List[str]:
+    """Ids of the nodes whose type is an output node (what ComfyUI executes towards)."""
+    return [nid for nid, node in prompt.items() if NODE_TYPES[node["class_type"]][1]]
+
+
 def _error(kind: str, message: str, details: str = "") -> dict:
     return {"type": kind, "message": message, "details": details, "extra_info": {}}
 
@@ -41,7 +46,7 @@ def validate_prompt(prompt: object, checkpoints=SIM_CHECKPOINTS) -> Optional[dic
                                     f"Cannot execute because node {kind} does not exist.",
                                     f"Node ID '#{node_id}'"),
                     "node_errors": {}}
-    outputs = [nid for nid, node in prompt.items() if NODE_TYPES[node["class_type"]][1]]
+    outputs = output_nodes(prompt)
     if not outputs:
         return {"error": _error("prompt_no_outputs", "Prompt has no outputs"), "node_errors": []}
     node_errors = {}

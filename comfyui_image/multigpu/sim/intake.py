@@ -11,7 +11,7 @@ from aiohttp import web
 from ..core.pool import GpuPool
 from ..core.request_context import submit_in_request
 from ..core.task import Task, models_in_prompt
-from .catalog import validate_prompt
+from .catalog import output_nodes, validate_prompt
 from .hub import WebSocketHub
 
 
@@ -40,8 +40,7 @@ def add_intake_routes(app: web.Application, pool: GpuPool, hub: WebSocketHub, ou
             extra_data["client_id"] = body["client_id"]
         prompt_id = str(body.get("prompt_id") or uuid.uuid4())
         number = float(body["number"]) if "number" in body else float(next(numbers))
-        outputs = [nid for nid, node in prompt.items()
-                   if node["class_type"] in ("SaveImage", "PreviewImage")]
+        outputs = output_nodes(prompt)
         task = Task(number=number, prompt_id=prompt_id, prompt=prompt, extra_data=extra_data,
                     outputs_to_execute=outputs, models=models_in_prompt(prompt))
         submit_in_request(pool, task)

@@ -33,6 +33,13 @@ def test_explicit_values_are_used():
             settings.comfyui_dir) == (2, 0, 30.0, "/srv/comfy")
 
 
+def test_scheduler_settings_come_from_the_environment_with_defaults():
+    assert parse({"COMFY_MULTI_GPU_SCHED": "1"}).pool.max_queue_depth == 0
+    pool = parse({"COMFY_MULTI_GPU_SCHED": "1", "COMFY_MAX_QUEUE_DEPTH": "12",
+                  "COMFY_AFFINITY_SLACK": "2.5"}).pool
+    assert (pool.max_queue_depth, pool.affinity_slack) == (12, 2.5)
+
+
 @pytest.mark.parametrize("env, message", [
     ({"COMFY_MULTI_GPU_SCHED": "yes"}, "COMFY_MULTI_GPU_SCHED must be 1"),
     ({"COMFY_MULTI_GPU_SCHED": "1", "COMFY_NUM_GPUS": "two"}, "COMFY_NUM_GPUS must be a whole number, got 'two'"),
@@ -40,6 +47,10 @@ def test_explicit_values_are_used():
     ({"COMFY_MULTI_GPU_SCHED": "1", "COMFY_NUM_GPUS": "0"}, "COMFY_NUM_GPUS must be 1..4"),
     ({"COMFY_MULTI_GPU_SCHED": "1", "COMFY_WEIGHTS_CACHE_GIB": "-1"}, "COMFY_WEIGHTS_CACHE_GIB must be >= 0"),
     ({"COMFY_MULTI_GPU_SCHED": "1", "COMFY_WARMUP_TIMEOUT_S": "0"}, "COMFY_WARMUP_TIMEOUT_S must be > 0"),
+    ({"COMFY_MULTI_GPU_SCHED": "1", "COMFY_MAX_QUEUE_DEPTH": "-1"}, "COMFY_MAX_QUEUE_DEPTH must be >= 0"),
+    ({"COMFY_MULTI_GPU_SCHED": "1", "COMFY_MAX_QUEUE_DEPTH": "many"},
+     "COMFY_MAX_QUEUE_DEPTH must be a whole number, got 'many'"),
+    ({"COMFY_MULTI_GPU_SCHED": "1", "COMFY_AFFINITY_SLACK": "-0.5"}, "COMFY_AFFINITY_SLACK must be >= 0"),
 ])
 def test_invalid_values_name_the_variable(env, message):
     with pytest.raises(LaunchError, match=message):

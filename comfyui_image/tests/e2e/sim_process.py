@@ -11,6 +11,8 @@ import time
 import urllib.error
 import urllib.request
 
+from multigpu.sim.workflow import sim_workflow as workflow  # noqa: F401 (re-exported for the tests)
+
 IMAGE_DIR = pathlib.Path(__file__).resolve().parents[2]
 
 
@@ -66,17 +68,3 @@ def http_json(method, url, body=None, headers=None, timeout=10):
         return status, json.loads(raw) if raw else None
     except ValueError:
         return status, raw
-
-
-def workflow(seed=1, steps=3, ckpt="sd_xl_base_1.0.safetensors", prefix="ComfyUI", oom_times=0):
-    prompt = {
-        "4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": ckpt}},
-        "3": {"class_type": "KSampler", "inputs": {
-            "model": ["4", 0], "seed": seed, "steps": steps, "cfg": 7.0, "sampler_name": "euler",
-            "scheduler": "normal", "positive": ["4", 1], "negative": ["4", 1],
-            "latent_image": ["4", 2], "denoise": 1.0}},
-        "9": {"class_type": "SaveImage", "inputs": {"images": ["3", 0], "filename_prefix": prefix}},
-    }
-    if oom_times:
-        prompt["2"] = {"class_type": "SimulateOOM", "inputs": {"times": oom_times}}
-    return prompt
