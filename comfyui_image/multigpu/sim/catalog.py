@@ -77,6 +77,6 @@ def _input_errors(node: dict, checkpoints) -> List[dict]:
                            extra_info={"input_name": "ckpt_name", "received_value": ckpt}))
     steps = inputs.get("steps")
     if node["class_type"] == "KSampler" and steps is not None and (not isinstance(steps, int) or steps < 1):
-        errors.append(dict(_error("value_smaller_than_min", "Value 0 smaller than min of 1",
+        errors.append(dict(_error("value_smaller_than_min", f"Value {steps} smaller than min of 1",
                                   f"steps: {steps}"), extra_info={"input_name": "steps"}))
     return errors

@@ -1,0 +1,41 @@
+import { Command, CommanderError } from 'commander';
+import { registerBenchCommand } from './bench-command';
+import { CliError, EXIT } from './cli-error';
+import { registerInvokeCommand } from './invoke-command';
+import { registerModelsCommands } from './models/models-command';
+import { registerUsersCommands } from './users/users-command';
+
+/** The comfyctl command tree. Each command lives in its own module and registers itself here. */
+export function buildProgram(): Command {
+  const program = new Command('comfyctl')
+    .description('Run ComfyUI workflows on the EKS deployment, manage its models and users, benchmark it')
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride();
+  registerInvokeCommand(program);
+  registerModelsCommands(program);
+  registerBenchCommand(program);
+  registerUsersCommands(program);
+  return program;
+}
+
+/** Runs comfyctl with process-style argv and returns the exit code; errors are printed, never thrown. */
+export async function runComfyctl(argv: readonly string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync([...argv]);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander already printed the usage problem (or the help/version text, with exit code 0).
+      return error.exitCode === 1 ? EXIT.usage : error.exitCode;
+    }
+    if (error instanceof CliError) {
+      process.stderr.write(`comfyctl: ${error.message}\n`);
+      return error.exitCode;
+    }
+    const err = error as Error;
+    process.stderr.write(`comfyctl: unexpected error: ${err?.message ?? String(error)}\n`);
+    if (process.env.COMFYCTL_DEBUG) process.stderr.write(`${err?.stack ?? ''}\n`);
+    else process.stderr.write('comfyctl: rerun with COMFYCTL_DEBUG=1 to see the stack trace\n');
+    return EXIT.failure;
+  }
+}
