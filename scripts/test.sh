@@ -23,7 +23,18 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
-step "Unit, emulator and synth tests (vitest; moto server on 127.0.0.1)"
+step "Multi-GPU image's virtualenv (comfyui_image/.venv from its pinned requirements-dev.txt)"
+# Created before vitest: comfyctl's end-to-end tests run the image's simulator from it.
+img=comfyui_image
+if [ ! -x "$img/.venv/bin/python" ]; then python3 -m venv "$img/.venv"; fi
+stamp=$img/.venv/.requirements.sha256
+want=$(sha256sum "$img/requirements-dev.txt" | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  "$img/.venv/bin/pip" install --quiet --disable-pip-version-check -r "$img/requirements-dev.txt"
+  echo "$want" > "$stamp"
+fi
+
+step "Unit, emulator and synth tests (vitest; moto server and the multi-GPU simulator on 127.0.0.1)"
 mkdir -p build
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json=build/vitest.json || status=$?
@@ -47,16 +58,8 @@ step "Pod scripts (model gate, probes, output shipper): python 3.9 compatibility
   manifests/base/pod-scripts/tests
 
 step "Multi-GPU image: core, adapter (stub ComfyUI), simulator end to end over HTTP, WebSocket and nginx"
-# Its own virtualenv from the image's pinned dev requirements; nginx is Debian's, unpacked without
+# In its own virtualenv (created above); nginx is Debian's, unpacked without
 # root into build/tools/nginx. The simulator and nginx listen on 127.0.0.1 and stop with each test.
-img=comfyui_image
-if [ ! -x "$img/.venv/bin/python" ]; then python3 -m venv "$img/.venv"; fi
-stamp=$img/.venv/.requirements.sha256
-want=$(sha256sum "$img/requirements-dev.txt" | cut -d' ' -f1)
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  "$img/.venv/bin/pip" install --quiet --disable-pip-version-check -r "$img/requirements-dev.txt"
-  echo "$want" > "$stamp"
-fi
 NGINX_BIN=$(bash scripts/nginx.sh)
 export NGINX_BIN
 # The core and the HTTP layer run on the image's Python but stay 3.9-clean for reuse in clients.

@@ -48,7 +48,7 @@ export async function followPrompt(client: ComfyuiClient, socket: ProgressSocket
       const remaining = deadline - Date.now();
       if (remaining <= 0) {
         throw new CliError(
-          `prompt ${tracker.promptId} did not finish within ${Math.round(options.timeoutMs / 1000)} s; it is still queued or running ` +
+          `prompt ${tracker.promptId} did not finish within ${options.timeoutMs / 1000} s; it is still queued or running ` +
             `on the server. Raise --timeout, or fetch its result later from /history/${tracker.promptId}`,
           EXIT.timeout,
         );

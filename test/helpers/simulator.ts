@@ -1,0 +1,75 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/** The multi-GPU simulator (`python -m multigpu.sim`) on loopback, for client tests. */
+export interface Simulator {
+  readonly url: string;
+  /** Where it writes the PNGs of SaveImage nodes. */
+  readonly outputDir: string;
+  stop(): Promise<void>;
+}
+
+export interface SimulatorOptions {
+  readonly gpus?: number;
+  readonly execMs?: number;
+  readonly loadMs?: number;
+}
+
+const IMAGE_DIR = path.join(__dirname, '..', '..', 'comfyui_image');
+const PYTHON = path.join(IMAGE_DIR, '.venv', 'bin', 'python');
+/** Hard bound on its life, so a crashed test run never leaves it behind. */
+const MAX_LIFETIME_SECONDS = 600;
+
+export async function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  if (!existsSync(PYTHON)) {
+    throw new Error(`${PYTHON} is missing: run \`npm test\` once, which creates it from comfyui_image/requirements-dev.txt`);
+  }
+  const port = await freeLoopbackPort();
+  const outputDir = mkdtempSync(path.join(os.tmpdir(), 'sim-output-'));
+  const args = [
+    String(MAX_LIFETIME_SECONDS), PYTHON, '-m', 'multigpu.sim', '--host', '127.0.0.1', '--port', String(port),
+    '--gpus', String(options.gpus ?? 4), '--exec-ms', String(options.execMs ?? 200),
+    '--load-ms', String(options.loadMs ?? 0), '--warmup-ms', '0', '--output-dir', outputDir,
+  ];
+  const child: ChildProcess = spawn('timeout', args, { cwd: IMAGE_DIR, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`simulator exited with ${child.exitCode}:\n${stderr}`);
+    try {
+      if ((await fetch(`${url}/readyz`)).status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`simulator not ready on ${url} in 20 s:\n${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    outputDir,
+    stop: () => new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    }),
+  };
+}
