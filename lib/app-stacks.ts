@@ -1,9 +1,10 @@
 import { App } from 'aws-cdk-lib';
 import { AppConfig } from './config';
-import { STACK_NAMES } from './names';
+import { EDGE_WEB_ACL_STACK_NAME, STACK_NAMES } from './names';
 import { buildClusterStack, ClusterStack } from './stacks/cluster-stack';
 import { CloudFrontEntryStack } from './stacks/cloudfront-entry-stack';
 import { EcrRepoStack } from './stacks/ecr-repo-stack';
+import { CLOUDFRONT_WEB_ACL_REGION, EdgeWebAclStack } from './stacks/edge-web-acl-stack';
 import { ModelsSyncStack } from './stacks/models-sync-stack';
 import { OutputsStorageStack } from './stacks/outputs-storage-stack';
 
@@ -13,6 +14,8 @@ export interface AppStacks {
   readonly modelsSync: ModelsSyncStack;
   readonly cluster: ClusterStack;
   readonly cloudFrontEntry?: CloudFrontEntryStack;
+  /** Only with `waf` on: CloudFront takes web ACLs from us-east-1 alone. */
+  readonly edgeWebAcl?: EdgeWebAclStack;
 }
 
 /**
@@ -29,12 +32,19 @@ export async function createStacks(app: App, config: AppConfig): Promise<AppStac
     config,
     bucketStacks: [modelsSync, outputsStorage],
   });
+  const edgeWebAcl = config.cloudFront && config.waf
+    ? new EdgeWebAclStack(app, EDGE_WEB_ACL_STACK_NAME, {
+        env: { account: config.account, region: CLOUDFRONT_WEB_ACL_REGION },
+        rateLimitPer5Minutes: config.wafRateLimitPer5Minutes,
+      })
+    : undefined;
   const cloudFrontEntry = config.cloudFront
     ? new CloudFrontEntryStack(app, STACK_NAMES.cloudFrontEntry, {
         env,
         config,
         loadBalancer: cluster.loadBalancer.loadBalancer,
+        webAclArn: edgeWebAcl?.edgeWebAcl.webAcl.attrArn,
       })
     : undefined;
-  return { ecrRepo, outputsStorage, modelsSync, cluster, cloudFrontEntry };
+  return { ecrRepo, outputsStorage, modelsSync, cluster, cloudFrontEntry, edgeWebAcl };
 }

@@ -92,6 +92,17 @@ export interface AppConfig {
   readonly gpuNodeExpireAfter: string;
   /** Seconds a stopping ComfyUI pod may spend finishing its running and queued prompts. @default 1800 */
   readonly promptGracePeriodSeconds: number;
+  /**
+   * Authenticate every CloudFront request against the users `comfyctl users` manages. Turning it off
+   * publishes ComfyUI to the internet and needs `edgeAuthOffAcknowledged: true`. @default true
+   */
+  readonly edgeAuth: boolean;
+  /** The explicit "yes, anyone may use ComfyUI" that `edgeAuth: false` needs. @default false */
+  readonly edgeAuthOffAcknowledged: boolean;
+  /** Put an AWS WAF web ACL (per-IP rate limit + AWS Common Rule Set) in front of CloudFront; it costs money. @default false */
+  readonly waf: boolean;
+  /** Requests one IP may send in 5 minutes before WAF blocks it; a studio behind one NAT shares it. @default 3000 */
+  readonly wafRateLimitPer5Minutes: number;
 }
 
 /** Reads one context value; `undefined` when the key is not set. */
@@ -114,7 +125,14 @@ const KNOWN_KEYS = [
   'capacityTypes', 'modelsBucketName', 'outputsBucketName', 'cloudFront', 'albExposure', 'albAllowedCidrs',
   'albIdleTimeoutSeconds', 'dataRemovalPolicy', 'bucketAccessLogs', 'comfyuiReplicas', 'maxGpus',
   'gpusPerMultiGpuNode', 'gpuNodeConsolidateAfter', 'gpuNodeExpireAfter', 'promptGracePeriodSeconds',
+  'edgeAuth', 'edgeAuthOffAcknowledged', 'waf', 'wafRateLimitPer5Minutes',
 ] as const;
+
+/**
+ * Bounds of a WAF rate-based rule's limit (https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based-high-level-settings.html);
+ * the floor is raised to 100 so a typo cannot lock a studio out.
+ */
+const WAF_RATE_LIMIT_RANGE = [100, 2_000_000_000] as const;
 
 /**
  * Builds the AppConfig from defaults, the `comfyui` object in cdk.json context, and `-c key=value`
@@ -175,8 +193,13 @@ export function loadConfig(context: ContextReader, env: NodeJS.ProcessEnv = {}):
     gpuNodeConsolidateAfter: parseDuration('gpuNodeConsolidateAfter', get('gpuNodeConsolidateAfter') ?? '10m'),
     gpuNodeExpireAfter: parseDuration('gpuNodeExpireAfter', get('gpuNodeExpireAfter') ?? '720h'),
     promptGracePeriodSeconds: parseInteger('promptGracePeriodSeconds', get('promptGracePeriodSeconds') ?? 1800, 120, 7200),
+    edgeAuth: parseBoolean('edgeAuth', get('edgeAuth') ?? true),
+    edgeAuthOffAcknowledged: parseBoolean('edgeAuthOffAcknowledged', get('edgeAuthOffAcknowledged') ?? false),
+    waf: parseBoolean('waf', get('waf') ?? false),
+    wafRateLimitPer5Minutes: parseInteger('wafRateLimitPer5Minutes', get('wafRateLimitPer5Minutes') ?? 3000, ...WAF_RATE_LIMIT_RANGE),
   };
   validateCombinations(config);
+  validateEdgeCombinations(config, get('wafRateLimitPer5Minutes') !== undefined);
   return config;
 }
 
@@ -210,6 +233,24 @@ function validateCombinations(config: AppConfig): void {
   }
   if (config.natGateways > config.maxAzs) {
     throw new ConfigError('natGateways', `must not exceed maxAzs (${config.maxAzs}), got ${config.natGateways}`);
+  }
+}
+
+function validateEdgeCombinations(config: AppConfig, wafRateLimitGiven: boolean): void {
+  if (config.cloudFront && !config.edgeAuth && !config.edgeAuthOffAcknowledged) {
+    throw new ConfigError(
+      'edgeAuth',
+      'false lets anyone on the internet use ComfyUI (and your GPUs); if that is intended, also set edgeAuthOffAcknowledged=true',
+    );
+  }
+  if (config.edgeAuthOffAcknowledged && config.edgeAuth) {
+    throw new ConfigError('edgeAuthOffAcknowledged', 'is only used when edgeAuth is false (edgeAuth is true)');
+  }
+  if (config.waf && !config.cloudFront) {
+    throw new ConfigError('waf', 'protects the CloudFront distribution; it needs cloudFront=true');
+  }
+  if (wafRateLimitGiven && !config.waf) {
+    throw new ConfigError('wafRateLimitPer5Minutes', 'is only used when waf is true (waf is false)');
   }
 }
 

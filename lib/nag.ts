@@ -148,17 +148,20 @@ const MODELS_SYNC: Acknowledgement[] = [
   },
 ];
 
-const CLOUDFRONT: Acknowledgement[] = [
-  { path: 'Edge/AccessLogs', rules: ['AwsSolutions-S1'], reason: LOG_BUCKET },
-  {
-    path: 'Edge/Distribution',
-    rules: ['AwsSolutions-CFR1', 'AwsSolutions-CFR2', 'AwsSolutions-CFR4'],
-    reason:
-      'CFR1: studios work from anywhere, so no geo restriction by default. CFR2: edge authentication guards ComfyUI; ' +
-      'WAF is an opt-in cost. CFR4: the default *.cloudfront.net certificate cannot set a minimum TLS version; ' +
-      'TLSv1.2_2021 applies once a custom domain and certificate are configured.',
-  },
-];
+/** The CloudFront stack's acknowledgements; CFR2 (no WAF) only arises while the `waf` config key is off. */
+function cloudFrontAcknowledgements(waf: boolean): Acknowledgement[] {
+  const cfr1 = 'CFR1: studios work from anywhere, so no geo restriction by default.';
+  const cfr2 = 'CFR2: edge authentication (a CloudFront Function on every request) guards ComfyUI; WAF is an opt-in cost (waf=true).';
+  const cfr4 =
+    'CFR4: the default *.cloudfront.net certificate cannot set a minimum TLS version; TLSv1.2_2021 applies once a ' +
+    'custom domain and certificate are configured.';
+  return [
+    { path: 'Edge/AccessLogs', rules: ['AwsSolutions-S1'], reason: LOG_BUCKET },
+    waf
+      ? { path: 'Edge/Distribution', rules: ['AwsSolutions-CFR1', 'AwsSolutions-CFR4'], reason: `${cfr1} ${cfr4}` }
+      : { path: 'Edge/Distribution', rules: ['AwsSolutions-CFR1', 'AwsSolutions-CFR2', 'AwsSolutions-CFR4'], reason: `${cfr1} ${cfr2} ${cfr4}` },
+  ];
+}
 
 /** Applies every acknowledgement; a path that no longer exists fails synth so stale entries cannot pile up. */
 export function acknowledgeNagFindings(stacks: AppStacks): void {
@@ -166,7 +169,7 @@ export function acknowledgeNagFindings(stacks: AppStacks): void {
   apply(stacks.modelsSync, MODELS_SYNC);
   if (stacks.cloudFrontEntry) {
     apply(stacks.cluster.stack, CLOUDFRONT_PREFIX_LIST_LOOKUP);
-    apply(stacks.cloudFrontEntry, CLOUDFRONT);
+    apply(stacks.cloudFrontEntry, cloudFrontAcknowledgements(stacks.edgeWebAcl !== undefined));
   }
 }
 

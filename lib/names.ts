@@ -12,6 +12,12 @@ export const STACK_NAMES = {
   cloudFrontEntry: 'CloudFrontEntry',
 } as const;
 
+/**
+ * The us-east-1 stack that holds the CloudFront web ACL when the `waf` config key is on (CloudFront takes web ACLs
+ * from us-east-1 only). Not in STACK_NAMES: it exists only when `waf` is on.
+ */
+export const EDGE_WEB_ACL_STACK_NAME = 'CloudFrontEntryWebAcl';
+
 /** Default EKS cluster name; overridable with the `clusterName` config key. */
 export const DEFAULT_CLUSTER_NAME = 'comfyui';
 
@@ -118,5 +124,7 @@ export const OUTPUT_KEYS = {
   outputsBucketName: 'OutputsBucketName',
   ecrRepositoryUri: 'EcrRepositoryUri',
   cloudFrontUrl: 'CloudFrontUrl',
+  /** The KeyValueStore of edge users; `comfyctl users` writes to it. */
+  edgeUsersStoreArn: 'EdgeUsersStoreArn',
   region: 'Region',
 } as const;

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Annotations, Duration } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
@@ -57,6 +57,13 @@ export class ComfyuiLoadBalancer extends Construct {
       for (const cidr of props.allowedCidrs) {
         this.securityGroup.addIngressRule(ec2.Peer.ipv4(cidr), listenerPort, `Allow-listed ${cidr}`);
       }
+    }
+    if (props.exposure !== 'cloudfront-only') {
+      // Edge authentication runs in CloudFront: a client that reaches the ALB directly skips it.
+      Annotations.of(this).addWarningV2(
+        'comfyui:alb-bypasses-edge-auth',
+        `albExposure is '${props.exposure}': clients admitted directly to the ALB reach ComfyUI without edge authentication.`,
+      );
     }
     const podPort = ec2.Port.tcp(COMFYUI_PORT);
     this.securityGroup.addEgressRule(props.podSecurityGroup, podPort, 'To ComfyUI pods');

@@ -10,8 +10,13 @@ import { createLogBucket } from './secure-bucket';
 export interface EdgeDistributionProps {
   /** The internal ALB that serves ComfyUI; CloudFront reaches it through a VPC origin. */
   readonly loadBalancer: elbv2.IApplicationLoadBalancer;
-  /** Viewer-request function run before every request (edge authentication plugs in here). @default none */
+  /**
+   * Viewer-request function run before every request of every behaviour (edge authentication plugs in here).
+   * @default none: anyone who reaches CloudFront reaches ComfyUI
+   */
   readonly viewerRequestFunction?: cloudfront.IFunction;
+  /** ARN of a CloudFront-scoped (us-east-1) AWS WAF web ACL. @default no web ACL */
+  readonly webAclArn?: string;
   readonly dataRemovalPolicy: DataRemovalPolicy;
 }
 
@@ -47,6 +52,7 @@ export class EdgeDistribution extends Construct {
           ? [{ function: props.viewerRequestFunction, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }]
           : undefined,
       },
+      webAclId: props.webAclArn,
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
       minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
       priceClass: cloudfront.PriceClass.PRICE_CLASS_100,

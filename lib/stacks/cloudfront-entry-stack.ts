@@ -1,7 +1,8 @@
-import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
 import { AppConfig } from '../config';
+import { EdgeAuth } from '../constructs/edge-auth';
 import { EdgeDistribution } from '../constructs/edge-distribution';
 import { OUTPUT_KEYS } from '../names';
 
@@ -9,20 +10,44 @@ export interface CloudFrontEntryStackProps extends StackProps {
   readonly config: AppConfig;
   /** The internal ALB created by the cluster stack. */
   readonly loadBalancer: elbv2.IApplicationLoadBalancer;
+  /** ARN of the us-east-1 web ACL (EdgeWebAclStack), read through a cross-region reference. @default no WAF */
+  readonly webAclArn?: string;
 }
 
-/** `CloudFrontEntry`: the HTTPS front door of ComfyUI, reaching the internal ALB through a VPC origin. */
+/**
+ * `CloudFrontEntry`: the HTTPS front door of ComfyUI, reaching the internal ALB through a VPC origin. Every
+ * request is authenticated at the edge (EdgeAuth) unless the config turns that off explicitly. With `waf` on,
+ * it attaches the web ACL of the `CloudFrontEntryWebAcl` stack (us-east-1).
+ */
 export class CloudFrontEntryStack extends Stack {
   readonly edge: EdgeDistribution;
+  readonly edgeAuth?: EdgeAuth;
 
   constructor(scope: Construct, id: string, props: CloudFrontEntryStackProps) {
-    super(scope, id, props);
+    const { config } = props;
+    super(scope, id, { ...props, crossRegionReferences: props.webAclArn !== undefined });
+    this.edgeAuth = config.edgeAuth ? new EdgeAuth(this, 'EdgeAuth') : undefined;
     this.edge = new EdgeDistribution(this, 'Edge', {
       loadBalancer: props.loadBalancer,
-      dataRemovalPolicy: props.config.dataRemovalPolicy,
+      viewerRequestFunction: this.edgeAuth?.viewerRequestFunction,
+      webAclArn: props.webAclArn,
+      dataRemovalPolicy: config.dataRemovalPolicy,
     });
+    if (!this.edgeAuth) {
+      Annotations.of(this.edge).addWarningV2(
+        'comfyui:edge-auth-off',
+        'edgeAuth is false: anyone who knows the CloudFront URL can use ComfyUI and its GPUs.',
+      );
+    }
+
     new CfnOutput(this, OUTPUT_KEYS.cloudFrontUrl, {
       value: `https://${this.edge.distribution.distributionDomainName}`,
     });
+    if (this.edgeAuth) {
+      new CfnOutput(this, OUTPUT_KEYS.edgeUsersStoreArn, {
+        value: this.edgeAuth.usersStore.keyValueStoreArn,
+        description: 'KeyValueStore of ComfyUI users; manage it with comfyctl users',
+      });
+    }
   }
 }

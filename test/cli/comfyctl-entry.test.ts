@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../lib/cli/cli-error';
-import { runCli } from '../helpers/run-comfyctl';
+import { runCaptured } from '../helpers/captured-comfyctl';
 
 const run = promisify(execFile);
 const ROOT = path.join(__dirname, '..', '..');
@@ -20,31 +20,31 @@ describe('comfyctl entry points', () => {
 
   it('has --help with examples on the commands', async () => {
     for (const sub of ['invoke', 'bench']) {
-      const help = await runCli(sub, '--help');
+      const help = await runCaptured([sub, '--help']);
       expect(help.code).toBe(0);
       expect(help.stdout).toContain('Examples:');
     }
   });
 
   it('rejects a missing workflow argument or a malformed option value as a usage error', async () => {
-    expect((await runCli('invoke')).code).toBe(EXIT.usage);
-    const badGpu = await runCli('invoke', 'w.json', '--gpu', 'two');
+    expect((await runCaptured(['invoke'])).code).toBe(EXIT.usage);
+    const badGpu = await runCaptured(['invoke', 'w.json', '--gpu', 'two']);
     expect(badGpu.code).toBe(EXIT.usage);
     expect(badGpu.stderr).toContain("option '--gpu <index>' argument 'two' is invalid. expected an integer from 0 to 63");
-    const badTimeout = await runCli('invoke', 'w.json', '--timeout', '-1');
+    const badTimeout = await runCaptured(['invoke', 'w.json', '--timeout', '-1']);
     expect(badTimeout.stderr).toContain('expected a positive number of seconds');
   });
 
   it('names the missing workflow file and the missing URL', async () => {
-    const noFile = await runCli('invoke', 'no-such-workflow.json', '--url', 'http://127.0.0.1:1');
+    const noFile = await runCaptured(['invoke', 'no-such-workflow.json', '--url', 'http://127.0.0.1:1']);
     expect(noFile.stderr).toContain('cannot read workflow no-such-workflow.json: ENOENT');
-    const noUrl = await runCli('invoke', 'no-such-workflow.json', '--outputs', 'no-such-outputs.json');
+    const noUrl = await runCaptured(['invoke', 'no-such-workflow.json', '--outputs', 'no-such-outputs.json']);
     expect(noUrl.code).toBe(EXIT.usage);
     expect(noUrl.stderr).toContain('no ComfyUI URL: pass --url (or set COMFYUI_URL)');
   });
 
   it('reads the URL from the deployment outputs file when --url is absent', async () => {
-    const run = await runCli('invoke', 'no-such-workflow.json', '--outputs', path.join(ROOT, 'test', 'fixtures', 'cdk-outputs.json'));
+    const run = await runCaptured(['invoke', 'no-such-workflow.json', '--outputs', path.join(ROOT, 'test', 'fixtures', 'cdk-outputs.json')]);
     // The URL resolved (so the next problem reported is the workflow file).
     expect(run.stderr).toContain('cannot read workflow');
   });

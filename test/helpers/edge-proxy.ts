@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
+import { forwardRequest } from './forward-request';
 
 /** A loopback stand-in for the edge in front of ComfyUI: checks a bearer token and can break WebSockets. */
 export interface EdgeProxy {
@@ -41,15 +42,7 @@ export async function startEdgeProxy(upstream: string, options: EdgeProxyOptions
       res.end('Unauthorized');
       return;
     }
-    const forward = http.request(
-      { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
-      (upstreamRes) => {
-        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
-        upstreamRes.pipe(res);
-      },
-    );
-    forward.on('error', () => { res.writeHead(502); res.end(); });
-    req.pipe(forward);
+    forwardRequest(req, res, target);
   });
 
   server.on('upgrade', (req, client: net.Socket, head) => {

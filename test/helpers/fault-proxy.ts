@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
+import { forwardRequest } from './forward-request';
 
 /** An AWS JSON-protocol error the proxy answers with instead of forwarding, e.g. a throttle. */
 export interface InjectedFault {
@@ -37,15 +38,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
       res.end(JSON.stringify({ __type: fault.type, message: fault.message }));
       return;
     }
-    const forward = http.request(
-      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
-      (upstreamRes) => {
-        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
-        upstreamRes.pipe(res);
-      },
-    );
-    forward.on('error', (e) => res.destroy(e));
-    req.pipe(forward);
+    forwardRequest(req, res, target);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

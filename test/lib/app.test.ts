@@ -5,6 +5,7 @@ import { loadConfig } from '../../lib/config';
 import { exampleStackValues, STACK_VALUE_SOURCES } from '../../lib/manifests/stack-values';
 import { KUBERNETES_SERVICE_CIDR, STACK_NAMES } from '../../lib/names';
 import { GPU_NODE_MANAGED_POLICIES } from '../../lib/policies/node-role';
+import { albIngress } from '../helpers/alb-ingress';
 import { SynthesizedApp, synthApp } from '../helpers/synth-app';
 
 /** Managed CloudFront policy ids: https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-cache-policies.html */
@@ -29,20 +30,6 @@ function statements(app: SynthesizedApp, stackName: string): any[] {
 }
 
 const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : [v]);
-
-/** Inbound rules of the ALB's security group, inline or as separate SecurityGroupIngress resources. */
-function albIngress(app: SynthesizedApp): any[] {
-  const groups = app.templates[STACK_NAMES.cluster].findResources('AWS::EC2::SecurityGroup', {
-    Properties: { GroupDescription: Match.stringLikeRegexp('^ComfyUI ALB') },
-  });
-  const ids = Object.keys(groups);
-  expect(ids).toHaveLength(1);
-  const inline = (groups[ids[0]].Properties.SecurityGroupIngress ?? []) as any[];
-  const separate = resources(app, STACK_NAMES.cluster, 'AWS::EC2::SecurityGroupIngress')
-    .map((r) => r.Properties!)
-    .filter((p) => JSON.stringify(p.GroupId).includes(ids[0]));
-  return [...inline, ...separate];
-}
 
 describe('the default app', () => {
   let app: SynthesizedApp;

@@ -102,3 +102,38 @@ describe('workload settings read by the manifest renderer', () => {
     expect(() => fromContext({ [key]: value })).toThrow(message);
   });
 });
+
+describe('edge access settings', () => {
+  const fromContext = (values: Record<string, unknown>) => loadConfig((key) => values[key]);
+
+  test('default to edge authentication on and WAF off (it costs money), with a 3000-per-5-minutes limit ready', () => {
+    const config = fromContext({});
+    expect([config.edgeAuth, config.edgeAuthOffAcknowledged, config.waf, config.wafRateLimitPer5Minutes]).toEqual([
+      true, false, false, 3000,
+    ]);
+  });
+
+  test('edgeAuth=false is accepted only with edgeAuthOffAcknowledged=true', () => {
+    expect(fromContext({ edgeAuth: 'false', edgeAuthOffAcknowledged: 'true' }).edgeAuth).toBe(false);
+  });
+
+  test('without CloudFront there is no edge, so edgeAuth=false needs no acknowledgement', () => {
+    expect(fromContext({ cloudFront: 'false', albExposure: 'vpc', edgeAuth: 'false' }).edgeAuth).toBe(false);
+  });
+
+  test('waf=true takes a rate limit from -c', () => {
+    expect(fromContext({ waf: 'true', wafRateLimitPer5Minutes: '500' })).toMatchObject({ waf: true, wafRateLimitPer5Minutes: 500 });
+  });
+
+  test.each([
+    [{ edgeAuth: false }, "Invalid config 'edgeAuth': false lets anyone on the internet use ComfyUI"],
+    [{ edgeAuth: 'no' }, "Invalid config 'edgeAuth': expected true or false"],
+    [{ edgeAuthOffAcknowledged: true }, "Invalid config 'edgeAuthOffAcknowledged': is only used when edgeAuth is false"],
+    [{ cloudFront: false, albExposure: 'vpc', waf: true }, "Invalid config 'waf': protects the CloudFront distribution; it needs cloudFront=true"],
+    [{ wafRateLimitPer5Minutes: 500 }, "Invalid config 'wafRateLimitPer5Minutes': is only used when waf is true"],
+    [{ waf: true, wafRateLimitPer5Minutes: 10 }, "Invalid config 'wafRateLimitPer5Minutes': expected an integer from 100 to 2000000000"],
+  ])('rejects %j naming the key', (context, message) => {
+    expect(() => fromContext(context)).toThrow(ConfigError);
+    expect(() => fromContext(context)).toThrow(message);
+  });
+});

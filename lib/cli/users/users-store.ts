@@ -1,0 +1,120 @@
+// The KeyValueStore API signs with SigV4A (one signature valid in every region); this import registers the
+// SDK's pure-JavaScript SigV4A signer. https://github.com/aws/aws-sdk-js-v3#functionality-requiring-aws-common-runtime-crt
+import '@aws-sdk/signature-v4a';
+import {
+  AccessDeniedException,
+  CloudFrontKeyValueStoreClient,
+  ConflictException,
+  DeleteKeyCommand,
+  DescribeKeyValueStoreCommand,
+  GetKeyCommand,
+  paginateListKeys,
+  PutKeyCommand,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-cloudfront-keyvaluestore';
+import { parseStoredCredential, StoredCredential, userKey, usernameFromKey } from '../../edge/credentials';
+import { CliError, EXIT } from '../cli-error';
+
+/** One user as `comfyctl users ls` shows it; `credential` is undefined when its value is not one comfyctl wrote. */
+export interface StoredUser {
+  readonly name: string;
+  readonly credential?: StoredCredential;
+}
+
+/** What to do with one user's entry, decided from its current value (undefined: no such user). */
+export type UserChange = { readonly put: string } | { readonly delete: true };
+
+/**
+ * The users KeyValueStore seen as users. Every write names the store's current ETag (IfMatch), so two admins
+ * changing users at once cannot overwrite each other blindly: on a conflict the change is decided again from
+ * fresh values and retried once.
+ */
+export class UsersStore {
+  constructor(
+    private readonly client: CloudFrontKeyValueStoreClient,
+    private readonly storeArn: string,
+  ) {}
+
+  /** Every user, sorted by name. */
+  async list(): Promise<StoredUser[]> {
+    const users: StoredUser[] = [];
+    await this.explainAccessDenied(async () => {
+      for await (const page of paginateListKeys({ client: this.client }, { KvsARN: this.storeArn })) {
+        for (const item of page.Items ?? []) {
+          const name = usernameFromKey(item.Key ?? '');
+          if (name) users.push({ name, credential: parseStoredCredential(item.Value ?? '') });
+        }
+      }
+    });
+    return users.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /**
+   * Reads the user's current value, lets `decide` choose the change (or throw a CliError), and writes it
+   * against the ETag read before. Retries once from the start when another write got in between.
+   */
+  async change(name: string, decide: (current: string | undefined) => UserChange): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.explainAccessDenied(() => this.changeOnce(name, decide));
+      } catch (error) {
+        if (!(error instanceof ConflictException)) throw error;
+        if (attempt === 2) {
+          throw new CliError(`the users store kept changing while updating '${name}'; run the command again`, EXIT.failure);
+        }
+      }
+    }
+  }
+
+  /** Turns AccessDenied into a message naming the permissions the caller's AWS identity lacks. */
+  private async explainAccessDenied<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (!(error instanceof AccessDeniedException)) throw error;
+      throw new CliError(
+        `access denied to ${this.storeArn}: your AWS identity needs cloudfront-keyvaluestore:DescribeKeyValueStore, ` +
+          'GetKey, ListKeys, PutKey and DeleteKey on it',
+        EXIT.unauthorized,
+      );
+    }
+  }
+
+  private async changeOnce(name: string, decide: (current: string | undefined) => UserChange): Promise<void> {
+    const etag = await this.currentEtag();
+    const change = decide(await this.value(name));
+    const Key = userKey(name);
+    if ('put' in change) {
+      await this.client.send(new PutKeyCommand({ KvsARN: this.storeArn, Key, Value: change.put, IfMatch: etag }));
+    } else {
+      await this.client.send(new DeleteKeyCommand({ KvsARN: this.storeArn, Key, IfMatch: etag }));
+    }
+  }
+
+  private async currentEtag(): Promise<string> {
+    try {
+      const store = await this.client.send(new DescribeKeyValueStoreCommand({ KvsARN: this.storeArn }));
+      if (!store.ETag) throw new CliError(`the users store ${this.storeArn} returned no ETag`, EXIT.failure);
+      return store.ETag;
+    } catch (error) {
+      if (error instanceof ResourceNotFoundException) {
+        throw new CliError(
+          `no users store ${this.storeArn}: deploy the CloudFrontEntry stack with edgeAuth on, or pass --store-arn`,
+          EXIT.usage,
+        );
+      }
+      throw error;
+    }
+  }
+
+  private async value(name: string): Promise<string | undefined> {
+    try {
+      const item = await this.client.send(new GetKeyCommand({ KvsARN: this.storeArn, Key: userKey(name) }));
+      return item.Value;
+    } catch (error) {
+      // The store exists (its ETag was just read), so not-found means no such key.
+      if (error instanceof ResourceNotFoundException) return undefined;
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,169 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { CreateBucketCommand, GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { EXIT } from '../../lib/cli/cli-error';
+import { runCaptured } from '../helpers/captured-comfyctl';
+import { FileServer, startFileServer } from '../helpers/file-server';
+import { DelayProxy, startDelayProxy } from '../helpers/delay-proxy';
+import { MotoServer, startMotoServer } from '../helpers/moto-server';
+
+const MIB = 1024 * 1024;
+const BUCKET = 'models-seed-test';
+const good = randomBytes(6 * MIB + 7);
+const gated = randomBytes(1000);
+let moto: MotoServer;
+/** The CLI's S3 calls go through it, so the tests can see which requests were made. */
+let observer: DelayProxy;
+let s3: S3Client;
+let host: FileServer;
+let cdn: FileServer;
+let dir: string;
+
+const url = (p: string) => `${host.url}${p}`;
+
+function writeManifest(name: string, models: unknown[]): string {
+  const file = path.join(dir, name);
+  writeFileSync(file, JSON.stringify({ models }));
+  return file;
+}
+
+async function keys(): Promise<string[]> {
+  const out = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET }));
+  return (out.Contents ?? []).map((o) => o.Key!).sort();
+}
+
+async function body(key: string): Promise<Buffer> {
+  const out = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+  return Buffer.from(await out.Body!.transformToByteArray());
+}
+
+beforeAll(async () => {
+  moto = await startMotoServer();
+  observer = await startDelayProxy(moto.endpoint, 0, () => false);
+  Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'us-east-1' });
+  s3 = new S3Client({ region: 'us-east-1', endpoint: moto.endpoint, forcePathStyle: true });
+  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'checkpoints/present.safetensors', Body: 'present model' }));
+  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'vae/presigned.safetensors', Body: 'vae' }));
+  host = await startFileServer();
+  cdn = await startFileServer();
+  host.route('/org/good/resolve/main/good.safetensors', { body: good });
+  host.route('/org/present/resolve/main/present.safetensors', { body: Buffer.from('present model') });
+  // Like a presigned GET URL: every HEAD is refused.
+  host.route('/presigned/presigned.safetensors', { status: 403 });
+  host.route('/org/cut/resolve/main/cut.safetensors', { body: randomBytes(8 * MIB), cutAfter: 6 * MIB });
+  host.route('/org/gated/resolve/main/gated.safetensors', { redirectTo: `${cdn.url}/signed/gated.safetensors?X-Signature=abc` });
+  cdn.route('/signed/gated.safetensors', { body: gated });
+  dir = mkdtempSync(path.join(os.tmpdir(), 'models-seed-'));
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all([observer?.close(), host?.close(), cdn?.close()]);
+  await moto?.stop();
+});
+
+describe('models seed', () => {
+  let run: Awaited<ReturnType<typeof runCaptured>>;
+
+  beforeAll(async () => {
+    const manifest = writeManifest('seed.json', [
+      { url: url('/org/good/resolve/main/good.safetensors'), folder: 'checkpoints' },
+      { url: url('/org/missing/resolve/main/missing.safetensors'), folder: 'checkpoints' },
+      { url: url('/org/present/resolve/main/present.safetensors'), folder: 'checkpoints' },
+      { url: url('/org/cut/resolve/main/cut.safetensors'), folder: 'checkpoints' },
+      { url: url('/org/gated/resolve/main/gated.safetensors'), folder: 'loras', subfolder: 'sdxl' },
+      { url: url('/presigned/presigned.safetensors'), folder: 'vae' },
+    ]);
+    process.env.HF_TOKEN = 'hf_secret';
+    try {
+      run = await runCaptured(['models', 'seed', manifest, '--bucket', BUCKET, '--part-size', '5', '--token-host', new URL(host.url).host,
+        '--endpoint-url', observer.endpoint, '--region', 'us-east-1', '--outputs', path.join(dir, 'absent.json')]);
+    } finally {
+      delete process.env.HF_TOKEN;
+    }
+  }, 120_000);
+
+  test('reports each entry as it goes, then a summary, and exits non-zero because some failed', () => {
+    const at = (key: string) => `s3://${BUCKET}/${key}`;
+    expect(run.stdout.split('\n')).toEqual([
+      `uploaded ${at('checkpoints/good.safetensors')} (6.0 MiB)`,
+      `failed ${at('checkpoints/missing.safetensors')}: HTTP 404 Not Found from ${url('/org/missing/resolve/main/missing.safetensors')}`,
+      `skipped ${at('checkpoints/present.safetensors')}: already in the bucket with the same size`,
+      expect.stringMatching(new RegExp(`^failed ${at('checkpoints/cut.safetensors')}: download of .*cut.safetensors broke off`)),
+      `uploaded ${at('loras/sdxl/gated.safetensors')} (1000 B)`,
+      `skipped ${at('vae/presigned.safetensors')}: already in the bucket; the source does not report a size to compare (--force replaces it)`,
+      'seed: 2 uploaded, 2 skipped, 2 failed',
+      '',
+    ]);
+    expect(run.code).toBe(EXIT.failure);
+    expect(run.stderr).toContain('comfyctl: 2 of 6 models failed (checkpoints/missing.safetensors, checkpoints/cut.safetensors)');
+  });
+
+  test('puts exactly the good downloads into the bucket, byte for byte', async () => {
+    expect(await keys()).toEqual([
+      'checkpoints/good.safetensors', 'checkpoints/present.safetensors', 'loras/sdxl/gated.safetensors', 'vae/presigned.safetensors',
+    ]);
+    expect((await body('checkpoints/good.safetensors')).equals(good)).toBe(true);
+    expect((await body('loras/sdxl/gated.safetensors')).equals(gated)).toBe(true);
+  });
+
+  test('streams a large download as a multipart upload and shows progress per file', () => {
+    const parts = observer.requests.filter((r) => r.method === 'PUT' && r.url.includes('good.safetensors') && r.url.includes('partNumber='));
+    expect(parts).toHaveLength(2);
+    expect(run.stderr).toMatch(/seeding checkpoints\/good\.safetensors: 100% 6\.0 MiB\/6\.0 MiB/);
+  });
+
+  test('leaves no partial object and no pending multipart upload for the failed downloads', async () => {
+    const pending = await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET }));
+    expect(pending.Uploads ?? []).toEqual([]);
+    // The cut download got far enough to start a multipart upload, which was then aborted.
+    const started = observer.requests.filter((r) => r.method === 'POST' && r.url.includes('cut.safetensors') && r.url.includes('uploads'));
+    expect(started.length).toBeGreaterThan(0);
+  });
+
+  test('checks the size of a present object with HEAD and never downloads it', () => {
+    const present = host.requests.filter((r) => r.path.endsWith('present.safetensors'));
+    expect(present.map((r) => r.method)).toEqual(['HEAD']);
+  });
+
+  test('sends the token to the download host only, not to the CDN it redirects to', () => {
+    const toHost = host.requests.filter((r) => r.path.endsWith('gated.safetensors'));
+    const toCdn = cdn.requests.filter((r) => r.path.endsWith('gated.safetensors'));
+    expect(toHost.map((r) => r.authorization)).toEqual(['Bearer hf_secret']);
+    expect(toCdn.map((r) => r.authorization)).toEqual([undefined]);
+  });
+
+  test('a rerun skips what is there and retries only what failed', async () => {
+    const manifest = writeManifest('rerun.json', [
+      { url: url('/org/good/resolve/main/good.safetensors'), folder: 'checkpoints' },
+      { url: url('/org/missing/resolve/main/missing.safetensors'), folder: 'checkpoints' },
+    ]);
+    const again = await runCaptured(['models', 'seed', manifest, '--bucket', BUCKET, '--quiet', '--endpoint-url', moto.endpoint, '--region', 'us-east-1']);
+    expect(again.stdout).toContain(`skipped s3://${BUCKET}/checkpoints/good.safetensors: already in the bucket with the same size`);
+    expect(again.stdout).toContain('seed: 0 uploaded, 1 skipped, 1 failed');
+    expect(again.code).toBe(EXIT.failure);
+  });
+
+  test('refuses an invalid manifest before downloading anything, naming the entry', async () => {
+    const before = host.requests.length;
+    const manifest = writeManifest('bad.json', [
+      { url: url('/org/good/resolve/main/good.safetensors'), folder: 'checkpoint' },
+      { url: url('/a/x.pt'), folder: 'vae' },
+      { url: url('/b/x.pt'), folder: 'vae' },
+    ]);
+    const bad = await runCaptured(['models', 'seed', manifest, '--bucket', BUCKET, '--endpoint-url', moto.endpoint, '--region', 'us-east-1']);
+    expect(bad.code).toBe(EXIT.validation);
+    expect(bad.stderr).toContain(`models[0] (${url('/org/good/resolve/main/good.safetensors')}): 'folder' must be one of`);
+    expect(bad.stderr).toContain('models[2] and models[1] both write vae/x.pt');
+    expect(host.requests.length).toBe(before);
+  });
+
+  test('names a missing manifest file', async () => {
+    const missing = await runCaptured(['models', 'seed', path.join(dir, 'nope.json'), '--bucket', BUCKET]);
+    expect(missing.code).toBe(EXIT.usage);
+    expect(missing.stderr).toContain(`manifest '${path.join(dir, 'nope.json')}' not found`);
+  });
+});

@@ -1,0 +1,176 @@
+import { beforeAll, describe, expect, test } from 'vitest';
+import { Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { COMMON_RULES_COUNTED } from '../../lib/constructs/edge-web-acl';
+import { readViewerAuthSource } from '../../lib/edge/viewer-auth-source';
+import { EDGE_WEB_ACL_STACK_NAME, OUTPUT_KEYS, STACK_NAMES } from '../../lib/names';
+import { albIngress } from '../helpers/alb-ingress';
+import { SynthesizedApp, synthApp } from '../helpers/synth-app';
+
+type Resources = Record<string, { Type: string; Properties?: any }>;
+
+const cloudFront = (app: SynthesizedApp) => app.templates[STACK_NAMES.cloudFrontEntry];
+const resourcesOf = (template: Template): Resources => template.toJSON().Resources;
+
+function distributionConfig(app: SynthesizedApp): any {
+  const distributions = Object.values(cloudFront(app).findResources('AWS::CloudFront::Distribution'));
+  expect(distributions).toHaveLength(1);
+  return distributions[0].Properties.DistributionConfig;
+}
+
+/** The default behaviour and every path behaviour: each is a way in. */
+function behaviours(app: SynthesizedApp): any[] {
+  const config = distributionConfig(app);
+  return [config.DefaultCacheBehavior, ...(config.CacheBehaviors ?? [])];
+}
+
+describe('with the default config, nothing reaches ComfyUI without credentials', () => {
+  let app: SynthesizedApp;
+  beforeAll(async () => {
+    app = await synthApp();
+  });
+
+  test('every CloudFront behaviour runs the authentication function on viewer request', () => {
+    const functions = cloudFront(app).findResources('AWS::CloudFront::Function');
+    const [functionId] = Object.keys(functions);
+    expect(Object.keys(functions)).toHaveLength(1);
+    for (const behaviour of behaviours(app)) {
+      expect(behaviour.FunctionAssociations).toEqual([
+        { EventType: 'viewer-request', FunctionARN: { 'Fn::GetAtt': [functionId, 'FunctionARN'] } },
+      ]);
+    }
+  });
+
+  test('the function is the tested source on runtime 2.0, published, reading the users store', () => {
+    const [fn] = Object.values(cloudFront(app).findResources('AWS::CloudFront::Function'));
+    const [storeId] = Object.keys(cloudFront(app).findResources('AWS::CloudFront::KeyValueStore'));
+    expect(fn.Properties.FunctionCode).toBe(readViewerAuthSource());
+    expect(fn.Properties.AutoPublish).toBe(true);
+    expect(fn.Properties.FunctionConfig).toMatchObject({
+      Runtime: 'cloudfront-js-2.0',
+      KeyValueStoreAssociations: [{ KeyValueStoreARN: { 'Fn::GetAtt': [storeId, 'Arn'] } }],
+    });
+  });
+
+  test('the only origin is the VPC origin of the internal ALB', () => {
+    const origins = distributionConfig(app).Origins;
+    expect(origins).toHaveLength(1);
+    expect(origins[0].VpcOriginConfig).toBeDefined();
+    expect(origins[0].CustomOriginConfig).toBeUndefined();
+    expect(origins[0].S3OriginConfig).toBeUndefined();
+  });
+
+  test('the ALB is internal and its security groups admit only CloudFront, on the listener port', () => {
+    app.templates[STACK_NAMES.cluster].hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internal' });
+    const listeners = Object.values(app.templates[STACK_NAMES.cluster].findResources('AWS::ElasticLoadBalancingV2::Listener'));
+    expect(listeners.map((l) => l.Properties.Port)).toEqual([80]);
+    const ingress = albIngress(app);
+    expect(ingress).toHaveLength(1);
+    expect(ingress[0]).toMatchObject({ IpProtocol: 'tcp', FromPort: 80, ToPort: 80 });
+    expect(ingress[0].SourcePrefixListId).toBeDefined();
+    for (const key of ['CidrIp', 'CidrIpv6', 'SourceSecurityGroupId']) expect(ingress[0][key], key).toBeUndefined();
+    expect(JSON.stringify(ingress)).not.toMatch(/0\.0\.0\.0\/0|::\/0/);
+  });
+
+  test('no stack opens another way in: no internet-facing load balancer, other distribution, API or function URL', () => {
+    for (const [name, template] of Object.entries(app.templates)) {
+      const resources = Object.values(resourcesOf(template));
+      const internetFacing = resources.filter(
+        (r) => r.Type.startsWith('AWS::ElasticLoadBalancing') && r.Properties?.Scheme === 'internet-facing',
+      );
+      expect(internetFacing, name).toEqual([]);
+      const doors = resources.filter((r) =>
+        /^AWS::(ApiGateway|ApiGatewayV2|AppSync)::|^AWS::Lambda::Url$/.test(r.Type),
+      );
+      expect(doors, name).toEqual([]);
+      const distributions = resources.filter((r) => r.Type === 'AWS::CloudFront::Distribution');
+      expect(distributions.length, name).toBe(name === STACK_NAMES.cloudFrontEntry ? 1 : 0);
+    }
+  });
+
+  test('users live only in the store: it is created empty, and no template holds a credential', () => {
+    const [store] = Object.values(cloudFront(app).findResources('AWS::CloudFront::KeyValueStore'));
+    expect(store.Properties.ImportSource).toBeUndefined();
+    for (const [name, template] of Object.entries(app.templates)) {
+      expect(JSON.stringify(template.toJSON()), name).not.toMatch(/v1\$[A-Za-z0-9_-]{22}\$[0-9a-f]{64}/);
+    }
+  });
+
+  test('the store is named per region, as store names are unique across an account', () => {
+    const [store] = Object.values(cloudFront(app).findResources('AWS::CloudFront::KeyValueStore'));
+    expect(store.Properties.Name).toMatch(/^us-west-2-[A-Za-z0-9_-]+$/);
+    expect(store.Properties.Name.length).toBeLessThanOrEqual(64);
+  });
+
+  test('the store ARN is a CloudFrontEntry output for comfyctl users', () => {
+    const [storeId] = Object.keys(cloudFront(app).findResources('AWS::CloudFront::KeyValueStore'));
+    cloudFront(app).hasOutput(OUTPUT_KEYS.edgeUsersStoreArn, { Value: { 'Fn::GetAtt': [storeId, 'Arn'] } });
+  });
+
+  test('no WAF by default (it costs money), and no warning about a bypass', () => {
+    cloudFront(app).resourceCountIs('AWS::WAFv2::WebACL', 0);
+    expect(distributionConfig(app).WebACLId).toBeUndefined();
+    expect(Object.keys(app.templates)).not.toContain(EDGE_WEB_ACL_STACK_NAME);
+    expect(Annotations.fromStack(app.stacks.cluster.stack).findWarning('*', Match.stringLikeRegexp('edge authentication'))).toEqual([]);
+  });
+});
+
+describe('configurations that open other ways in say so at synth', () => {
+  test.each([
+    [{ albExposure: 'vpc' }, "albExposure is 'vpc'"],
+    [{ albExposure: 'cidrs', albAllowedCidrs: '10.50.0.0/16' }, "albExposure is 'cidrs'"],
+  ])('%j warns that direct clients skip edge authentication', async (context, message) => {
+    const app = await synthApp(context);
+    const warnings = Annotations.fromStack(app.stacks.cluster.stack).findWarning('*', Match.stringLikeRegexp('without edge authentication'));
+    expect(warnings).toHaveLength(1);
+    expect(JSON.stringify(warnings[0].entry.data)).toContain(message);
+    // CloudFront itself still authenticates.
+    expect(behaviours(app).every((b) => b.FunctionAssociations?.length === 1)).toBe(true);
+  });
+
+  test('edgeAuth=false (acknowledged) drops the function and the store, and warns', async () => {
+    const app = await synthApp({ edgeAuth: 'false', edgeAuthOffAcknowledged: 'true' });
+    expect(behaviours(app).map((b) => b.FunctionAssociations)).toEqual([undefined]);
+    cloudFront(app).resourceCountIs('AWS::CloudFront::KeyValueStore', 0);
+    expect(Object.keys(cloudFront(app).findOutputs(OUTPUT_KEYS.edgeUsersStoreArn))).toEqual([]);
+    const stack = app.stacks.cloudFrontEntry as Stack;
+    Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('anyone who knows the CloudFront URL'));
+    expect(app.nagViolations).toEqual([]);
+  });
+});
+
+describe('waf=true', () => {
+  test('creates a CloudFront web ACL in us-east-1 and attaches it through a cross-region reference', async () => {
+    const app = await synthApp({ waf: 'true', wafRateLimitPer5Minutes: '1200' });
+    expect(app.stacks.edgeWebAcl!.region).toBe('us-east-1');
+    const acl = app.templates[EDGE_WEB_ACL_STACK_NAME];
+    acl.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Scope: 'CLOUDFRONT',
+      DefaultAction: { Allow: {} },
+      Rules: [
+        Match.objectLike({ Name: 'RateLimitPerIp', Action: { Block: {} }, Statement: { RateBasedStatement: Match.objectLike({ Limit: 1200, AggregateKeyType: 'IP' }) } }),
+        Match.objectLike({
+          Name: 'AwsCommonRuleSet',
+          OverrideAction: { None: {} },
+          Statement: {
+            ManagedRuleGroupStatement: {
+              VendorName: 'AWS',
+              Name: 'AWSManagedRulesCommonRuleSet',
+              RuleActionOverrides: COMMON_RULES_COUNTED.map((Name) => ({ Name, ActionToUse: { Count: {} } })),
+            },
+          },
+        }),
+      ],
+    });
+    // The distribution (us-west-2 stack) reads the ACL's ARN from the SSM parameter CDK writes for it.
+    expect(JSON.stringify(distributionConfig(app).WebACLId)).toMatch(/ExportsReader.*\/cdk\/exports\/CloudFrontEntry\//);
+    expect(behaviours(app).every((b) => b.FunctionAssociations?.length === 1)).toBe(true);
+    expect(app.nagViolations).toEqual([]);
+  });
+
+  test('in us-east-1 the web ACL stack is a plain same-region dependency', async () => {
+    const app = await synthApp({ region: 'us-east-1', waf: 'true' });
+    expect(JSON.stringify(distributionConfig(app).WebACLId)).toMatch(/Fn::ImportValue/);
+    expect(app.stacks.cloudFrontEntry!.dependencies.map((s) => s.stackName)).toContain(EDGE_WEB_ACL_STACK_NAME);
+  });
+});
