@@ -122,7 +122,8 @@ function redirectSettingCookie(request, token) {
   return {
     statusCode: 307,
     statusDescription: 'Temporary Redirect',
-    headers: { location: { value: request.uri }, 'cache-control': { value: 'no-store' } },
+    // Leading slashes and backslashes collapse to one: `//host` would be a redirect to another site.
+    headers: { location: { value: request.uri.replace(/^[\/\\]+/, '/') }, 'cache-control': { value: 'no-store' } },
     cookies: cookies,
   };
 }

@@ -216,6 +216,14 @@ describe('browsers', () => {
     expect(attributes).toEqual(expect.arrayContaining(['Path=/', 'Secure', 'HttpOnly', 'SameSite=Lax']));
   });
 
+  test('the redirect stays on this site even for a path that starts with // or /\\', async () => {
+    for (const uri of ['//evil.example/x', '/\\evil.example/x']) {
+      const response = await handler(viewerRequest({ uri, headers: { authorization: header(basic('alice', alice)), ...navigation } }));
+      expect(response.statusCode).toBe(307);
+      expect(response.headers.location.value).toBe('/evil.example/x');
+    }
+  });
+
   test('a navigation that already carries the same cookie is not redirected again', async () => {
     const event = viewerRequest({
       headers: { authorization: header(basic('alice', alice)), ...navigation },
