@@ -103,6 +103,13 @@ export class UsersStore {
           EXIT.usage,
         );
       }
+      // No HTTP status: the request never got an answer (network, DNS, or an endpoint the SDK cannot address).
+      if (!(error instanceof CliError) && (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === undefined) {
+        throw new CliError(
+          `cannot reach the KeyValueStore API for ${this.storeArn}: ${(error as Error).message}; check the network, --region and --endpoint-url`,
+          EXIT.unreachable,
+        );
+      }
       throw error;
     }
   }
