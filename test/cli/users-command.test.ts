@@ -201,6 +201,12 @@ describe('AWS errors become messages a user can act on', () => {
     }
   });
 
+  test('a request that gets no answer is reported as unreachable, with what to check', async () => {
+    kvs.on(DescribeKeyValueStoreCommand).rejects(new Error('getaddrinfo ENOTFOUND cloudfront-keyvaluestore.example'));
+    expect(await users('add', 'alice')).toBe(EXIT.unreachable);
+    expect(stderr.join('')).toContain(`cannot reach the KeyValueStore API for ${STORE}: getaddrinfo ENOTFOUND`);
+  });
+
   test('a store that does not exist says how to get one', async () => {
     kvs.on(DescribeKeyValueStoreCommand).rejects(new ResourceNotFoundException({ message: 'no such store', $metadata: {} }));
     expect(await users('rm', 'bob')).toBe(EXIT.usage);

@@ -4,6 +4,7 @@ import '@aws-sdk/signature-v4a';
 import {
   AccessDeniedException,
   CloudFrontKeyValueStoreClient,
+  CloudFrontKeyValueStoreServiceException,
   ConflictException,
   DeleteKeyCommand,
   DescribeKeyValueStoreCommand,
@@ -103,8 +104,8 @@ export class UsersStore {
           EXIT.usage,
         );
       }
-      // No HTTP status: the request never got an answer (network, DNS, or an endpoint the SDK cannot address).
-      if (!(error instanceof CliError) && (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === undefined) {
+      // Not a service exception: the request never got an answer (network, DNS, an endpoint the SDK cannot address).
+      if (!(error instanceof CliError) && !(error instanceof CloudFrontKeyValueStoreServiceException)) {
         throw new CliError(
           `cannot reach the KeyValueStore API for ${this.storeArn}: ${(error as Error).message}; check the network, --region and --endpoint-url`,
           EXIT.unreachable,
