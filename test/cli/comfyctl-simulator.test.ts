@@ -6,7 +6,8 @@ import { DEFAULT_BENCH_WORKFLOW } from '../../lib/cli/bench-command';
 import { EXIT } from '../../lib/cli/cli-error';
 import { EdgeProxy, startEdgeProxy } from '../helpers/edge-proxy';
 import { runCaptured } from '../helpers/captured-comfyctl';
-import { Simulator, freeLoopbackPort, startSimulator } from '../helpers/simulator';
+import { freeLoopbackPort } from '../helpers/loopback-server';
+import { Simulator, startSimulator } from '../helpers/simulator';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'comfyctl-'));

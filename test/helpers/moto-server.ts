@@ -1,8 +1,8 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
-import * as net from 'node:net';
 import * as path from 'node:path';
+import { freeLoopbackPort, waitUntilUp } from './loopback-server';
 
 /** A moto server (real AWS API emulator) on loopback, started and stopped by the test that needs it. */
 export interface MotoServer {
@@ -30,32 +30,6 @@ const MOTO = path.join(__dirname, '..', '..', '.venv', 'bin', 'moto_server');
 /** Hard upper bound on the server's life, so a crashed test run can never leave it behind. */
 const MAX_LIFETIME_SECONDS = 900;
 
-async function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitUntilUp(endpoint: string, child: ChildProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`moto_server exited with code ${child.exitCode} before it was up`);
-    try {
-      const res = await fetch(`${endpoint}/moto-api/data.json`);
-      if (res.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`moto_server did not answer on ${endpoint} within ${timeoutMs} ms`);
-}
-
 export async function startMotoServer(): Promise<MotoServer> {
   if (!existsSync(MOTO)) {
     throw new Error(`${MOTO} is missing: run \`npm test\` once, which creates .venv from tools/requirements.txt`);
@@ -70,7 +44,7 @@ export async function startMotoServer(): Promise<MotoServer> {
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
   try {
-    await waitUntilUp(endpoint, child, 30_000);
+    await waitUntilUp(`${endpoint}/moto-api/data.json`, child, 'moto_server', 30_000);
   } catch (error) {
     child.kill('SIGKILL');
     throw new Error(`${(error as Error).message}\n${stderr}`);

@@ -1,8 +1,8 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { freeLoopbackPort, waitUntilUp } from './loopback-server';
 
 /** The multi-GPU simulator (`python -m multigpu.sim`) on loopback, for client tests. */
 export interface Simulator {
@@ -23,17 +23,6 @@ const PYTHON = path.join(IMAGE_DIR, '.venv', 'bin', 'python');
 /** Hard bound on its life, so a crashed test run never leaves it behind. */
 const MAX_LIFETIME_SECONDS = 600;
 
-export async function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   if (!existsSync(PYTHON)) {
     throw new Error(`${PYTHON} is missing: run \`npm test\` once, which creates it from comfyui_image/requirements-dev.txt`);
@@ -49,19 +38,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`simulator exited with ${child.exitCode}:\n${stderr}`);
-    try {
-      if ((await fetch(`${url}/readyz`)).status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`simulator not ready on ${url} in 20 s:\n${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
+  try {
+    await waitUntilUp(`${url}/readyz`, child, 'simulator', 20_000);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw new Error(`${(error as Error).message}\n${stderr}`);
   }
   return {
     url,

@@ -6,7 +6,7 @@ import { PromptTracker } from './prompt-tracker';
 export interface FollowOptions {
   /** Give up after this long (the prompt keeps running on the server). */
   readonly timeoutMs: number;
-  /** Seconds between /history polls once the socket is gone; grows to 5x. @default 1000 */
+  /** Milliseconds between /history polls once the socket is gone; grows to 5x. @default 1000 */
   readonly pollMs?: number;
   /** Even with a healthy socket, check /history this often, in case the socket went silent. @default 15000 */
   readonly safetyPollMs?: number;

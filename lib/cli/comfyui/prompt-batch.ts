@@ -46,7 +46,7 @@ export class PromptBatch {
     return batch;
   }
 
-  /** Queues one workflow on this batch's client id. `target` pins a GPU for this prompt only. */
+  /** Queues one workflow on this batch's client id; a `client` built with a `gpu` pins that prompt to it. */
   async submit(workflow: ApiWorkflow, client: ComfyuiClient = this.client): Promise<BatchPrompt> {
     const submittedAt = Date.now();
     const queued = await client.queuePrompt(workflow, this.clientId);

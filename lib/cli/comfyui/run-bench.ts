@@ -35,15 +35,15 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   options.log(`benchmark: ${options.prompts} prompts on GPU 0, then ${options.prompts * gpus} across ${gpus} GPUs`);
 
   if (options.warmup) {
-    await runPhase('warmup', options, async (batch) => {
+    await runPhase('warmup', client, options, async (batch) => {
       for (let gpu = 0; gpu < gpus; gpu += 1) await batch.submit(nextPrompt(), pinned(gpu));
     }, gpus);
   }
-  const single = await runPhase('1 GPU', options, async (batch) => {
+  const single = await runPhase('1 GPU', client, options, async (batch) => {
     const gpu0 = pinned(0);
     for (let i = 0; i < options.prompts; i += 1) await batch.submit(nextPrompt(), gpu0);
   }, options.prompts);
-  const spread = await runPhase(`${gpus} GPUs`, options, async (batch) => {
+  const spread = await runPhase(`${gpus} GPUs`, client, options, async (batch) => {
     for (let i = 0; i < options.prompts * gpus; i += 1) await batch.submit(nextPrompt());
   }, options.prompts * gpus);
   if (Object.keys(spread.perGpu).includes('?')) {
@@ -52,8 +52,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   return buildReport(client.baseUrl.toString(), gpus, single, spread);
 }
 
-async function runPhase(label: string, options: BenchOptions, submitAll: (batch: PromptBatch) => Promise<void>, count: number): Promise<PhaseSummary> {
-  const batch = await PromptBatch.open(new ComfyuiClient(options.endpoint), options.log);
+async function runPhase(label: string, client: ComfyuiClient, options: BenchOptions, submitAll: (batch: PromptBatch) => Promise<void>, count: number): Promise<PhaseSummary> {
+  const batch = await PromptBatch.open(client, options.log);
   const bar = startProgress({ title: label, total: count, silent: options.quiet });
   try {
     await submitAll(batch);
