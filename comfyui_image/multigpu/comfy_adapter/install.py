@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
+from ..core.cache_metrics import expose_weights_cache
 from ..core.keyed_locks import KeyedLocks
 from ..core.pool import GpuPool
 from ..core.settings import PoolSettings
@@ -93,8 +94,10 @@ def install(comfyui_dir: str, num_gpus: int, *, weights_cache_bytes: int,
     on("comfy.model_management", "per-GPU interrupt flag, loaded-model list, device; "
        "coalesced empty_cache", patch_model_management)
     if weights_cache_bytes > 0:
+        weights_cache = new_weights_cache(weights_cache_bytes)
+        expose_weights_cache(pool.metrics.registry, weights_cache)
         on("comfy.utils", f"load_torch_file shared cache ({weights_cache_bytes / 2**30:.1f} GiB)",
-           lambda m: patch_load_torch_file(m, new_weights_cache(weights_cache_bytes)))
+           lambda m: patch_load_torch_file(m, weights_cache))
     else:
         log.info("Shared weights cache off (COMFY_WEIGHTS_CACHE_GIB=0)")
     on("comfy.sample", "prepare_noise uses a private generator", patch_prepare_noise)

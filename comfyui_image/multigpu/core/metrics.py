@@ -11,7 +11,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector,
+                               generate_latest)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 log = logging.getLogger("multigpu.metrics")
@@ -57,7 +58,11 @@ class PoolMetrics:
         self._windows = [_Window(started=now) for _ in range(num_gpus)]
         self._exec_estimate = [initial_exec_seconds] * num_gpus
         self._measured = [False] * num_gpus
-        self.registry = registry or CollectorRegistry(auto_describe=True)
+        if registry is None:
+            registry = CollectorRegistry(auto_describe=True)
+            # process_resident_memory_bytes and friends: RSS is how operators see RAM sharing.
+            ProcessCollector(registry=registry)
+        self.registry = registry
         labels = ["gpu"]
         self._prompts = Counter(
             "comfyui_gpu_prompts", "Prompts finished per GPU by outcome.", labels + ["outcome"],

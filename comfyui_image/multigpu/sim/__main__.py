@@ -24,6 +24,8 @@ def parse_args(argv):
                         help="model load time when a GPU switches checkpoints")
     parser.add_argument("--warmup-ms", type=float, default=50.0)
     parser.add_argument("--output-dir", default="sim-output")
+    parser.add_argument("--weights-cache-gib", type=float, default=64.0,
+                        help="shared weights cache budget, as COMFY_WEIGHTS_CACHE_GIB (0 = off)")
     return parser.parse_args(argv)
 
 
@@ -32,7 +34,8 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         options = SimOptions(gpus=args.gpus, exec_ms=args.exec_ms, load_ms=args.load_ms,
-                             warmup_ms=args.warmup_ms, output_dir=args.output_dir)
+                             warmup_ms=args.warmup_ms, output_dir=args.output_dir,
+                             weights_cache_gib=args.weights_cache_gib)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

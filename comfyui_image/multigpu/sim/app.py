@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from ..core.cache_metrics import expose_weights_cache
 from ..core.pool import GpuPool
+from ..core.shared_file_cache import SharedFileCache
 from ..core.settings import PoolSettings
 from ..http.install import install_routes
 from .executor import SimExecutor
@@ -23,11 +25,13 @@ class SimOptions:
     warmup_ms: float = 50.0
     output_dir: str = "sim-output"
     affinity_slack: float = 1.0
+    # The image's COMFY_WEIGHTS_CACHE_GIB; 0 turns the shared weights cache (and its series) off.
+    weights_cache_gib: float = 64.0
 
     def __post_init__(self) -> None:
         if not 1 <= self.gpus <= 16:
             raise ValueError(f"--gpus must be 1..16, got {self.gpus}")
-        for name in ("exec_ms", "load_ms", "warmup_ms"):
+        for name in ("exec_ms", "load_ms", "warmup_ms", "weights_cache_gib"):
             if getattr(self, name) < 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 0")
 
@@ -35,9 +39,11 @@ class SimOptions:
 def build_sim_app(options: SimOptions) -> "tuple[web.Application, GpuPool, SimExecutor]":
     os.makedirs(options.output_dir, exist_ok=True)
     hub = WebSocketHub()
+    weights_cache = (SharedFileCache(int(options.weights_cache_gib * 2**30), size_of=lambda _k, v: v)
+                     if options.weights_cache_gib > 0 else None)
     executor = SimExecutor(options.gpus, exec_ms=options.exec_ms, load_ms=options.load_ms,
                            warmup_ms=options.warmup_ms, output_dir=options.output_dir,
-                           send=hub.send)
+                           send=hub.send, weights_cache=weights_cache)
     pool_ref = {}
 
     def queue_changed() -> None:
@@ -51,6 +57,8 @@ def build_sim_app(options: SimOptions) -> "tuple[web.Application, GpuPool, SimEx
                    settings=PoolSettings(affinity_slack=options.affinity_slack),
                    on_queue_changed=queue_changed)
     pool_ref["pool"] = pool
+    if weights_cache is not None:
+        expose_weights_cache(pool.metrics.registry, weights_cache)
     app = web.Application(client_max_size=64 * 2**20)
     install_routes(app, pool)
     add_intake_routes(app, pool, hub, options.output_dir, options.gpus)

@@ -2,7 +2,9 @@
 
 - Execution takes `exec_ms` (sleeping, so N workers really run in parallel), split across the
   KSampler's steps with a `progress` message per step.
-- Switching a GPU to different models costs `load_ms` (counted in `model_loads`).
+- Switching a GPU to different models costs `load_ms` (counted in `model_loads`). With a weights
+  cache, each model file is "read" through the real core cache (core/shared_file_cache.py) and held
+  while a GPU has it loaded, so /metrics shows disk reads vs RAM hits as the image's adapter does.
 - A `SimulateOOM` node with input `times: k` makes the first k attempts run out of memory.
 - Each SaveImage node writes a small real PNG into the output folder.
 """
@@ -14,12 +16,16 @@ import time
 from typing import Callable, Dict, FrozenSet, List, Optional
 
 from ..core.executor import ExecutionResult
+from ..core.shared_file_cache import SharedFileCache
 from ..core.task import Task
 from .png import colour_for_seed, solid_png
 
 Send = Callable[[str, dict, Optional[str]], None]
 
 OOM_MESSAGE = "CUDA out of memory. Tried to allocate 2.00 GiB (simulated)"
+# What the weights cache charges per simulated model file (an SDXL checkpoint is ~6.5 GiB, a LoRA
+# far less); only the budget's arithmetic depends on it.
+SIMULATED_FILE_BYTES = 2 * 2**30
 
 
 def _now_ms() -> int:
@@ -28,12 +34,13 @@ def _now_ms() -> int:
 
 class SimExecutor:
     def __init__(self, num_gpus: int, *, exec_ms: float, load_ms: float, warmup_ms: float,
-                 output_dir: str, send: Send):
+                 output_dir: str, send: Send, weights_cache: Optional[SharedFileCache] = None):
         self._exec_s = exec_ms / 1000.0
         self._load_s = load_ms / 1000.0
         self._warmup_s = warmup_ms / 1000.0
         self._output_dir = output_dir
         self._send = send
+        self._weights = weights_cache
         self._interrupts = [threading.Event() for _ in range(num_gpus)]
         self._loaded: List[FrozenSet[str]] = [frozenset() for _ in range(num_gpus)]
         self._attempts: Dict[str, int] = {}
@@ -56,11 +63,11 @@ class SimExecutor:
         self._interrupts[gpu_id].set()
 
     def recover_from_oom(self, gpu_id: int) -> None:
-        self._loaded[gpu_id] = frozenset()
+        self._switch_models(gpu_id, frozenset())
 
     def free(self, gpu_id: int, *, unload_models: bool, free_memory: bool) -> None:
         if unload_models or free_memory:
-            self._loaded[gpu_id] = frozenset()
+            self._switch_models(gpu_id, frozenset())
 
     def announce_done(self, gpu_id: int, task: Task, result: ExecutionResult) -> None:
         self._send("executing", {"node": None, "prompt_id": task.prompt_id}, task.client_id)
@@ -81,8 +88,8 @@ class SimExecutor:
         report("execution_start", {"timestamp": _now_ms()})
         report("execution_cached", {"nodes": [], "timestamp": _now_ms()})
         if task.models and task.models != self._loaded[gpu_id]:
+            self._switch_models(gpu_id, task.models)
             time.sleep(self._load_s)
-            self._loaded[gpu_id] = task.models
             self.model_loads[gpu_id] += 1
 
         outputs, meta = {}, {}
@@ -121,6 +128,16 @@ class SimExecutor:
         return ExecutionResult(success=True, outputs=outputs, meta=meta, messages=messages)
 
     # ---- helpers -------------------------------------------------------------------------
+    def _switch_models(self, gpu_id: int, models: FrozenSet[str]) -> None:
+        """The GPU now holds `models`: take cache references for them, drop the old ones."""
+        previous, self._loaded[gpu_id] = self._loaded[gpu_id], models
+        if self._weights is None:
+            return
+        for name in sorted(models):
+            self._weights.acquire(name, lambda: SIMULATED_FILE_BYTES)
+        for name in previous:
+            self._weights.release(name)
+
     def _should_oom(self, prompt_id: str, times: int) -> bool:
         attempt = self._attempts.get(prompt_id, 0) + 1
         self._attempts[prompt_id] = attempt

@@ -68,6 +68,27 @@ def test_the_server_listens_only_after_every_gpu_warmed_up(installed):
     assert installation.pool.readiness() == (True, "2 GPUs ready")
 
 
+def test_loads_through_the_patched_loader_show_on_metrics(installed, tmp_path):
+    installation, _ = installed
+    import comfy.utils
+
+    model = tmp_path / "m.safetensors"
+    model.write_bytes(b"weights")
+    for _ in range(3):
+        comfy.utils.load_torch_file(str(model))
+    text = installation.pool.metrics.exposition()[0].decode()
+    assert "comfyui_weights_cache_disk_reads_total 1.0" in text.splitlines()
+    assert "comfyui_weights_cache_ram_hits_total 2.0" in text.splitlines()
+
+
+def test_without_a_cache_no_cache_series_are_exposed(comfy_stubs):
+    installation = install(comfy_stubs, 1, weights_cache_bytes=0, install_routes=lambda app, pool: None)
+    try:
+        assert b"comfyui_weights_cache" not in installation.pool.metrics.exposition()[0]
+    finally:
+        installation.hooks.uninstall()
+
+
 def test_install_names_the_directory_when_main_py_is_missing(tmp_path):
     with pytest.raises(FileNotFoundError, match=str(tmp_path)):
         install(str(tmp_path), 2, weights_cache_bytes=0)

@@ -127,3 +127,24 @@ def test_metrics_health_and_readiness(sim):
     assert 'comfyui_gpu_worker_ready{gpu="3"} 1.0' in text
     assert http_json("GET", base + "/healthz") == (200, {"ok": True, "reason": "4 workers alive"})
     assert http_json("GET", base + "/api/queue/all")[0] == 200  # the web UI's /api prefix
+
+
+def metric(base, name):
+    with urllib.request.urlopen(base + "/metrics", timeout=5) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+    raise AssertionError(f"{name} not on /metrics")
+
+
+def test_one_checkpoint_on_every_gpu_is_read_from_disk_once_and_shared_in_ram(sim):
+    base, _ = sim
+    assert metric(base, "process_resident_memory_bytes") > 0
+    before = {name: metric(base, f"comfyui_weights_cache_{name}_total") for name in ("disk_reads", "ram_hits")}
+    # A checkpoint no other test in this module loads, pinned to each GPU at the same moment.
+    ids = [submit(base, gpu=g, ckpt="v1-5-pruned-emaonly.safetensors")[1]["prompt_id"] for g in range(4)]
+    for prompt_id in ids:
+        wait_history(base, prompt_id)
+    assert metric(base, "comfyui_weights_cache_disk_reads_total") - before["disk_reads"] == 1
+    assert metric(base, "comfyui_weights_cache_ram_hits_total") - before["ram_hits"] == 3
+    assert metric(base, "comfyui_weights_cache_files") >= 1
