@@ -17,7 +17,7 @@ import subprocess
 import sys
 from typing import List, Optional
 
-from .launch_settings import LaunchError, LaunchSettings, parse_launch_settings
+from .launch_settings import LaunchError, LaunchSettings, comfyui_args, parse_launch_settings
 
 log = logging.getLogger("multigpu.launch")
 
@@ -72,9 +72,9 @@ def run_multi_gpu(settings: LaunchSettings, main_args: List[str]) -> None:
     report_hard_coded_devices(settings.comfyui_dir)
     install(settings.comfyui_dir, settings.num_gpus, weights_cache_bytes=settings.weights_cache_bytes,
             warmup_timeout_s=settings.warmup_timeout_s, settings=settings.pool,
-            readiness_checks=models_ready_checks(os.environ))
+            readiness_checks=models_ready_checks(os.environ), device_type=settings.device_type)
     main_py = os.path.join(settings.comfyui_dir, "main.py")
-    sys.argv = [main_py, *main_args]
+    sys.argv = [main_py, *comfyui_args(settings, main_args)]
     runpy.run_path(main_py, run_name="__main__")
 
 
@@ -95,6 +95,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0  # only reached when execv is replaced (tests)
     log.info("Multi-GPU launch: %d GPUs, weights cache %.1f GiB, ComfyUI at %s",
              settings.num_gpus, settings.weights_cache_bytes / 2**30, settings.comfyui_dir)
+    if settings.device_type == "cpu":
+        log.warning("CPU rehearsal (COMFY_MULTI_GPU_DEVICE=cpu): %d workers share the CPU; for "
+                    "checking the launcher and adapter against a real ComfyUI, not for serving",
+                    settings.num_gpus)
     run_multi_gpu(settings, main_args)
     return 0
 

@@ -6,7 +6,7 @@ multi-GPU mode, it starts a subprocess) and the machine's RAM.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Mapping, Optional, Sequence
+from typing import Callable, List, Mapping, Optional, Sequence
 
 from .core.settings import PoolSettings
 
@@ -17,6 +17,11 @@ DEFAULT_WARMUP_TIMEOUT_S = 600.0
 DEFAULT_WEIGHTS_CACHE_RAM_SHARE = 0.4
 # main.py flags that pin ComfyUI to one device; they contradict one worker per GPU.
 SINGLE_DEVICE_FLAGS = ("--cuda-device", "--default-device", "--cpu", "--directml", "--oneapi-device-selector")
+# COMFY_MULTI_GPU_DEVICE: "cuda" (production), or "cpu": the CPU rehearsal, N workers sharing the
+# CPU, so the real ComfyUI can be run through this launcher and adapter on a machine without GPUs.
+DEVICE_TYPES = ("cuda", "cpu")
+DEFAULT_CPU_WORKERS = 2
+MAX_CPU_WORKERS = 16
 
 
 class LaunchError(ValueError):
@@ -28,6 +33,7 @@ class LaunchSettings:
     multi_gpu: bool
     comfyui_dir: str
     num_gpus: int = 0
+    device_type: str = "cuda"
     weights_cache_bytes: int = 0
     warmup_timeout_s: float = DEFAULT_WARMUP_TIMEOUT_S
     pool: PoolSettings = PoolSettings()
@@ -42,19 +48,29 @@ def parse_launch_settings(env: Mapping[str, str], main_args: Sequence[str], *,
                           f"(stock ComfyUI), got {mode!r}")
     if mode != "1":
         return LaunchSettings(multi_gpu=False, comfyui_dir=comfyui_dir)
+    device_type = env.get("COMFY_MULTI_GPU_DEVICE", "").strip() or "cuda"
+    if device_type not in DEVICE_TYPES:
+        raise LaunchError(f"COMFY_MULTI_GPU_DEVICE must be cuda (default) or cpu (a rehearsal "
+                          f"without GPUs), got {device_type!r}")
     for arg in main_args:
         flag = arg.split("=", 1)[0]
-        if flag in SINGLE_DEVICE_FLAGS:
+        if flag in SINGLE_DEVICE_FLAGS and not (device_type == "cpu" and flag == "--cpu"):
             raise LaunchError(f"ComfyUI argument {flag} pins one device, which contradicts "
                               "COMFY_MULTI_GPU_SCHED=1; drop the argument or unset COMFY_MULTI_GPU_SCHED")
-    visible = visible_gpus()
-    if visible < 1:
-        raise LaunchError("COMFY_MULTI_GPU_SCHED=1 but no GPU is visible (check the pod's "
-                          "nvidia.com/gpu limit and CUDA_VISIBLE_DEVICES)")
-    num_gpus = _int(env, "COMFY_NUM_GPUS", default=visible)
-    if not 1 <= num_gpus <= visible:
-        raise LaunchError(f"COMFY_NUM_GPUS must be 1..{visible} (the GPUs visible to this process), "
-                          f"got {num_gpus}")
+    if device_type == "cpu":
+        num_gpus = _int(env, "COMFY_NUM_GPUS", default=DEFAULT_CPU_WORKERS)
+        if not 1 <= num_gpus <= MAX_CPU_WORKERS:
+            raise LaunchError(f"COMFY_NUM_GPUS must be 1..{MAX_CPU_WORKERS} workers on the CPU, "
+                              f"got {num_gpus}")
+    else:
+        visible = visible_gpus()
+        if visible < 1:
+            raise LaunchError("COMFY_MULTI_GPU_SCHED=1 but no GPU is visible (check the pod's "
+                              "nvidia.com/gpu limit and CUDA_VISIBLE_DEVICES)")
+        num_gpus = _int(env, "COMFY_NUM_GPUS", default=visible)
+        if not 1 <= num_gpus <= visible:
+            raise LaunchError(f"COMFY_NUM_GPUS must be 1..{visible} (the GPUs visible to this "
+                              f"process), got {num_gpus}")
     cache_gib = _float(env, "COMFY_WEIGHTS_CACHE_GIB", default=None)
     if cache_gib is not None and cache_gib < 0:
         raise LaunchError(f"COMFY_WEIGHTS_CACHE_GIB must be >= 0 (0 turns the cache off), got {cache_gib:g}")
@@ -63,9 +79,18 @@ def parse_launch_settings(env: Mapping[str, str], main_args: Sequence[str], *,
     timeout = _float(env, "COMFY_WARMUP_TIMEOUT_S", default=DEFAULT_WARMUP_TIMEOUT_S)
     if timeout <= 0:
         raise LaunchError(f"COMFY_WARMUP_TIMEOUT_S must be > 0 seconds, got {timeout:g}")
-    return LaunchSettings(multi_gpu=True, comfyui_dir=comfyui_dir, num_gpus=num_gpus,
+    return LaunchSettings(multi_gpu=True, comfyui_dir=comfyui_dir, num_gpus=num_gpus, device_type=device_type,
                           weights_cache_bytes=cache_bytes, warmup_timeout_s=timeout,
                           pool=_pool_settings(env))
+
+
+def comfyui_args(settings: LaunchSettings, main_args: Sequence[str]) -> List[str]:
+    """main.py's arguments: the CPU rehearsal adds --cpu, so ComfyUI's unbound code (the main
+    thread, model_management's import-time probes) never asks CUDA either."""
+    args = list(main_args)
+    if settings.multi_gpu and settings.device_type == "cpu" and "--cpu" not in args:
+        args.append("--cpu")
+    return args
 
 
 def _pool_settings(env: Mapping[str, str]) -> PoolSettings:

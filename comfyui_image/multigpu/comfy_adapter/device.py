@@ -24,12 +24,19 @@ from typing import Callable
 from .worker_binding import bound_gpu
 
 
-def select_device(torch, gpu_id: int) -> None:
+def worker_device(torch, device_type: str, gpu_id: int):
+    """The torch device worker `gpu_id` computes on. `device_type` "cpu" is the launcher's CPU
+    rehearsal (COMFY_MULTI_GPU_DEVICE=cpu): every worker shares the CPU, nothing else changes."""
+    return torch.device("cuda", gpu_id) if device_type == "cuda" else torch.device(device_type)
+
+
+def select_device(torch, device_type: str, gpu_id: int) -> None:
     """Called on the worker thread by ComfyExecutor.bind_thread."""
-    torch.cuda.set_device(gpu_id)
+    if device_type == "cuda":
+        torch.cuda.set_device(gpu_id)
 
 
-def patch_get_torch_device(model_management, torch) -> None:
+def patch_get_torch_device(model_management, torch, device_type: str = "cuda") -> None:
     original = model_management.get_torch_device
     if getattr(original, "_multigpu_original", None):
         return
@@ -38,7 +45,7 @@ def patch_get_torch_device(model_management, torch) -> None:
         gpu = bound_gpu()
         if gpu is None:
             return original()
-        return torch.device("cuda", gpu)
+        return worker_device(torch, device_type, gpu)
 
     get_torch_device._multigpu_original = original
     model_management.get_torch_device = get_torch_device

@@ -30,8 +30,10 @@ GC_INTERVAL_SECONDS = 10.0
 
 class ComfyExecutor:
     def __init__(self, *, interrupt_flags: GpuInterruptFlags, file_locks: KeyedLocks,
-                 server: Callable[[], object]):
-        """`server` returns ComfyUI's PromptServer (it exists only once main.py created it)."""
+                 server: Callable[[], object], device_type: str = "cuda"):
+        """`server` returns ComfyUI's PromptServer (it exists only once main.py created it);
+        `device_type` is "cuda", or "cpu" for the launcher's CPU rehearsal."""
+        self._device_type = device_type
         self._flags = interrupt_flags
         self._locks = file_locks
         self._server = server
@@ -47,7 +49,7 @@ class ComfyExecutor:
         from comfy.cli_args import args
 
         bind_current_thread(gpu_id)
-        select_device(torch, gpu_id)
+        select_device(torch, self._device_type, gpu_id)
         cls = make_prompt_executor_class(execution, comfy.model_management)
         cache_type, cache_args = cache_settings(args, execution)
         self._executors[gpu_id] = cls(self._server(), cache_type=cache_type, cache_args=cache_args)
@@ -56,7 +58,7 @@ class ComfyExecutor:
     def warmup(self, gpu_id: int) -> None:
         import torch
 
-        warm_up_gpu(torch, gpu_id)
+        warm_up_gpu(torch, gpu_id, self._device_type)
 
     # ---- prompts ---------------------------------------------------------------------------
     def execute(self, gpu_id: int, task: Task, *, last_attempt: bool) -> ExecutionResult:

@@ -51,7 +51,8 @@ def _default_install_routes(app, pool) -> None:
 def install(comfyui_dir: str, num_gpus: int, *, weights_cache_bytes: int,
             warmup_timeout_s: float = 600.0, settings: Optional[PoolSettings] = None,
             readiness_checks: Sequence[Callable[[], Optional[str]]] = (),
-            install_routes: Callable = _default_install_routes) -> Installation:
+            install_routes: Callable = _default_install_routes,
+            device_type: str = "cuda") -> Installation:
     if not os.path.isfile(os.path.join(comfyui_dir, "main.py")):
         raise FileNotFoundError(f"no ComfyUI main.py in {comfyui_dir!r}; pass the ComfyUI checkout "
                                 "directory (the image has it at /opt/comfyui)")
@@ -61,7 +62,8 @@ def install(comfyui_dir: str, num_gpus: int, *, weights_cache_bytes: int,
     flags = GpuInterruptFlags(num_gpus)
     file_locks = KeyedLocks()
     server_ref = _ServerRef()
-    executor = ComfyExecutor(interrupt_flags=flags, file_locks=file_locks, server=server_ref.get)
+    executor = ComfyExecutor(interrupt_flags=flags, file_locks=file_locks, server=server_ref.get,
+                             device_type=device_type)
     pool = GpuPool(executor, num_gpus, settings=settings, on_queue_changed=server_ref.queue_updated,
                    readiness_checks=readiness_checks)
     hooks = PostImportHooks()
@@ -79,7 +81,7 @@ def install(comfyui_dir: str, num_gpus: int, *, weights_cache_bytes: int,
 
         patch_interrupts(mm, flags)
         patch_loaded_models(mm)
-        patch_get_torch_device(mm, torch)
+        patch_get_torch_device(mm, torch, device_type)
         patch_soft_empty_cache(mm)
 
     def patch_execution(execution) -> None:

@@ -1,7 +1,7 @@
 """The ComfyUI release the adapter is written against: one place for the tag and its commit.
 
 The Dockerfile's COMFYUI_REF / COMFYUI_COMMIT build-arg defaults must equal these
-(tests/adapter/test_pins_match_dockerfile.py). The commit is the tag's "ComfyUI v0.8.0" version
+(tests/adapter/test_image_build_files.py). The commit is the tag's "ComfyUI v0.8.0" version
 bump (comfyanonymous, 2026-01-07); upgrade both on purpose, then run the self-check.
 """
 

@@ -11,22 +11,28 @@ from __future__ import annotations
 import logging
 import time
 
+from .device import worker_device
+
 log = logging.getLogger("multigpu.warmup")
 
 
-def warm_up_gpu(torch, gpu_id: int) -> float:
+def warm_up_gpu(torch, gpu_id: int, device_type: str = "cuda") -> float:
     """Runs the workload, raises if it fails or yields non-finite values; returns seconds taken."""
     started = time.perf_counter()
-    device = torch.device("cuda", gpu_id)
+    device = worker_device(torch, device_type, gpu_id)
+    # Half precision is what ComfyUI runs on a GPU; CPU kernels for it are partial, so the CPU
+    # rehearsal warms up in float32.
+    dtype = torch.float16 if device_type == "cuda" else torch.float32
     with torch.inference_mode():
-        a = torch.randn(1024, 1024, device=device, dtype=torch.float16)
+        a = torch.randn(1024, 1024, device=device, dtype=dtype)
         product = a @ a.T
-        image = torch.randn(1, 4, 64, 64, device=device, dtype=torch.float16)
-        kernel = torch.randn(8, 4, 3, 3, device=device, dtype=torch.float16)
+        image = torch.randn(1, 4, 64, 64, device=device, dtype=dtype)
+        kernel = torch.randn(8, 4, 3, 3, device=device, dtype=dtype)
         convolved = torch.nn.functional.conv2d(image, kernel, padding=1)
-        torch.cuda.synchronize(device)
+        if device_type == "cuda":
+            torch.cuda.synchronize(device)
         if not (torch.isfinite(product).all().item() and torch.isfinite(convolved).all().item()):
             raise RuntimeError(f"GPU {gpu_id}: warmup produced non-finite values; check the GPU")
     seconds = time.perf_counter() - started
-    log.info("GPU %d warmup (matmul + conv2d) took %.2f s", gpu_id, seconds)
+    log.info("GPU %d warmup (matmul + conv2d on %s) took %.2f s", gpu_id, device, seconds)
     return seconds

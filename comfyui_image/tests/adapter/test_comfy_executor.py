@@ -13,7 +13,7 @@ def on_worker(gpu, steps):
     return run_in_thread(lambda: [step() for step in steps][-1])
 
 
-def setup(comfy_stubs):
+def setup(comfy_stubs, device_type="cuda"):
     import comfy.model_management as mm
     import server
 
@@ -21,7 +21,8 @@ def setup(comfy_stubs):
     patch_interrupts(mm, flags)
     patch_prompt_server(server, on_node_boundary=lambda: None)
     prompt_server = server.PromptServer(loop=None)
-    return ComfyExecutor(interrupt_flags=flags, file_locks=KeyedLocks(), server=lambda: prompt_server), prompt_server
+    return ComfyExecutor(interrupt_flags=flags, file_locks=KeyedLocks(), server=lambda: prompt_server,
+                         device_type=device_type), prompt_server
 
 
 def task(class_type, prompt_id="p1"):
@@ -105,3 +106,18 @@ def test_bind_thread_selects_the_device_and_warmup_synchronises_it(comfy_stubs):
     assert device == torch.device("cuda", 1)
     assert torch.cuda.synchronized[-1] == torch.device("cuda", 1)
     assert mm.get_torch_device() == torch.device("cuda", 0)  # unbound thread: stock answer
+
+
+def test_the_cpu_rehearsal_binds_workers_to_the_cpu_without_touching_cuda(comfy_stubs):
+    import comfy.model_management as mm
+    import torch
+    from multigpu.comfy_adapter.device import patch_get_torch_device
+
+    patch_get_torch_device(mm, torch, "cpu")
+    executor, _ = setup(comfy_stubs, device_type="cpu")
+    synchronized_before = list(torch.cuda.synchronized)
+    device, current = on_worker(1, [lambda: executor.bind_thread(1), lambda: executor.warmup(1),
+                                    lambda: (mm.get_torch_device(), torch.cuda.current_device())])
+    assert device == torch.device("cpu")
+    assert current == 0  # torch.cuda.set_device(1) was not called on the worker
+    assert torch.cuda.synchronized == synchronized_before

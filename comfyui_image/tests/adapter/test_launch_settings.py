@@ -1,7 +1,7 @@
 """The launcher's environment parsing: defaults, and errors that name the variable."""
 import pytest
 
-from multigpu.launch_settings import LaunchError, parse_launch_settings
+from multigpu.launch_settings import LaunchError, comfyui_args, parse_launch_settings
 
 GIB = 2**30
 
@@ -65,6 +65,32 @@ def test_no_visible_gpu_is_an_error_that_says_where_to_look():
 def test_single_device_arguments_are_refused_in_multi_gpu_mode():
     with pytest.raises(LaunchError, match="--cuda-device pins one device"):
         parse({"COMFY_MULTI_GPU_SCHED": "1"}, args=["--listen", "--cuda-device=1"])
+
+
+def test_the_cpu_rehearsal_counts_no_gpu_and_adds_the_cpu_flag_once():
+    def fail():
+        raise AssertionError("the CPU rehearsal must not probe CUDA")
+
+    env = {"COMFY_MULTI_GPU_SCHED": "1", "COMFY_MULTI_GPU_DEVICE": "cpu"}
+    settings = parse_launch_settings(env, ["--port=8188"], visible_gpus=fail, total_ram_bytes=GIB)
+    assert (settings.device_type, settings.num_gpus) == ("cpu", 2)
+    assert comfyui_args(settings, ["--port=8188"]) == ["--port=8188", "--cpu"]
+    assert comfyui_args(settings, ["--cpu"]) == ["--cpu"]
+    assert comfyui_args(parse({"COMFY_MULTI_GPU_SCHED": "1"}), ["--port=8188"]) == ["--port=8188"]
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"COMFY_MULTI_GPU_DEVICE": "rocm"}, "COMFY_MULTI_GPU_DEVICE must be cuda .* or cpu"),
+    ({"COMFY_MULTI_GPU_DEVICE": "cpu", "COMFY_NUM_GPUS": "17"}, "COMFY_NUM_GPUS must be 1..16 workers on the CPU"),
+])
+def test_invalid_device_settings_name_the_variable(env, message):
+    with pytest.raises(LaunchError, match=message):
+        parse({"COMFY_MULTI_GPU_SCHED": "1", **env})
+
+
+def test_the_cpu_flag_is_still_refused_on_gpus():
+    with pytest.raises(LaunchError, match="--cpu pins one device"):
+        parse({"COMFY_MULTI_GPU_SCHED": "1"}, args=["--cpu"])
 
 
 def test_launcher_execs_stock_main_py_with_the_arguments_after_the_separator(monkeypatch):

@@ -3,6 +3,7 @@ import contextlib
 import threading
 
 float16 = "float16"
+float32 = "float32"
 
 
 class device:

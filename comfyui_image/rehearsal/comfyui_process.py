@@ -1,0 +1,62 @@
+"""Start the real ComfyUI through the image's launcher (multigpu.launch) with workers on the CPU.
+
+The same arguments the pod passes (manifests/base/comfyui-deployment.yaml), pointed at a scratch
+directory; COMFY_MULTI_GPU_DEVICE=cpu is the only difference from a GPU node.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+
+IMAGE_DIR = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(IMAGE_DIR / "tests" / "e2e"))
+from server_process import free_port, http_json as http, serving  # noqa: E402,F401 (http re-exported)
+
+STARTUP_TIMEOUT_S = 240.0
+
+
+@contextlib.contextmanager
+def running_comfyui(comfyui_dir: str, base_dir: pathlib.Path, workers: int, weights_cache_gib: float = 2.0):
+    port = free_port()
+    for folder in ("output", "input", "temp", "user", "custom_nodes"):
+        (base_dir / folder).mkdir(parents=True, exist_ok=True)
+    (base_dir / "ready").write_text("")
+    env = dict(os.environ, COMFY_MULTI_GPU_SCHED="1", COMFY_MULTI_GPU_DEVICE="cpu",
+               COMFY_NUM_GPUS=str(workers), COMFYUI_DIR=comfyui_dir,
+               COMFY_WEIGHTS_CACHE_GIB=str(weights_cache_gib), PYTHONPATH=str(IMAGE_DIR),
+               MODELS_READY_MARKER=str(base_dir / "ready"))
+    args = [sys.executable, "-m", "multigpu.launch", "--listen=127.0.0.1", f"--port={port}",
+            f"--base-directory={base_dir}", f"--output-directory={base_dir / 'output'}",
+            f"--input-directory={base_dir / 'input'}", f"--temp-directory={base_dir / 'temp'}",
+            f"--user-directory={base_dir / 'user'}",
+            f"--database-url=sqlite:///{base_dir / 'user' / 'comfyui.db'}", "--disable-auto-launch"]
+    base = f"http://127.0.0.1:{port}"
+    log_path = base_dir / "comfyui.log"
+    # SIGINT: ComfyUI's own shutdown path (KeyboardInterrupt in main.py).
+    with serving(args, ready_url=base + "/readyz", log_path=log_path, name="ComfyUI",
+                 startup_timeout=STARTUP_TIMEOUT_S, cwd=comfyui_dir, env=env, stop_signal=signal.SIGINT):
+        yield base, log_path
+
+
+def write_random_vae(comfyui_dir: str, path: pathlib.Path) -> None:
+    """An SD1-shaped VAE with random weights (~160 MB fp16), built from ComfyUI's own model class in
+    a child process (ComfyUI's imports read sys.argv), so VAELoader takes its real path."""
+    script = f"""
+import sys
+sys.path.insert(0, {comfyui_dir!r}); sys.argv = [sys.argv[0], "--cpu"]
+import comfy.options; comfy.options.enable_args_parsing()
+import torch, safetensors.torch
+from comfy.ldm.models.autoencoder import AutoencoderKL
+torch.manual_seed(0)
+ddconfig = dict(double_z=True, z_channels=4, resolution=256, in_channels=3, out_ch=3, ch=128,
+                ch_mult=[1, 2, 4, 4], num_res_blocks=2, attn_resolutions=[], dropout=0.0)
+model = AutoencoderKL(ddconfig=ddconfig, embed_dim=4)
+state = {{k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()}}
+safetensors.torch.save_file(state, {str(path)!r})
+"""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=300)

@@ -1,0 +1,177 @@
+"""The pinned ComfyUI, started by the image's launcher with its workers on the CPU.
+
+What the simulator and the stub modules cannot show: that main.py runs under the adapter, that
+every patch lands on the real modules, and that real nodes (SaveImage's counters, VAELoader's
+load_torch_file, the executor's interrupt checks) behave per worker.
+"""
+import asyncio
+import json
+import pathlib
+import subprocess
+import time
+import uuid
+
+import aiohttp
+import pytest
+
+from comfyui_process import http
+from conftest import WORKERS
+from workflows import blank_image, slow_blurs, vae_decode
+
+PATCHED_MODULES = ["comfy.model_management", "comfy.utils", "comfy.sample", "folder_paths",
+                   "comfy_execution.progress", "comfy_execution.graph_utils", "execution", "server"]
+
+
+def submit(base, prompt, gpu=None, client_id="rehearsal"):
+    headers = {} if gpu is None else {"X-TARGET-GPU": str(gpu)}
+    return http("POST", base + "/prompt", {"prompt": prompt, "client_id": client_id}, headers)
+
+
+def wait_history(base, prompt_id, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status, body = http("GET", f"{base}/history/{prompt_id}")
+        if status == 200 and body:
+            return body[prompt_id]
+        time.sleep(0.1)
+    raise AssertionError(f"{prompt_id} not in history after {timeout} s")
+
+
+def metric(base, name):
+    text = http("GET", base + "/metrics")[1].decode()
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} not on /metrics")
+
+
+def events(entry):
+    return [event for event, _ in entry["status"]["messages"]]
+
+
+def test_the_launcher_starts_one_worker_per_device_and_patches_every_module(comfyui):
+    _, log_path, _ = comfyui
+    log = log_path.read_text()
+    assert f"Multi-GPU mode ENABLED with {WORKERS} GPUs" in log
+    assert f"Created {WORKERS} task queues" in log
+    for gpu in range(WORKERS):
+        assert f"Started worker thread for GPU {gpu}" in log
+        assert f"GPU {gpu} warmed up and ready" in log
+    for module in PATCHED_MODULES:
+        assert f"Patched {module}:" in log
+    assert "Custom-node device scan" in log
+    assert "Failed to initialize database" not in log
+
+
+def test_the_stock_api_still_answers(comfyui):
+    base, _, _ = comfyui
+    assert http("GET", base + "/object_info/SaveImage")[0] == 200
+    assert http("GET", base + "/system_stats")[0] == 200
+    assert http("GET", base + "/readyz")[1] == {"ready": True, "reason": f"{WORKERS} GPUs ready"}
+
+
+def test_the_header_pins_the_worker_and_a_bad_header_is_refused(comfyui):
+    base, _, _ = comfyui
+    for gpu in range(WORKERS):
+        status, body = submit(base, blank_image("pinned"), gpu=gpu)
+        assert status == 200 and body["gpu_id"] == gpu, body
+        entry = wait_history(base, body["prompt_id"])
+        assert entry["gpu_id"] == gpu and entry["status"]["status_str"] == "success"
+    status, body = submit(base, blank_image("bad"), gpu=WORKERS)
+    assert status == 400 and body["error"]["header"] == "X-TARGET-GPU"
+
+
+def test_workers_saving_with_one_prefix_at_once_never_share_a_file(comfyui):
+    base, _, base_dir = comfyui
+    ids = [submit(base, blank_image("race", color=i), gpu=i % WORKERS)[1]["prompt_id"] for i in range(4 * WORKERS)]
+    names = []
+    for prompt_id in ids:
+        entry = wait_history(base, prompt_id)
+        names += [image["filename"] for output in entry["outputs"].values() for image in output["images"]]
+    assert len(names) == len(set(names)) == 4 * WORKERS
+    assert sorted(p.name for p in (base_dir / "output").glob("race_*.png")) == sorted(names)
+
+
+def test_one_model_file_is_read_from_disk_once_and_the_other_workers_load_it_from_ram(comfyui):
+    base, log_path, _ = comfyui
+    reads, hits = (metric(base, f"comfyui_weights_cache_{n}_total") for n in ("disk_reads", "ram_hits"))
+    ids = [submit(base, vae_decode(f"vae{gpu}"), gpu=gpu)[1]["prompt_id"] for gpu in range(WORKERS)]
+    for prompt_id in ids:
+        assert wait_history(base, prompt_id)["status"]["status_str"] == "success"
+    assert metric(base, "comfyui_weights_cache_disk_reads_total") - reads == 1
+    assert metric(base, "comfyui_weights_cache_ram_hits_total") - hits == WORKERS - 1
+    assert log_path.read_text().count("into the shared weights cache") == 1
+
+
+def test_interrupting_one_prompt_leaves_the_other_worker_running(comfyui):
+    base, _, _ = comfyui
+    victim = submit(base, slow_blurs("victim"), gpu=0)[1]["prompt_id"]
+    survivor = submit(base, slow_blurs("survivor", color=2), gpu=1)[1]["prompt_id"]
+    time.sleep(2.0)
+    assert http("POST", base + "/interrupt", {"prompt_id": victim})[0] == 200
+    stopped, finished = wait_history(base, victim), wait_history(base, survivor)
+    assert "execution_interrupted" in events(stopped)
+    assert finished["status"]["status_str"] == "success" and "execution_interrupted" not in events(finished)
+
+
+def test_each_websocket_client_gets_only_its_own_prompts_messages(comfyui):
+    base, _, _ = comfyui
+    ws_base = base.replace("http://", "ws://")
+
+    async def client(gpu):
+        client_id = str(uuid.uuid4())
+        seen = []
+        async with aiohttp.ClientSession() as session:
+            async with session.ws_connect(f"{ws_base}/ws?clientId={client_id}") as ws:
+                status, body = await asyncio.to_thread(
+                    submit, base, slow_blurs(f"ws{gpu}", blurs=1, color=gpu), gpu, client_id)
+                prompt_id = body["prompt_id"]
+                async for message in ws:
+                    if message.type != aiohttp.WSMsgType.TEXT:
+                        continue
+                    data = json.loads(message.data)
+                    if data["type"] in ("executing", "executed", "execution_start", "execution_success",
+                                        "progress_state"):
+                        seen.append(data["data"].get("prompt_id"))
+                    if data["type"] == "executing" and data["data"].get("node") is None \
+                            and data["data"].get("prompt_id") == prompt_id:
+                        return prompt_id, seen
+
+    async def both():
+        return await asyncio.wait_for(asyncio.gather(*(client(g) for g in range(WORKERS))), 120)
+
+    for prompt_id, seen in asyncio.run(both()):
+        assert seen and set(seen) == {prompt_id}
+
+
+def test_metrics_count_prompts_per_worker(comfyui):
+    base, _, _ = comfyui
+    text = http("GET", base + "/metrics")[1].decode()
+    for gpu in range(WORKERS):
+        assert f'comfyui_gpu_worker_ready{{gpu="{gpu}"}} 1.0' in text
+    assert metric(base, "process_resident_memory_bytes") > 0
+
+
+REPO_DIR = pathlib.Path(__file__).resolve().parents[2]
+
+
+def comfyctl(*args, timeout=180):
+    """Run the repository's comfyctl (TypeScript, through tsx) as a user would."""
+    if not (REPO_DIR / "node_modules" / ".bin" / "tsx").exists():
+        pytest.skip("node_modules missing: run `npm ci` in the repository to include comfyctl")
+    return subprocess.run(["npx", "--no-install", "tsx", "bin/comfyctl.ts", *args], cwd=REPO_DIR,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_comfyctl_invoke_runs_a_workflow_pinned_to_a_worker_and_downloads_its_output(comfyui, tmp_path):
+    base, _, _ = comfyui
+    workflow = tmp_path / "vae.json"
+    workflow.write_text(json.dumps(vae_decode("comfyctl")))
+    out = tmp_path / "out"
+    result = comfyctl("invoke", "--url", base, "--gpu", str(WORKERS - 1), "--set", "EmptyLatentImage.width=128",
+                      "--out", str(out), "--json", "--quiet", str(workflow))
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    files = list(out.rglob("*.png"))
+    assert len(files) == 1 and files[0].read_bytes().startswith(b"\x89PNG")
+    assert wait_history(base, summary["promptId"])["gpu_id"] == WORKERS - 1
