@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# CPU rehearsal: the pinned ComfyUI, started by this image's launcher with COMFY_MULTI_GPU_DEVICE=cpu,
-# checked over real HTTP and WebSocket (rehearsal/test_real_comfyui.py). Not part of `npm test`:
+# CPU rehearsal: the adapter's self-check (as `docker build` runs it), then the pinned ComfyUI started
+# by this image's launcher with COMFY_MULTI_GPU_DEVICE=cpu, checked over real HTTP and WebSocket
+# (rehearsal/test_real_comfyui.py). Not part of `npm test`:
 # it needs ComfyUI's source and PyTorch (a few GB), which CI does not download.
 #
 #   comfyui_image/rehearsal/run.sh [--comfyui DIR] [--python PY] [--workers N] [-- pytest args]
@@ -62,7 +63,14 @@ if ! "$python" -c "import pytest" 2>/dev/null; then
   "$python" -m pip install "$(grep '^pytest==' "$image_dir/requirements-dev.txt")"
 fi
 
-echo "ComfyUI $comfyui, python $python, $workers workers on the CPU"
 cd "$image_dir"
+echo "self-check against $comfyui (the Dockerfile's build step)"
+mkdir -p "$work"
+if ! PYTHONPATH="$image_dir" "$python" -m multigpu.comfy_adapter.selfcheck --comfyui "$comfyui" > "$work/selfcheck.txt" 2>&1; then
+  cat "$work/selfcheck.txt" >&2
+  exit 1
+fi
+tail -1 "$work/selfcheck.txt"
+echo "ComfyUI $comfyui, python $python, $workers workers on the CPU"
 COMFYUI_DIR="$comfyui" REHEARSAL_WORKERS="$workers" \
   "$python" -m pytest -p no:cacheprovider --rootdir rehearsal -c /dev/null rehearsal "$@"
