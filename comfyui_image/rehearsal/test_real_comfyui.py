@@ -16,7 +16,7 @@ import pytest
 
 from comfyui_process import http
 from conftest import WORKERS
-from workflows import blank_image, slow_blurs, vae_decode
+from workflows import blank_image, seeded_with_model, slow_blurs, vae_decode
 
 PATCHED_MODULES = ["comfy.model_management", "comfy.utils", "comfy.sample", "folder_paths",
                    "comfy_execution.progress", "comfy_execution.graph_utils", "execution", "server"]
@@ -175,3 +175,18 @@ def test_comfyctl_invoke_runs_a_workflow_pinned_to_a_worker_and_downloads_its_ou
     files = list(out.rglob("*.png"))
     assert len(files) == 1 and files[0].read_bytes().startswith(b"\x89PNG")
     assert wait_history(base, summary["promptId"])["gpu_id"] == WORKERS - 1
+
+
+def test_comfyctl_verify_passes_every_check_but_throughput_on_real_comfyui(comfyui, tmp_path):
+    """Throughput is skipped: workers sharing two CPU cores cannot show a multi-GPU speedup."""
+    base, _, _ = comfyui
+    workflow = tmp_path / "seeded.json"
+    workflow.write_text(json.dumps(seeded_with_model("verify")))
+    result = comfyctl("verify", "--url", base, "--gpus", str(WORKERS), "--workflow", str(workflow),
+                      "--skip", "throughput", "--json", timeout=600)
+    report = json.loads(result.stdout)
+    statuses = {check["name"]: check["status"] for check in report["checks"]}
+    assert result.returncode == 0, (statuses, [c.get("detail") for c in report["checks"]])
+    assert statuses == {"workers": "PASS", "bad-header": "PASS", "header-routing": "PASS",
+                        "queue-isolation": "PASS", "parallelism": "PASS", "ram-sharing": "PASS",
+                        "throughput": "SKIP"}

@@ -33,3 +33,15 @@ def slow_blurs(prefix: str, blurs: int = 4, color: int = 1) -> dict:
         previous = str(index)
     prompt["99"] = {"class_type": "SaveImage", "inputs": {"images": [previous, 0], "filename_prefix": prefix}}
     return prompt
+
+
+def seeded_with_model(prefix: str) -> dict:
+    """For `comfyctl verify`: a `seed` input it can vary (so no prompt is answered from ComfyUI's
+    cache), about 3 s of work per prompt on one core, and a model file to load (ram-sharing)."""
+    prompt = slow_blurs(prefix, blurs=2)
+    prompt["50"] = {"class_type": "ImageAddNoise", "inputs": {"image": ["1", 0], "seed": 0, "strength": 0.5}}
+    prompt["2"]["inputs"]["image"] = ["50", 0]
+    prompt.update({f"v{key}": value for key, value in vae_decode(prefix + "_vae").items()})
+    prompt["v3"]["inputs"] = {"samples": ["v1", 0], "vae": ["v2", 0]}
+    prompt["v4"]["inputs"]["images"] = ["v3", 0]
+    return prompt

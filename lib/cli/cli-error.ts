@@ -18,4 +18,6 @@ export const EXIT = {
   validation: 5,
   execution: 6,
   timeout: 7,
+  /** `comfyctl verify`: at least one acceptance check FAILed (the node answered, but is not right). */
+  checksFailed: 8,
 } as const;

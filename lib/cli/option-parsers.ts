@@ -18,6 +18,13 @@ export function secondsAsMs(raw: string): number {
   return Math.round(value * 1000);
 }
 
+/** A commander parser for a positive number (a ratio, a factor). */
+export function positiveNumber(raw: string): number {
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value) || value <= 0) throw new InvalidArgumentError(`expected a positive number, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
 /** Collects a repeatable option into an array. */
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];

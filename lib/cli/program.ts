@@ -4,16 +4,18 @@ import { CliError, EXIT } from './cli-error';
 import { registerInvokeCommand } from './invoke-command';
 import { registerModelsCommands } from './models/models-command';
 import { registerUsersCommands } from './users/users-command';
+import { registerVerifyCommand } from './verify/verify-command';
 
 /** The comfyctl command tree. Each command lives in its own module and registers itself here. */
 export function buildProgram(): Command {
   const program = new Command('comfyctl')
-    .description('Run ComfyUI workflows on the EKS deployment, manage its models and users, benchmark it')
+    .description('Run ComfyUI workflows on the EKS deployment, manage its models and users, benchmark and verify it')
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
   registerInvokeCommand(program);
   registerModelsCommands(program);
   registerBenchCommand(program);
+  registerVerifyCommand(program);
   registerUsersCommands(program);
   return program;
 }

@@ -15,15 +15,22 @@ describe('comfyctl entry points', () => {
     ['npx comfyctl (package.json bin)', 'npx', ['comfyctl', '--help']],
   ])('%s prints the command list', async (_name, command, args) => {
     const { stdout } = await run(command, args, { cwd: ROOT });
-    for (const sub of ['invoke', 'models', 'bench', 'users']) expect(stdout).toMatch(new RegExp(`^  ${sub}\\b`, 'm'));
+    for (const sub of ['invoke', 'models', 'bench', 'verify', 'users']) expect(stdout).toMatch(new RegExp(`^  ${sub}\\b`, 'm'));
   });
 
   it('has --help with examples on the commands', async () => {
-    for (const sub of ['invoke', 'bench']) {
+    for (const sub of ['invoke', 'bench', 'verify']) {
       const help = await runCaptured([sub, '--help']);
       expect(help.code).toBe(0);
       expect(help.stdout).toContain('Examples:');
     }
+  });
+
+  it("warns in verify's --help that it frees the GPUs' models, and lists its exit codes", async () => {
+    const help = await runCaptured(['verify', '--help']);
+    expect(help.stdout).toContain("verify FREES EVERY GPU'S MODELS (POST /free)");
+    expect(help.stdout).toContain('run it before opening the node to users');
+    expect(help.stdout).toContain('8 a check failed');
   });
 
   it('rejects a missing workflow argument or a malformed option value as a usage error', async () => {

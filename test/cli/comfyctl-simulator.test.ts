@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_BENCH_WORKFLOW } from '../../lib/cli/bench-command';
+import { DEFAULT_BENCH_WORKFLOW } from '../../lib/cli/bench-workflow-options';
 import { EXIT } from '../../lib/cli/cli-error';
 import { EdgeProxy, startEdgeProxy } from '../helpers/edge-proxy';
 import { runCaptured } from '../helpers/captured-comfyctl';

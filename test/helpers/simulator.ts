@@ -16,6 +16,8 @@ export interface SimulatorOptions {
   readonly gpus?: number;
   readonly execMs?: number;
   readonly loadMs?: number;
+  /** The shared weights cache's budget (COMFY_WEIGHTS_CACHE_GIB); 0 turns it and its /metrics series off. @default the simulator's */
+  readonly weightsCacheGib?: number;
 }
 
 const IMAGE_DIR = path.join(__dirname, '..', '..', 'comfyui_image');
@@ -33,6 +35,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     String(MAX_LIFETIME_SECONDS), PYTHON, '-m', 'multigpu.sim', '--host', '127.0.0.1', '--port', String(port),
     '--gpus', String(options.gpus ?? 4), '--exec-ms', String(options.execMs ?? 200),
     '--load-ms', String(options.loadMs ?? 0), '--warmup-ms', '0', '--output-dir', outputDir,
+    ...(options.weightsCacheGib === undefined ? [] : ['--weights-cache-gib', String(options.weightsCacheGib)]),
   ];
   const child: ChildProcess = spawn('timeout', args, { cwd: IMAGE_DIR, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

@@ -44,6 +44,16 @@ export interface HistoryEntry {
   readonly gpu_id?: number;
 }
 
+/** Per-call settings of `ComfyuiClient.send`. */
+export interface SendOptions {
+  /** A JSON body (sent with its Content-Type). */
+  readonly body?: string;
+  /** @default the endpoint's requestTimeoutMs; 0: none */
+  readonly timeoutMs?: number;
+  /** Headers of this call only; they win over the endpoint's (e.g. a deliberately bad X-TARGET-GPU). */
+  readonly headers?: Record<string, string>;
+}
+
 /** A thin client of ComfyUI's HTTP API; every failure becomes a CliError that says what to check. */
 export class ComfyuiClient {
   readonly baseUrl: URL;
@@ -73,7 +83,7 @@ export class ComfyuiClient {
 
   /** Queues a workflow; ComfyUI's validation errors become one readable CliError. */
   async queuePrompt(workflow: ApiWorkflow, clientId: string): Promise<QueuedPrompt> {
-    const response = await this.send('POST', 'prompt', JSON.stringify({ prompt: workflow, client_id: clientId }));
+    const response = await this.send('POST', 'prompt', { body: JSON.stringify({ prompt: workflow, client_id: clientId }) });
     const body = await readJson(response);
     if (response.status === 400) {
       const error = (body as { error?: { type?: string; message?: string } })?.error;
@@ -106,7 +116,7 @@ export class ComfyuiClient {
    */
   async download(file: OutputFile, directory: string, promptId: string): Promise<string> {
     const query = new URLSearchParams({ filename: file.filename, subfolder: file.subfolder, type: file.type });
-    const response = await this.send('GET', `view?${query}`, undefined, 0);
+    const response = await this.send('GET', `view?${query}`, { timeoutMs: 0 });
     if (!response.ok || !response.body) throw httpError(`GET /view ${file.filename}`, response, await readText(response));
     const target = await freeLocalName(directory, file, promptId);
     const partial = `${target}.${randomUUID().slice(0, 8)}.part`;
@@ -121,14 +131,16 @@ export class ComfyuiClient {
   }
 
   /** One HTTP call with credentials, a timeout (0: none, for streaming downloads) and clear failures. */
-  async send(method: string, pathAndQuery: string, body?: string, timeoutMs = this.endpoint.requestTimeoutMs ?? 30_000): Promise<Response> {
+  async send(method: string, pathAndQuery: string, options: SendOptions = {}): Promise<Response> {
     const url = this.url(pathAndQuery);
+    const timeoutMs = options.timeoutMs ?? this.endpoint.requestTimeoutMs ?? 30_000;
+    const headers = { ...this.headers(options.body === undefined ? {} : { 'Content-Type': 'application/json' }), ...options.headers };
     let response: Response;
     try {
       response = await fetch(url, {
         method,
-        body,
-        headers: this.headers(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        body: options.body,
+        headers,
         signal: timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined,
         redirect: 'follow',
       });

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { CliError, EXIT } from '../cli-error';
-import { ComfyuiClient } from './comfyui-client';
+import { ComfyuiClient, HistoryEntry } from './comfyui-client';
 import { ProgressSocket } from './progress-socket';
 import { ComfyMessage, PromptTracker } from './prompt-tracker';
+import { PromptWaiter } from './prompt-waiter';
 import { ApiWorkflow } from './workflow';
 
 /** One prompt of a batch, with the times the benchmark needs (ms since the epoch). */
@@ -14,6 +15,8 @@ export interface BatchPrompt {
   executedGpu?: number;
   startedAt?: number;
   finishedAt?: number;
+  /** Its history entry, read once it ended (execution timestamps, outputs). */
+  history?: HistoryEntry;
 }
 
 /**
@@ -24,25 +27,25 @@ export class PromptBatch {
   readonly clientId = randomUUID();
   readonly prompts = new Map<string, BatchPrompt>();
   private readonly early = new Map<string, ComfyMessage[]>();
-  private socket?: ProgressSocket;
-  private onChange: () => void = () => undefined;
+  private waiter!: PromptWaiter<BatchPrompt>;
 
-  private constructor(private readonly client: ComfyuiClient) {}
+  private constructor(private readonly client: ComfyuiClient, private readonly log: (line: string) => void) {}
 
   /** Opens the batch's socket; without one (refused, proxied away) the batch polls /history. */
   static async open(client: ComfyuiClient, log: (line: string) => void): Promise<PromptBatch> {
-    const batch = new PromptBatch(client);
+    const batch = new PromptBatch(client, log);
+    let socket: ProgressSocket | undefined;
     try {
-      batch.socket = await ProgressSocket.open(client.websocketUrl(batch.clientId), client.headers(), 10_000);
-      batch.socket.listen((message) => batch.route(message));
-      void batch.socket.whenClosed().then((reason) => {
-        if (batch.unfinished().length > 0) log(`progress socket ${reason}; polling /history`);
-        batch.socket = undefined;
-        batch.onChange();
-      });
+      socket = await ProgressSocket.open(client.websocketUrl(batch.clientId), client.headers(), 10_000);
     } catch (error) {
       log(`progress socket unavailable (${(error as Error).message}); polling /history`);
     }
+    batch.waiter = new PromptWaiter<BatchPrompt>({
+      history: (promptId) => client.history(promptId),
+      socket,
+      onMessage: (message) => batch.route(message),
+      onHistory: (prompt, entry) => batch.record(prompt, entry),
+    });
     return batch;
   }
 
@@ -63,63 +66,51 @@ export class PromptBatch {
 
   /** Waits until every submitted prompt has ended, then reads which GPU ran each from its history entry. */
   async waitAll(timeoutMs: number, onProgress?: (done: number) => void): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    let lastPoll = Date.now();
-    while (this.unfinished().length > 0) {
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) {
-        throw new CliError(`${this.unfinished().length} of ${this.prompts.size} prompts had not finished after ${Math.round(timeoutMs / 1000)} s; raise --timeout`, EXIT.timeout);
-      }
-      const pollEvery = this.socket ? 15_000 : 1_000;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(remaining, pollEvery));
-        this.onChange = () => { clearTimeout(timer); resolve(); };
-      });
-      if (Date.now() - lastPoll >= pollEvery) {
-        lastPoll = Date.now();
-        await this.pollHistory(this.unfinished());
-      }
-      onProgress?.(this.prompts.size - this.unfinished().length);
-    }
-    this.socket?.close();
-    await this.pollHistory([...this.prompts.values()]);
+    await this.waiter.wait([...this.prompts.values()], {
+      timeoutMs,
+      timeoutError: (unfinished) => new CliError(
+        `${unfinished.length} of ${this.prompts.size} prompts had not finished after ${Math.round(timeoutMs / 1000)} s; raise --timeout`,
+        EXIT.timeout,
+      ),
+      onFallback: (reason) => this.log(`progress socket ${reason}; polling /history`),
+      onWake: () => onProgress?.(this.prompts.size - this.unfinished().length),
+    });
   }
 
-  private async pollHistory(prompts: BatchPrompt[]): Promise<void> {
-    for (const prompt of prompts) {
-      const entry = await this.client.history(prompt.tracker.promptId);
-      if (!entry) continue;
-      if (typeof entry.gpu_id === 'number') prompt.executedGpu = entry.gpu_id;
-      if (!prompt.tracker.finished) {
-        prompt.tracker.applyHistory(entry);
-        prompt.finishedAt = Date.now();
-      }
+  private record(prompt: BatchPrompt, entry: HistoryEntry): void {
+    prompt.history = entry;
+    if (typeof entry.gpu_id === 'number') prompt.executedGpu = entry.gpu_id;
+    if (!prompt.tracker.finished) {
+      prompt.tracker.applyHistory(entry);
+      prompt.finishedAt = Date.now();
     }
   }
 
-  private route(message: ComfyMessage): void {
+  /** Applies a socket message to its prompt, or holds it until POST /prompt answers; true when a prompt ended. */
+  private route(message: ComfyMessage): boolean {
     const promptId = message.data?.prompt_id;
-    if (typeof promptId !== 'string') return;
+    if (typeof promptId !== 'string') return false;
     const prompt = this.prompts.get(promptId);
     if (!prompt) {
       this.early.set(promptId, [...(this.early.get(promptId) ?? []), message]);
-      return;
+      return false;
     }
-    this.apply(prompt, message);
+    return this.apply(prompt, message);
   }
 
-  private apply(prompt: BatchPrompt, message: ComfyMessage): void {
+  private apply(prompt: BatchPrompt, message: ComfyMessage): boolean {
     const wasRunning = prompt.tracker.phase !== 'queued';
-    if (!prompt.tracker.apply(message)) return;
+    if (!prompt.tracker.apply(message)) return false;
     const now = Date.now();
     if (!wasRunning && prompt.tracker.phase !== 'queued') prompt.startedAt = now;
     if (prompt.tracker.finished && prompt.finishedAt === undefined) {
       prompt.finishedAt = now;
-      this.onChange();
+      return true;
     }
+    return false;
   }
 
   close(): void {
-    this.socket?.close();
+    this.waiter.close();
   }
 }

@@ -1,12 +1,11 @@
-import { CliError, EXIT } from '../cli-error';
-import { startProgress } from '../progress';
 import { BenchReport, PhaseSummary, buildReport, summarizePhase } from './bench-report';
 import { ComfyuiClient, ComfyuiEndpoint } from './comfyui-client';
 import { PromptBatch } from './prompt-batch';
-import { ApiWorkflow, loadApiWorkflow } from './workflow';
-import { WorkflowOverrides, applyOverrides } from './workflow-overrides';
+import { PhaseOptions, runPhase } from './run-phase';
+import { seededPrompts } from './seeded-prompts';
+import { WorkflowOverrides } from './workflow-overrides';
 
-export interface BenchOptions {
+export interface BenchOptions extends PhaseOptions {
   readonly endpoint: ComfyuiEndpoint;
   /** GPUs to spread over; undefined: ask the server (GET /queue/all, then /system_stats). */
   readonly gpus?: number;
@@ -16,9 +15,6 @@ export interface BenchOptions {
   readonly overrides: WorkflowOverrides;
   /** One prompt per GPU first, not timed, so model loads do not count. */
   readonly warmup: boolean;
-  readonly timeoutMs: number;
-  readonly quiet: boolean;
-  readonly log: (line: string) => void;
 }
 
 /**
@@ -28,9 +24,7 @@ export interface BenchOptions {
 export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const client = new ComfyuiClient(options.endpoint);
   const gpus = options.gpus ?? (await detectGpus(client));
-  const base = applyOverrides(loadApiWorkflow(options.workflowFile), options.overrides).workflow;
-  let seed = Date.now() % 1_000_000_000;
-  const nextPrompt = (): ApiWorkflow => applyOverrides(base, { seed: seed++ }).workflow;
+  const nextPrompt = seededPrompts(options.workflowFile, options.overrides);
   const pinned = (gpu: number) => new ComfyuiClient({ ...options.endpoint, gpu });
   options.log(`benchmark: ${options.prompts} prompts on GPU 0, then ${options.prompts * gpus} across ${gpus} GPUs`);
 
@@ -39,11 +33,11 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       for (let gpu = 0; gpu < gpus; gpu += 1) await batch.submit(nextPrompt(), pinned(gpu));
     }, gpus);
   }
-  const single = await runPhase('1 GPU', client, options, async (batch) => {
+  const single = await timedPhase('1 GPU', client, options, async (batch) => {
     const gpu0 = pinned(0);
     for (let i = 0; i < options.prompts; i += 1) await batch.submit(nextPrompt(), gpu0);
   }, options.prompts);
-  const spread = await runPhase(`${gpus} GPUs`, client, options, async (batch) => {
+  const spread = await timedPhase(`${gpus} GPUs`, client, options, async (batch) => {
     for (let i = 0; i < options.prompts * gpus; i += 1) await batch.submit(nextPrompt());
   }, options.prompts * gpus);
   if (Object.keys(spread.perGpu).includes('?')) {
@@ -52,26 +46,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   return buildReport(client.baseUrl.toString(), gpus, single, spread);
 }
 
-async function runPhase(label: string, client: ComfyuiClient, options: BenchOptions, submitAll: (batch: PromptBatch) => Promise<void>, count: number): Promise<PhaseSummary> {
-  const batch = await PromptBatch.open(client, options.log);
-  const bar = startProgress({ title: label, total: count, silent: options.quiet });
-  try {
-    await submitAll(batch);
-    await batch.waitAll(options.timeoutMs, (done) => bar.update(done));
-    bar.update(count);
-  } finally {
-    bar.stop();
-    batch.close();
-  }
-  const summary = summarizePhase(label, [...batch.prompts.values()]);
-  if (summary.failed > 0) {
-    const failure = [...batch.prompts.values()].find((p) => p.tracker.phase !== 'succeeded')!.tracker;
-    throw new CliError(
-      `${summary.failed} of ${summary.prompts} prompts in phase "${label}" did not succeed; first: ${failure.promptId} ${failure.phase}: ${failure.failure?.message ?? ''}`,
-      EXIT.execution,
-    );
-  }
-  return summary;
+async function timedPhase(label: string, client: ComfyuiClient, options: PhaseOptions, submitAll: (batch: PromptBatch) => Promise<void>, count: number): Promise<PhaseSummary> {
+  return summarizePhase(label, await runPhase(label, client, options, submitAll, count));
 }
 
 /** GPUs of the server: the multi-GPU image's /queue/all, else the CUDA devices of /system_stats, else 1. */
