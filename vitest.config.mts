@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 180_000,
     pool: 'forks',
+    // One temporary folder per run, removed at the end (test/global-temp-dir.ts).
+    globalSetup: ['test/global-temp-dir.ts'],
   },
 });
