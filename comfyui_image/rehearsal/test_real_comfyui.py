@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 
 from comfyui_process import http
+from server_process import metric, wait_history as shared_wait_history
 from conftest import WORKERS
 from workflows import blank_image, seeded_with_model, slow_blurs, vae_decode
 
@@ -27,22 +28,9 @@ def submit(base, prompt, gpu=None, client_id="rehearsal"):
     return http("POST", base + "/prompt", {"prompt": prompt, "client_id": client_id}, headers)
 
 
-def wait_history(base, prompt_id, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status, body = http("GET", f"{base}/history/{prompt_id}")
-        if status == 200 and body:
-            return body[prompt_id]
-        time.sleep(0.1)
-    raise AssertionError(f"{prompt_id} not in history after {timeout} s")
-
-
-def metric(base, name):
-    text = http("GET", base + "/metrics")[1].decode()
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise AssertionError(f"{name} not on /metrics")
+def wait_history(base, prompt_id, timeout=120.0):
+    """CPU prompts take seconds, not the simulator's milliseconds."""
+    return shared_wait_history(base, prompt_id, timeout)
 
 
 def events(entry):

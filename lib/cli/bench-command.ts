@@ -4,6 +4,7 @@ import { formatReport } from './comfyui/bench-report';
 import { EndpointOptions, resolveUrl, withEndpointOptions } from './comfyui/endpoint-options';
 import { runBench } from './comfyui/run-bench';
 import { integerIn, secondsAsMs } from './option-parsers';
+import { statusLog } from './progress';
 
 interface BenchFlags extends EndpointOptions, BenchWorkflowFlags {
   gpus?: number;
@@ -33,7 +34,7 @@ Examples:
 
 Every prompt gets its own seed, so ComfyUI's cache answers none of them.`)
     .action(async (flags: BenchFlags) => {
-      const log = flags.quiet ? () => undefined : (line: string) => process.stderr.write(`${line}\n`);
+      const log = statusLog(flags.quiet);
       const report = await runBench({
         endpoint: { url: resolveUrl(flags), token: flags.token },
         gpus: flags.gpus,

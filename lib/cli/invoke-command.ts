@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { invokeWorkflow } from './comfyui/invoke-workflow';
 import { EndpointOptions, resolveUrl, withEndpointOptions } from './comfyui/endpoint-options';
 import { collect, integerIn, secondsAsMs } from './option-parsers';
+import { statusLog } from './progress';
 
 interface InvokeFlags extends EndpointOptions {
   out: string;
@@ -47,7 +48,7 @@ Examples:
 
 Outputs are saved under --out with ComfyUI's file names; their paths are printed one per line.`)
     .action(async (workflow: string, flags: InvokeFlags) => {
-      const log = flags.quiet ? () => undefined : (line: string) => process.stderr.write(`${line}\n`);
+      const log = statusLog(flags.quiet);
       const result = await invokeWorkflow({
         workflowFile: workflow,
         endpoint: { url: resolveUrl(flags), token: flags.token, gpu: flags.gpu },

@@ -21,6 +21,11 @@ export interface ProgressOptions {
   readonly silent?: boolean;
 }
 
+/** Where status lines go (stderr, so stdout stays clean for results); nowhere with `--quiet`. */
+export function statusLog(quiet: boolean): (line: string) => void {
+  return quiet ? () => undefined : (line: string) => process.stderr.write(`${line}\n`);
+}
+
 /** Starts a progress display on stderr, so stdout stays clean for results. */
 export function startProgress(options: ProgressOptions): Progress {
   const stream = options.stream ?? process.stderr;

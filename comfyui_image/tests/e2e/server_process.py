@@ -38,6 +38,26 @@ def http_json(method, url, body=None, headers=None, timeout=10):
         return status, raw
 
 
+def wait_history(base, prompt_id, timeout=10.0):
+    """The history entry of `prompt_id` once the prompt has ended (ComfyUI writes it in task_done)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status, body = http_json("GET", f"{base}/history/{prompt_id}")
+        if status == 200 and body:
+            return body[prompt_id]
+        time.sleep(0.05)
+    raise AssertionError(f"{prompt_id} not in history after {timeout:g} s")
+
+
+def metric(base, name):
+    """The value of an unlabelled series on GET /metrics."""
+    text = http_json("GET", base + "/metrics")[1].decode()
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} not on /metrics")
+
+
 @contextlib.contextmanager
 def serving(args: Sequence[str], *, ready_url: str, log_path: pathlib.Path, name: str,
             startup_timeout: float, cwd: Optional[str] = None, env: Optional[Mapping[str, str]] = None,

@@ -2,6 +2,7 @@
 import time
 import urllib.request
 
+from server_process import metric, wait_history
 from sim_process import http_json, workflow
 
 
@@ -10,16 +11,6 @@ def submit(base, gpu=None, **kw):
     if gpu is not None:
         headers["X-TARGET-GPU"] = str(gpu)
     return http_json("POST", base + "/prompt", {"prompt": workflow(**kw), "client_id": "t"}, headers)
-
-
-def wait_history(base, prompt_id, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status, body = http_json("GET", f"{base}/history/{prompt_id}")
-        if body:
-            return body[prompt_id]
-        time.sleep(0.05)
-    raise AssertionError(f"{prompt_id} not in history after {timeout}s")
 
 
 def test_queue_all_has_exactly_the_documented_shape_when_idle(sim):
@@ -131,14 +122,6 @@ def test_metrics_health_and_readiness(sim):
     assert 'comfyui_gpu_worker_ready{gpu="3"} 1.0' in text
     assert http_json("GET", base + "/healthz") == (200, {"ok": True, "reason": "4 workers alive"})
     assert http_json("GET", base + "/api/queue/all")[0] == 200  # the web UI's /api prefix
-
-
-def metric(base, name):
-    with urllib.request.urlopen(base + "/metrics", timeout=5) as response:
-        for line in response.read().decode().splitlines():
-            if line.startswith(name + " "):
-                return float(line.split()[1])
-    raise AssertionError(f"{name} not on /metrics")
 
 
 def test_one_checkpoint_on_every_gpu_is_read_from_disk_once_and_shared_in_ram(sim):

@@ -3,6 +3,7 @@ import { BenchWorkflowFlags, DEFAULT_BENCH_PROMPTS, benchWorkflow, withBenchWork
 import { CliError, EXIT } from '../cli-error';
 import { EndpointOptions, resolveUrl, withEndpointOptions } from '../comfyui/endpoint-options';
 import { integerIn, positiveNumber, secondsAsMs } from '../option-parsers';
+import { statusLog } from '../progress';
 import { CHECK_NAMES, CheckName, formatCheckLine, formatSummary } from './check-result';
 import { runVerify } from './run-verify';
 import { DEFAULT_EFFICIENCY } from './throughput-check';
@@ -53,7 +54,7 @@ Examples:
 
 Exit codes: 0 no check failed, 8 a check failed, 3 unreachable, 4 unauthorized, 5 workflow rejected.`)
     .action(async (flags: VerifyFlags) => {
-      const log = flags.quiet ? () => undefined : (line: string) => process.stderr.write(`${line}\n`);
+      const log = statusLog(flags.quiet);
       const report = await runVerify({
         endpoint: { url: resolveUrl(flags), token: flags.token },
         gpus: flags.gpus,
