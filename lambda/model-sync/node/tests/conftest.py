@@ -3,6 +3,7 @@ throttling proxy in front of it, and a helper that runs the script as the node w
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import subprocess
 import sys
@@ -96,9 +97,24 @@ def slow_endpoint(s3_endpoint):
     proxy.close()
 
 
+def load_sync_models():
+    """The script as a module, for its pure functions and for runs in this process."""
+    spec = importlib.util.spec_from_file_location("sync_models", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def script_args(bucket: str, data_dir: Path, endpoint: str) -> list:
+    """The script's arguments for the test bucket and server; every other setting is the node's default."""
+    return ["--bucket", bucket, "--data-dir", str(data_dir), "--folders", FOLDERS, "--endpoint-url", endpoint,
+            "--s5cmd", str(S5CMD)]
+
+
 def sync_command(bucket: str, data_dir: Path, endpoint: str, *extra: str) -> list:
-    return [sys.executable, str(SCRIPT), "--bucket", bucket, "--data-dir", str(data_dir), "--folders", FOLDERS,
-            "--endpoint-url", endpoint, "--s5cmd", str(S5CMD), "--reserve-gib", "0", *extra]
+    # No free-space reserve: the test files are tiny, and the disk the tests run on may be nearly full.
+    return [sys.executable, str(SCRIPT), *script_args(bucket, data_dir, endpoint),
+            "--reserve-gib", "0", "--reserve-percent", "0", *extra]
 
 
 def sync_env() -> dict:

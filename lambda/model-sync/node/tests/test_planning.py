@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 
 import pytest
-from conftest import REPO, SCRIPT
+from conftest import REPO, load_sync_models
 
-spec = importlib.util.spec_from_file_location("sync_models", SCRIPT)
-sm = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(sm)
+sm = load_sync_models()
 
 KEY_CASES = json.loads((REPO / "test" / "fixtures" / "model-keys.json").read_text(encoding="utf-8"))
 ALL_FOLDERS = frozenset(
@@ -63,6 +60,26 @@ def test_keys_mode_touches_only_the_given_keys_and_checks_them_against_the_bucke
 ])
 def test_space_shortfall(need, free, freed, reserve, short):
     assert sm.space_shortfall(need, free, freed, reserve) == short
+
+
+GB = 1000 ** 3
+
+
+def test_a_large_array_keeps_kubelets_eviction_threshold_plus_a_margin_free():
+    # g5.12xlarge's 3.8 TB array: 15 % (kubelet's imagefs eviction threshold) + 5 % = 760 GB, not 30 GiB.
+    assert sm.free_space_reserve(3800 * GB) == 760 * GB
+    assert sm.free_space_reserve(3800 * GB) > 30 * sm.GIB
+
+
+def test_a_small_disk_keeps_the_30_gib_floor():
+    # g4dn.xlarge's 125 GB: 20 % would be 25 GB, less than images and pod data need.
+    assert sm.free_space_reserve(125 * GB) == 30 * sm.GIB
+
+
+def test_the_reserve_follows_the_reserve_gib_and_reserve_percent_settings():
+    assert sm.free_space_reserve(1000 * GB, floor_gib=0, percent=0) == 0
+    assert sm.free_space_reserve(1000 * GB, floor_gib=200, percent=10) == 200 * sm.GIB
+    assert sm.free_space_reserve(1000 * GB, floor_gib=50, percent=30) == 300 * GB
 
 
 def test_decode_keys_filters_unsafe_keys_and_rejects_bad_encodings():

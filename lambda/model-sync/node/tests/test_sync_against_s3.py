@@ -8,8 +8,10 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
-from conftest import sync_command, sync_env
+import pytest
+from conftest import CREDENTIALS, load_sync_models, script_args, sync_command, sync_env
 
 KEYS = {
     "checkpoints/sd xl base.safetensors": b"base" * 1000,
@@ -110,6 +112,41 @@ def test_models_that_do_not_fit_fail_before_anything_changes(s3, bucket, run_syn
     assert st["state"] == "failed" and "do not fit" in st["errors"][0]
 
 
+def pretend_array(monkeypatch, data_dir: Path, size: int, free: int) -> None:
+    """Makes statvfs report `size` bytes with `free` available for everything under data_dir."""
+    real = os.statvfs
+
+    def statvfs(path):
+        if not os.fspath(path).startswith(str(data_dir)):
+            return real(path)
+        return SimpleNamespace(f_frsize=4096, f_blocks=size // 4096, f_bavail=free // 4096)
+    monkeypatch.setattr(os, "statvfs", statvfs)
+
+
+def test_a_sync_that_would_fill_a_large_array_past_kubelets_eviction_threshold_changes_nothing(
+        s3, bucket, s3_endpoint, tmp_path, monkeypatch):
+    # A g5.12xlarge's 3.8 TB array with 700 GB free: a 30 GiB reserve would let 1 MiB more in, but kubelet
+    # evicts below 15 % free, so the node's default keeps 20 % (760 GB) free and refuses.
+    sm = load_sync_models()
+    gb = 1000 ** 3
+    put(s3, bucket, {"checkpoints/new.safetensors": os.urandom(1024 * 1024)})
+    for name, value in CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    cache = tmp_path / "cache"
+    args = sm.parse_args(script_args(bucket, cache, s3_endpoint))  # the node's defaults: no reserve flags
+    pretend_array(monkeypatch, cache, size=3800 * gb, free=700 * gb)
+    with pytest.raises(sm.SyncError) as error:
+        sm.sync(args)
+    assert error.value.exit_code == sm.EXIT_NO_SPACE
+    assert "the models do not fit" in str(error.value) and "707.8 GiB kept free" in str(error.value)
+    assert cached_files(cache) == {}
+    assert status(cache)["state"] == "failed"
+
+    pretend_array(monkeypatch, cache, size=3800 * gb, free=761 * gb)  # 20 % stays free once it lands
+    assert sm.sync(args)["downloaded"] == 1
+    assert list(cached_files(cache)) == ["checkpoints/new.safetensors"]
+
+
 def test_an_interrupted_download_never_exposes_a_partial_file(s3, bucket, s3_endpoint, slow_endpoint, run_sync,
                                                                 tmp_path):
     body = os.urandom(24 * 1024 * 1024)  # ~6 s through the 4 MiB/s proxy
@@ -168,6 +205,8 @@ def test_a_keys_run_before_the_first_full_sync_does_not_mark_the_node_ready(s3, 
 def test_clear_errors_for_a_missing_s5cmd_a_missing_mount_and_a_missing_bucket(s3_endpoint, run_sync, tmp_path):
     result = run_sync("--s5cmd", str(tmp_path / "nope"))
     assert result.returncode == 2 and "s5cmd not found" in result.stdout
+    result = run_sync("--reserve-percent", "100")
+    assert result.returncode == 2 and "--reserve-percent must be 0..99" in result.stdout
     result = run_sync("--require-mount", str(tmp_path), "--mount-wait-seconds", "0")
     assert result.returncode == 5 and "is not mounted" in result.stdout and "RAID0" in result.stdout
     result = subprocess.run(sync_command("no-such-bucket", tmp_path / "c2", s3_endpoint), env=sync_env(),
