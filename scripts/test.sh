@@ -35,6 +35,11 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
+step "njs, the engine CloudFront Functions derive from (Debian's, unpacked without root into build/tools/njs)"
+# Before vitest: test/lib/edge-viewer-auth.njs.test.ts runs the viewer-request function under it.
+NJS_BIN=$(bash scripts/njs.sh)
+export NJS_BIN
+
 step "Unit, emulator and synth tests (vitest; moto server and the multi-GPU simulator on 127.0.0.1)"
 mkdir -p build
 status=0

@@ -1,0 +1,308 @@
+import * as nodeCrypto from 'node:crypto';
+import { describe, expect, test } from 'vitest';
+import { issueCredential, parseStoredCredential, userKey } from '../../lib/edge/credentials';
+
+/**
+ * The viewer-request function's test vectors, one source for both engines that run lib/edge/viewer-auth.js:
+ * node:vm with shims (edge-viewer-auth.test.ts) and njs, the engine CloudFront Functions derive from
+ * (edge-viewer-auth.njs.test.ts). A vector is a KeyValueStore state, events given to the handler in order, and
+ * the assertions on its answers; events and stores are plain JSON, so they can cross into another process.
+ */
+
+/** The function's KeyValueStore: `values` by key; `broken` makes every read fail, as an unreachable store would. */
+export interface KvsState {
+  values: Record<string, string>;
+  broken: boolean;
+}
+
+export interface ViewerAuthVector {
+  /** The describe block the vector's test goes in. */
+  readonly group: string;
+  /** The test's name: unique across all vectors. */
+  readonly name: string;
+  readonly store: KvsState;
+  readonly events: readonly unknown[];
+  /** Asserts on the handler's answers, one per event, in order (the count is checked before). */
+  check(responses: any[]): void;
+}
+
+/** Runs one vector's events through the handler and returns its answers, in order. */
+export type VectorRunner = (vector: ViewerAuthVector) => Promise<any[]>;
+
+/** Declares one test per vector, grouped in describe blocks, each running its vector with `run`. */
+export function testViewerAuthVectors(vectors: readonly ViewerAuthVector[], run: VectorRunner): void {
+  for (const group of new Set(vectors.map((v) => v.group))) {
+    describe(group, () => {
+      for (const vector of vectors.filter((v) => v.group === group)) {
+        test(vector.name, async () => {
+          const responses = await run(vector);
+          expect(responses).toHaveLength(vector.events.length);
+          vector.check(responses);
+        });
+      }
+    });
+  }
+}
+
+interface Field {
+  value: string;
+  multiValue?: { value: string }[];
+}
+
+interface Request {
+  method: string;
+  uri: string;
+  querystring: Record<string, { value: string }>;
+  headers: Record<string, Field>;
+  cookies: Record<string, Field>;
+}
+
+function viewerRequest(overrides: Partial<Request> = {}): { request: Request } & Record<string, unknown> {
+  return {
+    version: '1.0',
+    context: { eventType: 'viewer-request', distributionDomainName: 'd111111abcdef8.cloudfront.net' },
+    viewer: { ip: '198.51.100.7' },
+    request: {
+      method: 'GET',
+      uri: '/',
+      querystring: {},
+      cookies: {},
+      ...overrides,
+      headers: { host: { value: 'd111111abcdef8.cloudfront.net' }, ...overrides.headers },
+    },
+  };
+}
+
+const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+const header = (value: string) => ({ value });
+const withAuthorization = (value: string) => viewerRequest({ headers: { authorization: header(value) } });
+const navigation = { 'sec-fetch-mode': header('navigate') };
+const upgrade = { upgrade: header('websocket'), connection: header('Upgrade'), 'sec-websocket-key': header('dGhlIHNhbXBsZSBub25jZQ==') };
+
+const CHALLENGE = 'Basic realm="ComfyUI", charset="UTF-8"';
+
+/** Every vector, with a fresh credential for alice (the user every store holds unless a vector says otherwise). */
+export function viewerAuthVectors(): ViewerAuthVector[] {
+  const issued = issueCredential('alice', new Date('2026-01-05T09:00:00Z'));
+  const alice = issued.token;
+  const aliceStore = (values: Record<string, string> = {}): KvsState => ({
+    values: { [userKey('alice')]: issued.storedValue, ...values },
+    broken: false,
+  });
+
+  const expectChallenge = (response: any) => {
+    expect(response.statusCode).toBe(401);
+    expect(response.headers['www-authenticate'].value).toBe(CHALLENGE);
+    expect(response.headers['cache-control'].value).toBe('no-store');
+    expect(JSON.stringify(response)).not.toContain(alice.split('.')[1]);
+  };
+  const everyChallenged = (responses: any[]) => responses.forEach(expectChallenge);
+
+  const vectors: ViewerAuthVector[] = [];
+  let group = '';
+  const vector = (name: string, events: unknown[], check: (responses: any[]) => void, store = aliceStore()) =>
+    vectors.push({ group, name, store, events, check });
+
+  group = 'requests without a valid credential are answered 401 with a Basic challenge';
+  vector('no credential at all', [viewerRequest()], everyChallenged);
+  const wrong = `alice.${nodeCrypto.randomBytes(32).toString('base64url')}`;
+  vector('a wrong secret for a real user', [withAuthorization(`Bearer ${wrong}`)], everyChallenged);
+  vector("another user's name on a valid token", [withAuthorization(basic('bob', alice))], everyChallenged);
+  vector(
+    'a valid token after its user was removed (the store is read on every request)',
+    [withAuthorization(`Bearer ${alice}`)],
+    everyChallenged,
+    { values: {}, broken: false },
+  );
+  const rotated = issueCredential('alice', new Date(), parseStoredCredential(issued.storedValue)!);
+  vector(
+    'the old token after a rotation, while the new one passes',
+    [withAuthorization(`Bearer ${alice}`), withAuthorization(`Bearer ${rotated.token}`)],
+    ([old, passed]) => {
+      expectChallenge(old);
+      expect(passed.uri).toBe('/');
+    },
+    aliceStore({ [userKey('alice')]: rotated.storedValue }),
+  );
+  vector(
+    'an invalid Authorization header even beside a valid cookie: the header decides',
+    [viewerRequest({ headers: { authorization: header('Bearer nope') }, cookies: { comfyui_auth: { value: alice } } })],
+    everyChallenged,
+  );
+  vector('a valid token when the store cannot be read', [withAuthorization(`Bearer ${alice}`)], everyChallenged, {
+    ...aliceStore(),
+    broken: true,
+  });
+
+  group = 'a valid credential passes, stripped before the origin';
+  vector(
+    'Bearer token (API clients): Authorization removed, everything else forwarded',
+    [
+      viewerRequest({
+        method: 'POST',
+        uri: '/prompt',
+        headers: { authorization: header(`Bearer ${alice}`), 'content-type': header('application/json') },
+        cookies: { AWSALB: { value: 'sticky' } },
+      }),
+    ],
+    ([forwarded]) => {
+      expect(forwarded.uri).toBe('/prompt');
+      expect(forwarded.headers.authorization).toBeUndefined();
+      expect(forwarded.headers['content-type'].value).toBe('application/json');
+      expect(forwarded.headers.host.value).toBe('d111111abcdef8.cloudfront.net');
+      // The ALB's stickiness cookie keeps a browser on the pod that holds its queue.
+      expect(forwarded.cookies).toEqual({ AWSALB: { value: 'sticky' } });
+    },
+  );
+  vector(
+    'a lowercase scheme and /view downloads with a query string',
+    [
+      viewerRequest({
+        uri: '/view',
+        querystring: { filename: { value: 'ComfyUI_00001_.png' }, type: { value: 'output' } },
+        headers: { authorization: header(`bearer ${alice}`) },
+      }),
+    ],
+    ([forwarded]) => {
+      expect(forwarded.uri).toBe('/view');
+      expect(forwarded.querystring.filename.value).toBe('ComfyUI_00001_.png');
+      expect(forwarded.headers.authorization).toBeUndefined();
+    },
+  );
+  vector('Basic credentials from a non-browser client pass without a redirect', [withAuthorization(basic('alice', alice))], ([forwarded]) => {
+    expect(forwarded.uri).toBe('/');
+    expect(forwarded.headers.authorization).toBeUndefined();
+  });
+  vector(
+    'the comfyui_auth cookie alone passes and is removed; other cookies stay',
+    [viewerRequest({ cookies: { comfyui_auth: { value: alice }, AWSALB: { value: 'sticky' } } })],
+    ([forwarded]) => expect(forwarded.cookies).toEqual({ AWSALB: { value: 'sticky' } }),
+  );
+
+  group = 'browsers';
+  vector(
+    'a navigation signed in with Basic is redirected to itself, setting the cookie the WebSocket needs',
+    [viewerRequest({ uri: '/', headers: { authorization: header(basic('alice', alice)), ...navigation } })],
+    ([response]) => {
+      expect(response.statusCode).toBe(307);
+      expect(response.headers.location.value).toBe('/');
+      expect(response.headers['cache-control'].value).toBe('no-store');
+      expect(response.cookies.comfyui_auth.value).toBe(alice);
+      const attributes = response.cookies.comfyui_auth.attributes.split('; ');
+      expect(attributes).toEqual(expect.arrayContaining(['Path=/', 'Secure', 'HttpOnly', 'SameSite=Lax']));
+    },
+  );
+  vector(
+    'the redirect stays on this site even for a path that starts with // or /\\',
+    ['//evil.example/x', '/\\evil.example/x'].map((uri) =>
+      viewerRequest({ uri, headers: { authorization: header(basic('alice', alice)), ...navigation } }),
+    ),
+    (responses) => {
+      for (const response of responses) {
+        expect(response.statusCode).toBe(307);
+        expect(response.headers.location.value).toBe('/evil.example/x');
+      }
+    },
+  );
+  vector(
+    'a navigation that already carries the same cookie is not redirected again',
+    [viewerRequest({ headers: { authorization: header(basic('alice', alice)), ...navigation }, cookies: { comfyui_auth: { value: alice } } })],
+    ([forwarded]) => {
+      expect(forwarded.uri).toBe('/');
+      expect(forwarded.headers.authorization).toBeUndefined();
+      expect(forwarded.cookies.comfyui_auth).toBeUndefined();
+    },
+  );
+  vector(
+    'a navigation with a query string passes on its Basic credentials instead of being redirected',
+    [viewerRequest({ querystring: { workflow: { value: 'a' } }, headers: { authorization: header(basic('alice', alice)), ...navigation } })],
+    ([forwarded]) => expect(forwarded.querystring.workflow.value).toBe('a'),
+  );
+  vector(
+    'a WebSocket upgrade with a valid cookie passes with its upgrade headers',
+    [viewerRequest({ uri: '/ws', querystring: { clientId: { value: 'c1' } }, headers: upgrade, cookies: { comfyui_auth: { value: alice } } })],
+    ([forwarded]) => {
+      expect(forwarded.uri).toBe('/ws');
+      expect(forwarded.headers.upgrade.value).toBe('websocket');
+      expect(forwarded.headers['sec-websocket-key']).toBeDefined();
+      expect(forwarded.cookies.comfyui_auth).toBeUndefined();
+    },
+  );
+  const schemes = [`Bearer ${alice}`, basic('alice', alice)];
+  vector(
+    'a WebSocket upgrade with a valid Bearer token or Basic credentials passes, never redirected',
+    schemes.map((authorization) =>
+      viewerRequest({ uri: '/ws', headers: { ...upgrade, authorization: header(authorization), 'sec-fetch-mode': header('websocket') } }),
+    ),
+    (responses) =>
+      responses.forEach((forwarded, i) => {
+        expect(forwarded.uri, schemes[i].split(' ')[0]).toBe('/ws');
+        expect(forwarded.headers.authorization).toBeUndefined();
+      }),
+  );
+  vector('a WebSocket upgrade without a credential is refused', [viewerRequest({ uri: '/ws', headers: upgrade })], everyChallenged);
+
+  group = 'malformed input is answered 401, never an exception';
+  const secret = 'A'.repeat(43);
+  const b64 = (text: string) => Buffer.from(text, 'latin1').toString('base64');
+  const malformedHeaders: [string, string][] = [
+    ['a Basic value that is not base64', 'Basic !!!notbase64!!!'],
+    ['base64 of the wrong length', 'Basic YWxpY2U'],
+    ['Basic without a colon', `Basic ${b64('alice')}`],
+    ['Basic with an empty user', `Basic ${b64(':alice.' + secret)}`],
+    ['Basic with an empty password', `Basic ${b64('alice:')}`],
+    ['Basic decoding to non-ASCII bytes', `Basic ${b64('alice:\u00e9\u00ff' + secret)}`],
+    ['a bare scheme', 'Bearer'],
+    ['a scheme and spaces', 'Bearer    '],
+    ['an unknown scheme', 'Digest username="alice"'],
+    ['a token without a dot', `Bearer alice${secret}`],
+    ['a token with an uppercase user', `Bearer Alice.${secret}`],
+    ['a token with a short secret', 'Bearer alice.abc'],
+    ['a token with characters outside base64url', `Bearer alice.${'+'.repeat(43)}`],
+    ['a huge Bearer value', `Bearer alice.${'A'.repeat(100_000)}`],
+    ['a huge Basic value', `Basic ${'QUFB'.repeat(50_000)}`],
+  ];
+  for (const [name, authorization] of malformedHeaders) vector(name, [withAuthorization(authorization)], everyChallenged);
+  const both = { value: `Bearer ${alice}`, multiValue: [{ value: `Bearer ${alice}` }, { value: 'Bearer other' }] };
+  vector('two Authorization headers', [viewerRequest({ headers: { authorization: both } })], everyChallenged);
+  const twice = { value: alice, multiValue: [{ value: alice }, { value: 'x' }] };
+  vector(
+    'two comfyui_auth cookies, or a huge one',
+    [viewerRequest({ cookies: { comfyui_auth: twice } }), viewerRequest({ cookies: { comfyui_auth: { value: 'x'.repeat(100_000) } } })],
+    everyChallenged,
+  );
+  const corruptions: [string, (stored: string) => string][] = [
+    ['an unknown format version', (v) => v.replace(/^v1/, 'v2')],
+    ['a missing hash', (v) => v.split('$').slice(0, 2).join('$')],
+    ['an uppercase hex hash', (v) => v.replace(/\$([0-9a-f]{64})\$/, (_m, h: string) => `$${h.toUpperCase()}$`)],
+    ['a short salt', (v) => v.replace(/^v1\$[^$]+/, 'v1$abc')],
+    ['not a credential at all', () => 'hello'],
+    ['an empty value', () => ''],
+    ['a huge value', (v) => v + '$' + 'x'.repeat(5000)],
+  ];
+  for (const [name, corrupt] of corruptions) {
+    const store = aliceStore({ [userKey('alice')]: corrupt(issued.storedValue) });
+    vector(`a stored value with ${name}`, [withAuthorization(`Bearer ${alice}`)], everyChallenged, store);
+  }
+  vector('an event without headers, cookies or even a request', [{ request: { method: 'GET', uri: '/' } }, {}], everyChallenged);
+
+  group = 'credentials made by the CLI module';
+  const users = ['bob', 'carol-2', 'd_e', '0ops'].map((name) => ({ name, ...issueCredential(name, new Date()) }));
+  const [bob, carol] = users.map((u) => u.token);
+  const swapped = `carol-2.${bob.split('.')[1]}`;
+  vector(
+    'verify at the edge for many users, each only with its own token',
+    [...users.map((u) => withAuthorization(`Bearer ${u.token}`)), withAuthorization(`Bearer ${swapped}`)],
+    (responses) => {
+      for (const forwarded of responses.slice(0, users.length)) expect(forwarded.uri).toBe('/');
+      expectChallenge(responses[users.length]);
+      expect(carol).not.toBe(swapped);
+    },
+    aliceStore(Object.fromEntries(users.map((u) => [userKey(u.name), u.storedValue]))),
+  );
+
+  // njs reports its results by name.
+  const repeated = vectors.map((v) => v.name).filter((name, i, names) => names.indexOf(name) !== i);
+  if (repeated.length > 0) throw new Error(`vector names must be unique; repeated: ${repeated.join(', ')}`);
+  return vectors;
+}
