@@ -43,6 +43,8 @@ export async function createStacks(app: App, config: AppConfig): Promise<AppStac
         env,
         config,
         loadBalancer: cluster.loadBalancer.loadBalancer,
+        albSecurityGroup: cluster.loadBalancer.securityGroup,
+        vpc: cluster.vpc,
         webAclArn: edgeWebAcl?.edgeWebAcl.webAcl.attrArn,
       })
     : undefined;

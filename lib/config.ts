@@ -78,6 +78,13 @@ export interface AppConfig {
   readonly albIdleTimeoutSeconds: number;
   /** Keep (`retain`) or delete (`destroy`) buckets and the ECR repository on `cdk destroy`. @default retain */
   readonly dataRemovalPolicy: DataRemovalPolicy;
+  /**
+   * Use the models bucket, the outputs bucket and the ECR repository that an earlier `cdk destroy` retained
+   * (dataRemovalPolicy `retain`), by name, instead of creating them: a redeploy would otherwise fail with
+   * "already exists". They keep their objects, images and settings; CloudFormation no longer owns them.
+   * Set it in cdk.json's `comfyui` object so every later deploy keeps it. @default false
+   */
+  readonly adoptRetainedData: boolean;
   /** Write S3 server access logs of the buckets to a log bucket. @default true */
   readonly bucketAccessLogs: boolean;
   /** ComfyUI pods (one per GPU node); 0 stops every GPU node after gpuNodeConsolidateAfter. @default 1 */
@@ -109,11 +116,11 @@ export interface AppConfig {
 export type ContextReader = (key: string) => unknown;
 
 /**
- * A security group holds 60 inbound rules by default, and a rule that references the CloudFront
- * origin-facing prefix list counts as that list's 55 entries
- * (https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html#vpc-limits-security-groups).
+ * A security group holds 60 inbound rules by default
+ * (https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html#vpc-limits-security-groups); one
+ * is CloudFront's VPC-origin service group when CloudFront is on, each allow-listed CIDR takes one more.
  */
-const MAX_ALB_CIDRS_WITH_CLOUDFRONT = 5;
+const MAX_ALB_INBOUND_RULES = 60;
 
 const PLACEHOLDER_ACCOUNT = '123456789012';
 const DEFAULT_REGION = 'us-west-2';
@@ -123,7 +130,7 @@ const KNOWN_KEYS = [
   'account', 'region', 'clusterName', 'kubernetesVersion', 'clusterAdminArn', 'clusterEndpointPublicCidrs',
   'vpcCidr', 'maxAzs', 'natGateways', 'systemNodeInstanceType', 'systemNodeCount', 'gpuInstanceFamilies',
   'capacityTypes', 'modelsBucketName', 'outputsBucketName', 'cloudFront', 'albExposure', 'albAllowedCidrs',
-  'albIdleTimeoutSeconds', 'dataRemovalPolicy', 'bucketAccessLogs', 'comfyuiReplicas', 'maxGpus',
+  'albIdleTimeoutSeconds', 'dataRemovalPolicy', 'adoptRetainedData', 'bucketAccessLogs', 'comfyuiReplicas', 'maxGpus',
   'gpusPerMultiGpuNode', 'gpuNodeConsolidateAfter', 'gpuNodeExpireAfter', 'promptGracePeriodSeconds',
   'edgeAuth', 'edgeAuthOffAcknowledged', 'waf', 'wafRateLimitPer5Minutes',
 ] as const;
@@ -186,6 +193,7 @@ export function loadConfig(context: ContextReader, env: NodeJS.ProcessEnv = {}):
     albAllowedCidrs,
     albIdleTimeoutSeconds: parseInteger('albIdleTimeoutSeconds', get('albIdleTimeoutSeconds') ?? 900, 600, 4000),
     dataRemovalPolicy: parseEnum('dataRemovalPolicy', get('dataRemovalPolicy') ?? 'retain', DATA_REMOVAL_POLICIES),
+    adoptRetainedData: parseBoolean('adoptRetainedData', get('adoptRetainedData') ?? false),
     bucketAccessLogs: parseBoolean('bucketAccessLogs', get('bucketAccessLogs') ?? true),
     comfyuiReplicas: parseInteger('comfyuiReplicas', get('comfyuiReplicas') ?? 1, 0, 50),
     maxGpus: parseInteger('maxGpus', get('maxGpus') ?? 8, 1, 1000),
@@ -213,10 +221,19 @@ function validateCombinations(config: AppConfig): void {
   if (config.albExposure === 'cidrs' && config.albAllowedCidrs.length === 0) {
     throw new ConfigError('albAllowedCidrs', "albExposure 'cidrs' needs at least one CIDR, e.g. -c albAllowedCidrs=10.20.0.0/16");
   }
-  if (config.cloudFront && config.albAllowedCidrs.length > MAX_ALB_CIDRS_WITH_CLOUDFRONT) {
+  const maxCidrs = MAX_ALB_INBOUND_RULES - (config.cloudFront ? 1 : 0);
+  if (config.albAllowedCidrs.length > maxCidrs) {
     throw new ConfigError(
       'albAllowedCidrs',
-      `at most ${MAX_ALB_CIDRS_WITH_CLOUDFRONT} CIDRs fit beside the CloudFront prefix list, got ${config.albAllowedCidrs.length}`,
+      `at most ${maxCidrs} CIDRs fit in the ALB security group's ${MAX_ALB_INBOUND_RULES} inbound rules` +
+        `${config.cloudFront ? ' beside CloudFront' : ''}, got ${config.albAllowedCidrs.length}`,
+    );
+  }
+  if (config.adoptRetainedData && config.dataRemovalPolicy === 'destroy') {
+    throw new ConfigError(
+      'adoptRetainedData',
+      'adopted buckets and repository are not owned by CloudFormation, so cdk destroy cannot delete them; ' +
+        "keep dataRemovalPolicy 'retain' (the default) with adoptRetainedData",
     );
   }
   if (config.albExposure !== 'cidrs' && config.albAllowedCidrs.length > 0) {

@@ -78,13 +78,25 @@ const CLUSTER: Acknowledgement[] = [
       managed('AmazonSSMManagedInstanceCore'),
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::**/*]',
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:**:log-group:/comfyui/**/model-sync:*]',
-      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:**:log-group:*]',
+      'AwsSolutions-IAM5[Resource::*]',
     ],
     reason:
       'GPU node role: the AWS managed policies EKS documents for worker nodes (join, ECR pull-only, SSM core), ' +
       'read-only access to the objects of the models bucket (s3:GetObject on bucket/*), and the SSM agent\'s ' +
       'CloudWatch output for the model-sync command: streams of that one log group, plus DescribeLogGroups, ' +
       'which has no narrower resource.',
+  },
+  {
+    path: '$CLUSTER/aws-node-sa/Role',
+    rules: [managed('AmazonEKS_CNI_Policy')],
+    reason: "aws-node's IRSA role: AmazonEKS_CNI_Policy is the policy EKS documents for the VPC CNI (ENIs and pod IPs on every node).",
+  },
+  {
+    path: 'NodeSyncBundle/NodeRead',
+    rules: ['AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:**:key/*]'],
+    reason:
+      'kms:Decrypt for the node-sync bundle in a customer-key CDK asset bucket, whose key id lives in the bootstrap stack: ' +
+      'only through S3 (kms:ViaService) and only for that object (kms:EncryptionContext:aws:s3:arn).',
   },
   {
     path: '$CLUSTER/aws-load-balancer-controller/Role',
@@ -119,19 +131,6 @@ const CLUSTER: Acknowledgement[] = [
   { path: 'ComfyuiLoadBalancer/AccessLogs', rules: ['AwsSolutions-S1'], reason: LOG_BUCKET },
 ];
 
-/** In the cluster stack only when CloudFront is on: the lookup of CloudFront's origin-facing prefix list. */
-const CLOUDFRONT_PREFIX_LIST_LOOKUP: Acknowledgement[] = [
-  {
-    path: 'ComfyuiLoadBalancer/CloudFrontPrefixList/Lookup/CustomResourcePolicy',
-    rules: ['AwsSolutions-IAM5[Resource::*]'],
-    reason: 'ec2:DescribeManagedPrefixLists supports no resource-level permission; the call is read-only.',
-  },
-  {
-    path: 'AWS679f53fac002430cb0da5b7982bd2287',
-    rules: [LAMBDA_BASIC],
-    reason: "AWS CDK's AwsCustomResource singleton (prefix-list lookup) with the basic Lambda execution policy.",
-  },
-];
 
 const MODELS_SYNC: Acknowledgement[] = [
   {
@@ -157,6 +156,16 @@ function cloudFrontAcknowledgements(waf: boolean): Acknowledgement[] {
     'custom domain and certificate are configured.';
   return [
     { path: 'Edge/AccessLogs', rules: ['AwsSolutions-S1'], reason: LOG_BUCKET },
+    {
+      path: 'VpcOriginIngress/ServiceGroupLookup/CustomResourcePolicy',
+      rules: ['AwsSolutions-IAM5[Resource::*]'],
+      reason: 'ec2:DescribeSecurityGroups supports no resource-level permission; the call only reads.',
+    },
+    {
+      path: 'AWS679f53fac002430cb0da5b7982bd2287',
+      rules: [LAMBDA_BASIC],
+      reason: "AWS CDK's AwsCustomResource singleton (the VPC-origin security group lookup) with the basic Lambda execution policy.",
+    },
     waf
       ? { path: 'Edge/Distribution', rules: ['AwsSolutions-CFR1', 'AwsSolutions-CFR4'], reason: `${cfr1} ${cfr4}` }
       : { path: 'Edge/Distribution', rules: ['AwsSolutions-CFR1', 'AwsSolutions-CFR2', 'AwsSolutions-CFR4'], reason: `${cfr1} ${cfr2} ${cfr4}` },
@@ -168,7 +177,6 @@ export function acknowledgeNagFindings(stacks: AppStacks): void {
   apply(stacks.cluster.stack, CLUSTER, stacks.cluster.cluster.node.id);
   apply(stacks.modelsSync, MODELS_SYNC);
   if (stacks.cloudFrontEntry) {
-    apply(stacks.cluster.stack, CLOUDFRONT_PREFIX_LIST_LOOKUP);
     apply(stacks.cloudFrontEntry, cloudFrontAcknowledgements(stacks.edgeWebAcl !== undefined));
   }
 }

@@ -4,7 +4,6 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
 import { AlbExposure, DataRemovalPolicy } from '../config';
 import { ALB_SUBNET_GROUP_NAME, COMFYUI_HEALTH_CHECK_PATH, COMFYUI_PORT } from '../names';
-import { CloudFrontPrefixList } from './cloudfront-prefix-list';
 import { createLogBucket } from './secure-bucket';
 
 export interface ComfyuiLoadBalancerProps {
@@ -13,8 +12,6 @@ export interface ComfyuiLoadBalancerProps {
   readonly vpcCidr: string;
   /** Security group of the pods' ENIs (the EKS cluster security group): it admits the ALB on ComfyUI's port. */
   readonly podSecurityGroup: ec2.ISecurityGroup;
-  /** Admit CloudFront's origin-facing addresses (a VPC origin reaches the ALB from them). */
-  readonly allowCloudFront: boolean;
   /** Who else may reach the ALB directly. */
   readonly exposure: AlbExposure;
   /** CIDRs admitted when exposure is `cidrs`. */
@@ -30,7 +27,8 @@ export const ALB_LISTENER_PORT = 80;
 /**
  * The internal ALB that serves ComfyUI, created here so its ARN is known at synth time. Pods join its
  * target group through the Load Balancer Controller's TargetGroupBinding (IP targets), and nothing reaches
- * it except CloudFront, plus the VPC or allow-listed CIDRs when configured.
+ * it except CloudFront's VPC origin (admitted by the CloudFrontEntry stack), plus the VPC or allow-listed
+ * CIDRs when configured.
  */
 export class ComfyuiLoadBalancer extends Construct {
   readonly loadBalancer: elbv2.ApplicationLoadBalancer;
@@ -45,11 +43,9 @@ export class ComfyuiLoadBalancer extends Construct {
       description: 'ComfyUI ALB: in from CloudFront (and configured direct access), out to ComfyUI pods only',
       allowAllOutbound: false,
     });
+    // CloudFront's rule is added by the CloudFrontEntry stack (VpcOriginIngress): the group it admits exists
+    // only once the VPC origin does.
     const listenerPort = ec2.Port.tcp(ALB_LISTENER_PORT);
-    if (props.allowCloudFront) {
-      const cloudFront = new CloudFrontPrefixList(this, 'CloudFrontPrefixList');
-      this.securityGroup.addIngressRule(cloudFront.peer, listenerPort, 'CloudFront origin-facing (VPC origin)');
-    }
     if (props.exposure === 'vpc') {
       this.securityGroup.addIngressRule(ec2.Peer.ipv4(props.vpcCidr), listenerPort, 'Clients inside the VPC');
     }

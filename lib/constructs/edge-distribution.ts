@@ -21,22 +21,38 @@ export interface EdgeDistributionProps {
 }
 
 /**
+ * How long CloudFront waits for the origin (first byte, and between packets), and how long it keeps an idle
+ * connection to the ALB. 120 s is the most a distribution may set without a quota increase: CloudFront's quota
+ * page lists "Response timeout per origin: 1-120 seconds" and "Keep-alive timeout per origin: 1-120 seconds",
+ * and the API reference of VpcOriginConfig gives the same maximum
+ * (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-limits.html,
+ * https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_VpcOriginConfig.html); 180 s still needs one.
+ * ComfyUI answers most calls at once, but a /view of a large output, an /upload or /object_info with many
+ * custom nodes can pass 60 s on a busy pod; renders report over the WebSocket, which this timeout does not cut.
+ * The keep-alive stays below the ALB's idle timeout, as CloudFront requires.
+ */
+export const ORIGIN_TIMEOUT_SECONDS = 120;
+
+/**
  * CloudFront in front of ComfyUI: HTTPS to viewers, nothing cached (every ComfyUI response is per-user
  * state or a fresh render), every viewer header, cookie and query string forwarded so WebSocket upgrades
  * work. Host is forwarded too: ComfyUI rejects browser requests whose Origin does not match Host.
  */
 export class EdgeDistribution extends Construct {
   readonly distribution: cloudfront.Distribution;
+  /** The VPC origin of the ALB; CloudFront creates its service security group in the VPC with it. */
+  readonly vpcOrigin: cloudfront.VpcOrigin;
 
   constructor(scope: Construct, id: string, props: EdgeDistributionProps) {
     super(scope, id);
-    const origin = origins.VpcOrigin.withApplicationLoadBalancer(props.loadBalancer, {
+    this.vpcOrigin = new cloudfront.VpcOrigin(this, 'VpcOrigin', {
+      endpoint: cloudfront.VpcOriginEndpoint.applicationLoadBalancer(props.loadBalancer),
       protocolPolicy: cloudfront.OriginProtocolPolicy.HTTP_ONLY,
       httpPort: ALB_LISTENER_PORT,
-      // 60 s is the most CloudFront allows without a quota increase; ComfyUI answers API calls in far less,
-      // and long renders report over the WebSocket, which this timeout does not cut.
-      readTimeout: Duration.seconds(60),
-      keepaliveTimeout: Duration.seconds(60),
+    });
+    const origin = origins.VpcOrigin.withVpcOrigin(this.vpcOrigin, {
+      readTimeout: Duration.seconds(ORIGIN_TIMEOUT_SECONDS),
+      keepaliveTimeout: Duration.seconds(ORIGIN_TIMEOUT_SECONDS),
     });
 
     this.distribution = new cloudfront.Distribution(this, 'Distribution', {

@@ -10,7 +10,8 @@ const KARPENTER_NODE_ROLE_ID = 'karpenter-node-role';
  * Finds the node role the Karpenter add-on created and cuts it down to what GPU nodes need:
  * the managed policies in GPU_NODE_MANAGED_POLICIES, read-only access to the models bucket, and write
  * access to the log group that receives the model-sync command's output.
- * The add-on also attaches AmazonEKS_CNI_Policy, which the VPC CNI's own IRSA role already holds.
+ * The add-on also attaches AmazonEKS_CNI_Policy; it is dropped here because aws-node gets it from its own
+ * IRSA role (the VPC CNI add-on's ServiceAccountRoleArn, set in the cluster stack).
  */
 export function restrictGpuNodeRole(cluster: eks.ICluster, modelsBucketArn: string, syncLogGroupName: string): iam.Role {
   const role = cluster.node.tryFindChild(KARPENTER_NODE_ROLE_ID);

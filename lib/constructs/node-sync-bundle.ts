@@ -1,4 +1,5 @@
 import * as path from 'path';
+import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
@@ -27,9 +28,15 @@ export class NodeSyncBundle extends Construct {
       path: NODE_SYNC_DIR,
       exclude: ['tests', '**/__pycache__', '**/*.pyc'],
     });
+    const { partition, region, account } = Stack.of(this);
     props.nodeRole.attachInlinePolicy(
       new iam.Policy(this, 'NodeRead', {
-        statements: nodeSyncBundleReadStatements(this.asset.bucket.arnForObjects(this.asset.s3ObjectKey)),
+        statements: nodeSyncBundleReadStatements({
+          objectArn: this.asset.bucket.arnForObjects(this.asset.s3ObjectKey),
+          bucketArn: this.asset.bucket.bucketArn,
+          keyArnPattern: `arn:${partition}:kms:${region}:${account}:key/*`,
+          region,
+        }),
       }),
     );
   }

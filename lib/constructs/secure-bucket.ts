@@ -1,4 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { DataRemovalPolicy } from '../config';
@@ -15,6 +16,11 @@ export interface SecureBucketProps {
   readonly dataRemovalPolicy: DataRemovalPolicy;
   /** Write S3 server access logs (free to deliver; storage of the logs is billed). @default true */
   readonly accessLogs?: boolean;
+  /**
+   * The bucket already exists (retained by an earlier `cdk destroy`): use it by name and create only its
+   * TLS-only bucket policy, which was deleted with the old stack. @default false
+   */
+  readonly adoptExisting?: boolean;
 }
 
 /**
@@ -22,12 +28,16 @@ export interface SecureBucketProps {
  * into a sibling log bucket. Every bucket of the app is one of these, so the settings live in one place.
  */
 export class SecureBucket extends Construct {
-  readonly bucket: s3.Bucket;
-  /** The bucket that receives server access logs, when they are on. */
+  readonly bucket: s3.IBucket;
+  /** The bucket that receives server access logs, when they are on (an adopted bucket keeps its own). */
   readonly accessLogsBucket?: s3.Bucket;
 
   constructor(scope: Construct, id: string, props: SecureBucketProps) {
     super(scope, id);
+    if (props.adoptExisting) {
+      this.bucket = adoptBucket(this, props.bucketName);
+      return;
+    }
     const removalPolicy = toRemovalPolicy(props.dataRemovalPolicy);
     const autoDeleteObjects = props.dataRemovalPolicy === 'destroy';
 
@@ -51,6 +61,26 @@ export class SecureBucket extends Construct {
       autoDeleteObjects,
     });
   }
+}
+
+/**
+ * An existing bucket by name, with the policy that refuses requests without TLS (what `enforceSSL` gives a
+ * bucket CDK creates). Its other settings (versioning, lifecycle, encryption, logging) are the ones it was
+ * created with, since a retained bucket keeps them.
+ */
+function adoptBucket(scope: Construct, bucketName: string): s3.IBucket {
+  const bucket = s3.Bucket.fromBucketName(scope, 'Bucket', bucketName);
+  const policy = new s3.BucketPolicy(scope, 'Policy', { bucket });
+  policy.document.addStatements(
+    new iam.PolicyStatement({
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['s3:*'],
+      resources: [bucket.bucketArn, bucket.arnForObjects('*')],
+      conditions: { Bool: { 'aws:SecureTransport': 'false' } },
+    }),
+  );
+  return bucket;
 }
 
 /**

@@ -8,13 +8,20 @@ import * as iam from 'aws-cdk-lib/aws-iam';
  *   (https://docs.aws.amazon.com/AmazonECR/latest/userguide/security-iam-awsmanpol.html)
  * - AmazonSSMManagedInstanceCore: receive the model-sync SSM command
  *   (https://docs.aws.amazon.com/systems-manager/latest/userguide/setup-instance-permissions.html)
- * The VPC CNI gets its own IRSA role, so AmazonEKS_CNI_Policy stays off the node role.
+ * AmazonEKS_CNI_Policy stays off the node role: aws-node holds it through its own IRSA role
+ * (VPC_CNI_MANAGED_POLICY, given to the VPC CNI add-on in the cluster stack).
  */
 export const GPU_NODE_MANAGED_POLICIES = [
   'AmazonEKSWorkerNodePolicy',
   'AmazonEC2ContainerRegistryPullOnly',
   'AmazonSSMManagedInstanceCore',
 ] as const;
+
+/**
+ * What aws-node (the VPC CNI) needs to attach ENIs and assign pod IPs on every node; held by its IRSA role.
+ * https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AmazonEKS_CNI_Policy.html
+ */
+export const VPC_CNI_MANAGED_POLICY = 'AmazonEKS_CNI_Policy';
 
 /**
  * Read-only access to the models bucket for the node-side model sync (list + get, no write, no delete).
@@ -37,7 +44,9 @@ export function modelsBucketReadStatements(bucketArn: string): iam.PolicyStateme
 
 /**
  * What the SSM agent needs to stream the model-sync command's output to its CloudWatch log group:
- * write streams in that group only; DescribeLogGroups has no resource-level scoping below `log-group:*`.
+ * write streams in that group only. DescribeLogGroups supports no resource type at all, so only `*` matches
+ * it: a narrower ARN (as `log-group:*` was here) silently grants nothing (AWS's catalog, checked by
+ * tools/iam_lint.py; https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html).
  * https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-rc-setting-up-cwlogs.html
  */
 export function modelSyncLogStatements(props: { partition: string; region: string; account: string; logGroupName: string }): iam.PolicyStatement[] {
@@ -51,7 +60,7 @@ export function modelSyncLogStatements(props: { partition: string; region: strin
     new iam.PolicyStatement({
       sid: 'FindModelSyncLogGroup',
       actions: ['logs:DescribeLogGroups'],
-      resources: [`${groups}:*`],
+      resources: ['*'],
     }),
   ];
 }
@@ -59,7 +68,36 @@ export function modelSyncLogStatements(props: { partition: string; region: strin
 /**
  * Read the node-sync bundle (the CDK file asset of lambda/model-sync/node) that the EC2NodeClass user data
  * downloads at boot: that one object, nothing else in the asset bucket.
+ *
+ * The asset bucket of an account bootstrapped with `--bootstrap-customer-key` or `--bootstrap-kms-key-id` is
+ * encrypted with a customer-managed key (the bootstrap template's StagingBucket, aws:kms). The key the
+ * bootstrap creates admits any principal of the account through S3 in its key policy, but a key given with
+ * `--bootstrap-kms-key-id` usually delegates to IAM, and then GetObject fails with AccessDenied unless the
+ * role may call kms:Decrypt. So the role may decrypt with any key of the account, only when S3 asks on its
+ * behalf (kms:ViaService) and only for this object (S3 sets the encryption context aws:s3:arn to the object's
+ * ARN, or to the bucket's when S3 Bucket Keys are on). With the default AWS-managed key nothing is needed,
+ * and the grant is unused.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html#encryption-context
+ * https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service
  */
-export function nodeSyncBundleReadStatements(objectArn: string): iam.PolicyStatement[] {
-  return [new iam.PolicyStatement({ sid: 'ReadNodeSyncBundle', actions: ['s3:GetObject'], resources: [objectArn] })];
+export function nodeSyncBundleReadStatements(props: {
+  objectArn: string;
+  bucketArn: string;
+  keyArnPattern: string;
+  region: string;
+}): iam.PolicyStatement[] {
+  return [
+    new iam.PolicyStatement({ sid: 'ReadNodeSyncBundle', actions: ['s3:GetObject'], resources: [props.objectArn] }),
+    new iam.PolicyStatement({
+      sid: 'DecryptNodeSyncBundleThroughS3',
+      actions: ['kms:Decrypt'],
+      resources: [props.keyArnPattern],
+      conditions: {
+        StringEquals: {
+          'kms:ViaService': `s3.${props.region}.amazonaws.com`,
+          'kms:EncryptionContext:aws:s3:arn': [props.objectArn, props.bucketArn],
+        },
+      },
+    }),
+  ];
 }

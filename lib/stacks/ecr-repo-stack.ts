@@ -1,7 +1,7 @@
-import { CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, CfnWaitConditionHandle, Duration, Stack, StackProps } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import { Construct } from 'constructs';
-import { AppConfig } from '../config';
+import { AppConfig, DataRemovalPolicy } from '../config';
 import { ECR_REPOSITORY_NAME, OUTPUT_KEYS } from '../names';
 import { toRemovalPolicy } from '../removal';
 
@@ -14,26 +14,35 @@ const KEEP_IMAGES = 20;
 
 /** `ComfyuiEcrRepo`: where `comfyui_image/` is pushed; nodes pull from it. */
 export class EcrRepoStack extends Stack {
-  readonly repository: ecr.Repository;
+  readonly repository: ecr.IRepository;
 
   constructor(scope: Construct, id: string, props: EcrRepoStackProps) {
     super(scope, id, props);
-    const destroy = props.config.dataRemovalPolicy === 'destroy';
+    if (props.config.adoptRetainedData) {
+      // A repository retained by an earlier `cdk destroy` keeps its images, scanning and lifecycle rules.
+      this.repository = ecr.Repository.fromRepositoryName(this, 'Repository', ECR_REPOSITORY_NAME);
+      // CloudFormation refuses a template without resources; this no-op one keeps the stack (and its output).
+      new CfnWaitConditionHandle(this, 'AdoptedRepository');
+    } else {
+      this.repository = this.createRepository(props.config.dataRemovalPolicy);
+    }
 
-    this.repository = new ecr.Repository(this, 'Repository', {
+    new CfnOutput(this, OUTPUT_KEYS.ecrRepositoryUri, { value: this.repository.repositoryUri });
+  }
+
+  private createRepository(dataRemovalPolicy: DataRemovalPolicy): ecr.Repository {
+    return new ecr.Repository(this, 'Repository', {
       repositoryName: ECR_REPOSITORY_NAME,
       imageScanOnPush: true,
       // Immutable tags: a deployed tag always means the same image, so manifests pin by tag safely.
       imageTagMutability: ecr.TagMutability.IMMUTABLE,
       encryption: ecr.RepositoryEncryption.AES_256,
-      removalPolicy: toRemovalPolicy(props.config.dataRemovalPolicy),
-      emptyOnDelete: destroy,
+      removalPolicy: toRemovalPolicy(dataRemovalPolicy),
+      emptyOnDelete: dataRemovalPolicy === 'destroy',
       lifecycleRules: [
         { description: 'Drop untagged layers after a day', tagStatus: ecr.TagStatus.UNTAGGED, maxImageAge: Duration.days(1) },
         { description: `Keep the newest ${KEEP_IMAGES} images`, tagStatus: ecr.TagStatus.ANY, maxImageCount: KEEP_IMAGES },
       ],
     });
-
-    new CfnOutput(this, OUTPUT_KEYS.ecrRepositoryUri, { value: this.repository.repositoryUri });
   }
 }

@@ -26,6 +26,7 @@ export class ModelsSyncStack extends Stack {
       versioned: true,
       dataRemovalPolicy: config.dataRemovalPolicy,
       accessLogs: config.bucketAccessLogs,
+      adoptExisting: config.adoptRetainedData,
     });
     this.modelsBucket = models.bucket;
 
@@ -37,7 +38,9 @@ export class ModelsSyncStack extends Stack {
     const commandLogs = new logs.LogGroup(this, 'SyncCommandLogs', {
       logGroupName: modelSyncLogGroupName(config.clusterName),
       retention: logs.RetentionDays.ONE_MONTH,
-      removalPolicy: config.dataRemovalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+      // A month of sync command output is not data worth keeping, and a retained group with this fixed name
+      // would make the next deploy after `cdk destroy` fail with "already exists".
+      removalPolicy: RemovalPolicy.DESTROY,
     });
 
     const sync = new ModelSyncFunction(this, 'ModelSync', {

@@ -23,6 +23,7 @@ export class OutputsStorageStack extends Stack {
       versioned: false,
       dataRemovalPolicy: config.dataRemovalPolicy,
       accessLogs: config.bucketAccessLogs,
+      adoptExisting: config.adoptRetainedData,
     });
     this.outputsBucket = outputs.bucket;
 

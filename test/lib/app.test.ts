@@ -177,11 +177,9 @@ describe('the default app', () => {
     const ingress = albIngress(app);
     expect(ingress).toHaveLength(1);
     expect(ingress[0]).toMatchObject({ FromPort: 80, ToPort: 80 });
-    expect(ingress[0].SourcePrefixListId).toBeDefined();
+    expect(ingress[0].SourceSecurityGroupId).toBeDefined();
     expect(ingress[0].CidrIp).toBeUndefined();
-    t.hasResourceProperties('Custom::AWS', {
-      Create: Match.stringLikeRegexp('com.amazonaws.global.cloudfront.origin-facing'),
-    });
+    expect(ingress[0].SourcePrefixListId).toBeUndefined();
   });
 
   test('the target group serves ComfyUI pods by IP with sticky sessions', () => {
@@ -280,13 +278,13 @@ describe('configured variants', () => {
     expect(Object.keys(app.templates)).not.toContain(STACK_NAMES.cloudFrontEntry);
     expect(app.nagViolations).toEqual([]);
     expect(albIngress(app)).toEqual([expect.objectContaining({ FromPort: 80, CidrIp: '10.0.0.0/16' })]);
-    expect(JSON.stringify(app.templates[STACK_NAMES.cluster].toJSON())).not.toContain('cloudfront.origin-facing');
+    expect(JSON.stringify(Object.values(app.templates).map((t) => t.toJSON()))).not.toContain('CloudFront-VPCOrigins-Service-SG');
   });
 
   test('allow-listed CIDRs are admitted beside CloudFront', async () => {
     const app = await synthApp({ albExposure: 'cidrs', albAllowedCidrs: '10.50.0.0/16' });
-    const sources = albIngress(app).map((r: any) => r.CidrIp ?? (r.SourcePrefixListId ? 'prefix-list' : 'other'));
-    expect(sources.sort()).toEqual(['10.50.0.0/16', 'prefix-list']);
+    const sources = albIngress(app).map((r: any) => r.CidrIp ?? (r.SourceSecurityGroupId ? 'cloudfront-vpc-origin' : 'other'));
+    expect(sources.sort()).toEqual(['10.50.0.0/16', 'cloudfront-vpc-origin']);
   });
 
   test('a configured admin role is mapped to system:masters in aws-auth', async () => {

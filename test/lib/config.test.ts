@@ -69,8 +69,8 @@ describe('loadConfig', () => {
     [{ albExposure: 'cidrs' }, "Invalid config 'albAllowedCidrs': albExposure 'cidrs' needs at least one CIDR"],
     [{ albAllowedCidrs: '10.1.0.0/16' }, "Invalid config 'albAllowedCidrs': is only used when albExposure is 'cidrs'"],
     [
-      { albExposure: 'cidrs', albAllowedCidrs: '10.1.0.0/16,10.2.0.0/16,10.3.0.0/16,10.4.0.0/16,10.5.0.0/16,10.6.0.0/16' },
-      "Invalid config 'albAllowedCidrs': at most 5 CIDRs fit beside the CloudFront prefix list",
+      { albExposure: 'cidrs', albAllowedCidrs: Array.from({ length: 60 }, (_, i) => `10.${i}.0.0/16`).join(',') },
+      "Invalid config 'albAllowedCidrs': at most 59 CIDRs fit in the ALB security group's 60 inbound rules beside CloudFront, got 60",
     ],
     [{ modelsBucketName: 'same-name', outputsBucketName: 'same-name' }, "Invalid config 'outputsBucketName': must differ"],
     [{ natGateways: 3 }, "Invalid config 'natGateways': must not exceed maxAzs (2)"],

@@ -67,8 +67,9 @@ describe('with the default config, nothing reaches ComfyUI without credentials',
     const ingress = albIngress(app);
     expect(ingress).toHaveLength(1);
     expect(ingress[0]).toMatchObject({ IpProtocol: 'tcp', FromPort: 80, ToPort: 80 });
-    expect(ingress[0].SourcePrefixListId).toBeDefined();
-    for (const key of ['CidrIp', 'CidrIpv6', 'SourceSecurityGroupId']) expect(ingress[0][key], key).toBeUndefined();
+    // CloudFront's VPC-origin service group, looked up once the VPC origin exists (VpcOriginIngress).
+    expect(ingress[0].SourceSecurityGroupId).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^VpcOriginIngressServiceGroupLookup/), 'SecurityGroups.0.GroupId'] });
+    for (const key of ['CidrIp', 'CidrIpv6', 'SourcePrefixListId']) expect(ingress[0][key], key).toBeUndefined();
     expect(JSON.stringify(ingress)).not.toMatch(/0\.0\.0\.0\/0|::\/0/);
   });
 
