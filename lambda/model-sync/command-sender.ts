@@ -3,7 +3,15 @@ import { SendCommandCommand, SendCommandCommandInput, SSMClient } from '@aws-sdk
 /** What happened to one SendCommand request (one chunk of at most 50 nodes). */
 export type CommandOutcome =
   | { readonly instanceIds: string[]; readonly commandId: string }
-  | { readonly instanceIds: string[]; readonly error: string };
+  | { readonly instanceIds: string[]; readonly error: string; readonly errorName: string };
+
+/**
+ * SSM refused the chunk because one of its nodes cannot take commands (no longer registered, or shutting
+ * down): the whole call fails, the healthy nodes of the chunk included.
+ */
+export function isRefusedForInstanceIds(outcome: CommandOutcome): boolean {
+  return 'errorName' in outcome && outcome.errorName === 'InvalidInstanceId';
+}
 
 /**
  * Sends each chunk's command. The SDK client's retry strategy already backs off on throttling; a chunk
@@ -21,7 +29,7 @@ export async function sendSyncCommands(
         return { instanceIds, commandId: out.Command?.CommandId ?? 'unknown' };
       } catch (error) {
         const e = error as Error;
-        return { instanceIds, error: `${e.name}: ${e.message}` };
+        return { instanceIds, error: `${e.name}: ${e.message}`, errorName: e.name };
       }
     }),
   );

@@ -27,8 +27,13 @@ function logPlan(logger: Logger, plan: SyncPlan, records: number): void {
 async function runFanOut(deps: SyncBatchDeps, keys: string[]): Promise<FanOutResult> {
   try {
     const result = await fanOutSync(deps, deps.config, keys);
+    if (result.notOnline.length > 0) {
+      deps.logger.info(`${result.notOnline.length} nodes not yet registered with SSM; they sync at boot`, {
+        notOnline: result.notOnline,
+      });
+    }
     if (result.nodes === 0) {
-      deps.logger.info('No running GPU nodes; new nodes sync their models at boot', { keys: keys.length });
+      deps.logger.info('No GPU nodes online; new nodes sync their models at boot', { keys: keys.length });
     } else {
       deps.logger.info('Sync commands sent', { nodes: result.nodes, commands: result.commands });
     }

@@ -1,16 +1,19 @@
 /**
  * Benchmark: fan-out efficiency of the model-sync Lambda. For a burst of N uploads across M GPU nodes it
- * runs the real handler against the moto emulator (EC2 + SSM on 127.0.0.1), one SQS batch per 1,000
- * notifications as the event source mapping delivers them, and counts the SendCommand calls moto
- * received. Expected: ceil(M / 50) per batch, whatever N.
+ * runs the real handler against the moto emulator (EC2 + SSM on 127.0.0.1; the nodes' SSM registration,
+ * which moto lacks, from ManagedNodes in a proxy in front of it), one SQS batch per 1,000 notifications as
+ * the event source mapping delivers them, and counts the SendCommand calls moto received. Expected:
+ * ceil(M / 50) per batch, whatever N.
  *
  *   npx tsx scripts/bench/model-sync-fanout.ts
  */
 import { EC2Client } from '@aws-sdk/client-ec2';
 import type { Context } from 'aws-lambda';
+import { startFaultProxy } from '../../test/helpers/fault-proxy';
 import { karpenterTags, launchInstances } from '../../test/helpers/gpu-nodes';
 import { recordedCalls, startMotoServer } from '../../test/helpers/moto-server';
 import { s3NotificationBody } from '../../test/helpers/s3-notifications';
+import { ManagedNodes } from '../../test/helpers/ssm-managed-nodes';
 import { sqsEvent } from '../../test/helpers/sqs-event';
 
 const BUCKET = 'comfyui-models-123456789012-us-west-2';
@@ -19,8 +22,10 @@ const SCENARIOS: Array<[uploads: number, nodes: number]> = [[1, 1], [1000, 10], 
 
 async function main(): Promise<void> {
   const moto = await startMotoServer();
+  const proxy = await startFaultProxy(moto.endpoint);
+  const managed = new ManagedNodes(proxy);
   Object.assign(process.env, {
-    AWS_ENDPOINT_URL: moto.endpoint, AWS_REGION: 'us-west-2', AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench',
+    AWS_ENDPOINT_URL: proxy.endpoint, AWS_REGION: 'us-west-2', AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench',
     MODELS_BUCKET: BUCKET, CLUSTER_NAME: 'comfyui', NODE_POOLS: 'comfyui-single-gpu,comfyui-multi-gpu',
     SYNC_DOCUMENT_NAME: 'ComfyUI-SyncModels', SYNC_LOG_GROUP: '/comfyui/comfyui/model-sync', POWERTOOLS_LOG_LEVEL: 'SILENT',
   });
@@ -30,7 +35,7 @@ async function main(): Promise<void> {
   try {
     for (const [uploads, nodes] of SCENARIOS) {
       await fetch(`${moto.endpoint}/moto-api/reset`, { method: 'POST' });
-      await launchInstances(ec2, nodes, karpenterTags('comfyui', 'comfyui-single-gpu'));
+      managed.register(await launchInstances(ec2, nodes, karpenterTags('comfyui', 'comfyui-single-gpu')));
       const before = recordedCalls(moto, 'AmazonSSM.SendCommand').length;
       const started = performance.now();
       let batches = 0;
@@ -51,6 +56,7 @@ async function main(): Promise<void> {
       console.error(`uploads=${uploads} nodes=${nodes}: ${calls.length} SendCommand calls (expected ${expected})`);
     }
   } finally {
+    await proxy.close();
     await moto.stop();
   }
   console.log('| uploads | GPU nodes | SQS batches | SendCommand calls | expected batches x ceil(nodes/50) | nodes reached | handler ms |');

@@ -9,6 +9,15 @@ export interface InjectedFault {
   readonly message: string;
 }
 
+/** An answer the proxy sends itself: the status and the JSON body. */
+export interface ProxyReply {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+/** Reads one call's JSON request and answers it, or returns undefined to let it through to the emulator. */
+export type Responder = (request: any) => ProxyReply | undefined;
+
 /**
  * A loopback HTTP proxy in front of the emulator that answers chosen calls with injected errors, so
  * the real SDK retry strategy and the handler's failure path meet real HTTP responses.
@@ -21,24 +30,49 @@ export interface FaultProxy {
   pending(target: string): number;
   /** Drops the faults still queued for `target`. */
   clear(target: string): void;
+  /** Lets `responder` see every call to `target` that no queued fault answers (an API the emulator lacks). */
+  respond(target: string, responder: Responder): void;
   close(): Promise<void>;
 }
 
 export const THROTTLED: InjectedFault = { status: 400, type: 'ThrottlingException', message: 'Rate exceeded' };
 export const ACCESS_DENIED: InjectedFault = { status: 400, type: 'AccessDeniedException', message: 'not authorized' };
 
+/** The reply an AWS JSON-protocol API sends for an error. */
+export function errorReply({ status, type, message }: InjectedFault): ProxyReply {
+  return { status, body: { __type: type, message } };
+}
+
+function send(res: http.ServerResponse, reply: ProxyReply): void {
+  res.writeHead(reply.status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': 'fault-proxy' });
+  res.end(JSON.stringify(reply.body));
+}
+
 export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
   const queues = new Map<string, InjectedFault[]>();
+  const responders = new Map<string, Responder>();
   const target = new URL(upstream);
   const server = http.createServer((req, res) => {
-    const fault = queues.get(String(req.headers['x-amz-target'] ?? ''))?.shift();
+    const call = String(req.headers['x-amz-target'] ?? '');
+    const fault = queues.get(call)?.shift();
     if (fault) {
       req.resume();
-      res.writeHead(fault.status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': 'fault' });
-      res.end(JSON.stringify({ __type: fault.type, message: fault.message }));
+      send(res, errorReply(fault));
       return;
     }
-    forwardRequest(req, res, target);
+    const responder = responders.get(call);
+    if (!responder) {
+      forwardRequest(req, res, target);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const reply = responder(JSON.parse(body.toString('utf8') || '{}'));
+      if (reply) send(res, reply);
+      else forwardRequest(req, res, target, body);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -47,6 +81,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     inject: (t, ...faults) => queues.set(t, [...(queues.get(t) ?? []), ...faults]),
     pending: (t) => queues.get(t)?.length ?? 0,
     clear: (t) => queues.delete(t),
+    respond: (t, responder) => responders.set(t, responder),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -1,7 +1,10 @@
 import * as http from 'node:http';
 
-/** Forwards one request to `target` (an http://host:port URL) and streams the answer back: the core of the test proxies. */
-export function forwardRequest(req: http.IncomingMessage, res: http.ServerResponse, target: URL): void {
+/**
+ * Forwards one request to `target` (an http://host:port URL) and streams the answer back: the core of the test
+ * proxies. `body` is the request body when the proxy has already read it; otherwise it is streamed from `req`.
+ */
+export function forwardRequest(req: http.IncomingMessage, res: http.ServerResponse, target: URL, body?: Buffer): void {
   const out = http.request(
     { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
     (upstreamRes) => {
@@ -10,5 +13,6 @@ export function forwardRequest(req: http.IncomingMessage, res: http.ServerRespon
     },
   );
   out.on('error', (e) => res.destroy(e));
-  req.pipe(out);
+  if (body) out.end(body);
+  else req.pipe(out);
 }

@@ -4,7 +4,8 @@ import type { Context, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { modelSyncDocumentContent } from '../../../lib/constructs/model-sync-document';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { ACCESS_DENIED, FaultProxy, startFaultProxy, THROTTLED } from '../../helpers/fault-proxy';
+import { ACCESS_DENIED, FaultProxy, InjectedFault, startFaultProxy, THROTTLED } from '../../helpers/fault-proxy';
+import { ManagedNodes } from '../../helpers/ssm-managed-nodes';
 import { MotoServer, recordedCalls, startMotoServer } from '../../helpers/moto-server';
 import { readConfig } from '../../../lambda/model-sync/config';
 import { syncBatch } from '../../../lambda/model-sync/sync-batch';
@@ -14,7 +15,8 @@ import { sqsEvent } from '../../helpers/sqs-event';
 
 /**
  * The real handler against moto's EC2 and SSM APIs on loopback: the handler module is imported only
- * after AWS_ENDPOINT_URL points at the emulator, exactly as a deployment would configure it.
+ * after AWS_ENDPOINT_URL points at the emulator, exactly as a deployment would configure it. SSM's record of
+ * which nodes are online, which moto lacks, is kept by ManagedNodes in the proxy in front of moto.
  */
 const BUCKET = 'comfyui-models-123456789012-us-west-2';
 const CLUSTER = 'comfyui';
@@ -23,6 +25,7 @@ const context = { functionName: 'model-sync', awsRequestId: 'req-1' } as Context
 
 let moto: MotoServer;
 let proxy: FaultProxy;
+let managed: ManagedNodes;
 const SEND_COMMAND = 'AmazonSSM.SendCommand';
 let ec2: EC2Client;
 let ssm: SSMClient;
@@ -48,6 +51,7 @@ const decodeKeys = (p: string) => JSON.parse(Buffer.from(p, 'base64').toString('
 beforeAll(async () => {
   moto = await startMotoServer();
   proxy = await startFaultProxy(moto.endpoint);
+  managed = new ManagedNodes(proxy);
   Object.assign(process.env, {
     AWS_ENDPOINT_URL: proxy.endpoint,
     AWS_REGION: 'us-west-2',
@@ -70,6 +74,7 @@ beforeAll(async () => {
   // 62 single-GPU + 5 multi-GPU running nodes of this cluster: the targets (67 -> 2 commands).
   expectedTargets.push(...await launch(62, karpenterTags(CLUSTER, 'comfyui-single-gpu')));
   expectedTargets.push(...await launch(5, karpenterTags(CLUSTER, 'comfyui-multi-gpu')));
+  managed.register(expectedTargets);
   // Not targets: stopped nodes, another cluster's nodes, this cluster's system nodes and another pool.
   const stopped = await launch(4, karpenterTags(CLUSTER, 'comfyui-single-gpu'));
   await ec2.send(new StopInstancesCommand({ InstanceIds: stopped }));
@@ -106,6 +111,11 @@ describe('model-sync handler against the moto emulator', () => {
 
     expect(response.batchItemFailures).toEqual([]);
     expect(proxy.pending(SEND_COMMAND)).toBe(0); // all three throttles were served, and retried
+    // Whether SSM reports them online: one request for the 67 nodes, read in pages of 50.
+    expect(managed.describeRequests.slice(-2)).toEqual([
+      { Filters: [{ Key: 'InstanceIds', Values: [...expectedTargets].sort() }], MaxResults: 50 },
+      { Filters: [{ Key: 'InstanceIds', Values: [...expectedTargets].sort() }], MaxResults: 50, NextToken: '50' },
+    ]);
     expect((await commandsSent()).length - before).toBe(2);
     const sent = sendCommandRequests().slice(requestsBefore);
     expect(sent).toHaveLength(2);
@@ -169,4 +179,78 @@ describe('model-sync handler against the moto emulator', () => {
       commands: expect.arrayContaining([expect.objectContaining({ error: expect.stringContaining('AccessDenied') })]),
     });
   });
+});
+
+describe('model-sync handler with nodes SSM cannot reach yet', () => {
+  const INVALID_INSTANCE_ID: InjectedFault = {
+    status: 400, type: 'InvalidInstanceId', message: 'Instances not in a valid state for account',
+  };
+  const logger = new Logger({ serviceName: 'comfyui-model-sync' });
+  const syncCluster = (clusterName: string) => syncBatch(
+    sqsEvent({ m: s3NotificationBody([{ key: 'loras/a.safetensors' }], BUCKET) }),
+    context,
+    { ec2, ssm, logger, config: { ...readConfig(process.env), clusterName } },
+  );
+  const logged = (message: string) => logLines.flatMap((l) => l.split('\n')).filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l)).filter((e) => e.message === message);
+  const sorted = (ids: string[]) => [...ids].sort();
+
+  test('sends only to the nodes SSM reports Online; running nodes still booting get nothing and are logged',
+    async () => {
+      const online = await launch(2, karpenterTags('booting', 'comfyui-single-gpu'));
+      const connectionLost = await launch(1, karpenterTags('booting', 'comfyui-single-gpu'));
+      const unregistered = await launch(1, karpenterTags('booting', 'comfyui-multi-gpu'));
+      managed.register(online);
+      managed.register(connectionLost, 'ConnectionLost');
+      const before = sendCommandRequests().length;
+
+      const response = await syncCluster('booting');
+
+      expect(response.batchItemFailures).toEqual([]);
+      expect(sendCommandRequests().slice(before).map((c) => c.InstanceIds)).toEqual([sorted(online)]);
+      expect(logged('2 nodes not yet registered with SSM; they sync at boot')).toEqual([
+        expect.objectContaining({ notOnline: sorted([...connectionLost, ...unregistered]) }),
+      ]);
+    });
+
+  test('succeeds without sending anything when no running node is online in SSM yet', async () => {
+    await launch(3, karpenterTags('cold-start', 'comfyui-single-gpu'));
+    const before = sendCommandRequests().length;
+
+    const response = await syncCluster('cold-start');
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(sendCommandRequests().length).toBe(before);
+    expect(logged('3 nodes not yet registered with SSM; they sync at boot')).toHaveLength(1);
+  });
+
+  test('sends once more, to the nodes still online, when a node drops out between the check and SendCommand',
+    async () => {
+      const nodes = await launch(3, karpenterTags('flaky', 'comfyui-single-gpu'));
+      managed.register(nodes);
+      const [dropped, ...staying] = sorted(nodes);
+      managed.dropAfterNextDescribe([dropped]);
+      const before = sendCommandRequests().length;
+
+      const response = await syncCluster('flaky');
+
+      expect(response.batchItemFailures).toEqual([]);
+      // The first SendCommand (all 3) was refused before reaching moto; the second went to the 2 still online.
+      expect(sendCommandRequests().slice(before).map((c) => c.InstanceIds)).toEqual([staying]);
+      expect(logged('1 nodes not yet registered with SSM; they sync at boot')).toEqual([
+        expect.objectContaining({ notOnline: [dropped] }),
+      ]);
+    });
+
+  test('fails the records that carried changes when SSM refuses the second send too, and sends no third',
+    async () => {
+      managed.register(await launch(2, karpenterTags('refusing', 'comfyui-single-gpu')));
+      proxy.inject(SEND_COMMAND, INVALID_INSTANCE_ID, INVALID_INSTANCE_ID, INVALID_INSTANCE_ID);
+
+      const response = await syncCluster('refusing');
+
+      expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm' }]);
+      expect(proxy.pending(SEND_COMMAND)).toBe(1);
+      proxy.clear(SEND_COMMAND);
+    });
 });
