@@ -137,7 +137,8 @@ const MODELS_SYNC: Acknowledgement[] = [
     path: 'ModelSync/Role',
     rules: ['AwsSolutions-IAM5[Resource::*]', 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:**:instance/*]'],
     reason:
-      'ec2:DescribeInstances supports no resource-level permission; ssm:SendCommand on instance/* is limited by the ' +
+      'ec2:DescribeInstances and ssm:DescribeInstanceInformation support no resource-level permission; ' +
+      'ssm:SendCommand on instance/* is limited by the ' +
       "eks:eks-cluster-name tag condition to this cluster's nodes.",
   },
   {

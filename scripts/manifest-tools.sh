@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what validates the rendered manifests, pinned in tools/manifest-tools.txt, into build/tools:
 # bin/ (kustomize, kubeconform, kube-score, built with the machine's Go) and schemas/ (Kubernetes JSON
-# schemas; Karpenter and Load Balancer Controller CRDs converted to strict JSON schemas). Needs go, python3
+# schemas; Karpenter and Load Balancer Controller CRDs converted to strict JSON schemas) and crds/ (those CRDs
+# as published, for the real API server test). Needs go, python3
 # and .venv (scripts/test.sh makes it). Skips the work when the pins have not changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,15 +10,15 @@ cd "$(dirname "$0")/.."
 pins=tools/manifest-tools.txt
 out=build/tools
 stamp=$out/.pins.sha256
-want=$(cat "$pins" tools/crd_to_jsonschema.py tools/k8s_schemas.py | sha256sum | cut -d' ' -f1)
-if [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && [ -x "$out/bin/kubeconform" ]; then
+want=$(cat "$pins" "$0" tools/crd_to_jsonschema.py tools/k8s_schemas.py | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && [ -x "$out/bin/kubeconform" ] && [ -d "$out/crds" ]; then
   echo "manifest tools: up to date in $out"
   exit 0
 fi
 command -v go >/dev/null || { echo "manifest-tools: Go is required (https://go.dev/doc/install)" >&2; exit 1; }
 # Only this script's folders: build/tools also holds nginx for the image tests.
-rm -rf "$out/bin" "$out/schemas"
-mkdir -p "$out/bin" "$out/schemas/crds"
+rm -rf "$out/bin" "$out/schemas" "$out/crds"
+mkdir -p "$out/bin" "$out/schemas/crds" "$out/crds"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -35,7 +36,8 @@ while read -r kind spec rest; do
       got=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["Sum"])' <<<"$json")
       moddir=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])' <<<"$json")
       [ "$got" = "$sum" ] || { echo "manifest-tools: $spec has hash $got, pinned $sum; refusing it" >&2; exit 1; }
-      .venv/bin/python tools/crd_to_jsonschema.py "$out/schemas/crds" "$moddir/$dir"/*.yaml ;;
+      .venv/bin/python tools/crd_to_jsonschema.py "$out/schemas/crds" "$moddir/$dir"/*.yaml
+      cp "$moddir/$dir"/*.yaml "$out/crds/" && chmod u+w "$out/crds"/*.yaml ;;
     k8s-schemas)
       read -r hash version_dir <<<"$rest"
       echo "manifest tools: Kubernetes schemas from $spec ($version_dir)"

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# The project's test command (`npm test`): type-check, unit and synth tests, a full offline synth of every
-# stack, its IAM policies linted against AWS's catalog, the node sync script's and the pod scripts' tests,
-# cfn-lint over the synthesized templates, and
-# the multi-GPU image's tests (core, adapter on stub ComfyUI, simulator over HTTP/WebSocket/nginx),
+# The project's test command (`npm test`): type-check, unit and synth tests, the CloudFront Function under njs,
+# both overlays applied to a real kube-apiserver, a full offline synth of every stack, its IAM policies linted
+# against AWS's catalog, the node sync script's and the pod scripts' tests, cfn-lint over the synthesized
+# templates, the multi-GPU image's tests (core, adapter on stub ComfyUI, simulator over HTTP/WebSocket/nginx),
 # and the rendered manifests validated against real schemas and linted. Installs the Python tools it needs
-# (pinned in tools/requirements.txt) into .venv and the manifest tools (tools/manifest-tools.txt, built
-# with Go) into build/tools. Test servers (moto) listen on 127.0.0.1
-# only and are stopped by the tests that start them, with a hard timeout.
+# (pinned in tools/requirements.txt) into .venv, the manifest tools (tools/manifest-tools.txt, built with Go)
+# into build/tools, and the control plane (tools/kube-control-plane.txt) into ~/.cache/comfyui-on-eks. Test
+# servers (moto, the simulator, nginx, etcd, kube-apiserver) listen on 127.0.0.1 only and are stopped by the
+# tests that start them, with a hard timeout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,7 +41,15 @@ step "njs, the engine CloudFront Functions derive from (Debian's, unpacked witho
 NJS_BIN=$(bash scripts/njs.sh)
 export NJS_BIN
 
-step "Unit, emulator and synth tests (vitest; moto server and the multi-GPU simulator on 127.0.0.1)"
+step "Manifest tools and a real Kubernetes control plane (kustomize, CRDs; etcd, kube-apiserver, kube-controller-manager)"
+# Before vitest: test/lib/manifests-kube-apiserver.test.ts applies the rendered overlays to a real API server.
+# The control plane is built once per machine from the Go module proxy into a cache outside the clone
+# (scripts/kube-control-plane.sh: ~15 min cold on 2 cores, then instant).
+bash scripts/manifest-tools.sh
+KUBE_CONTROL_PLANE_BIN=$(bash scripts/kube-control-plane.sh)
+export KUBE_CONTROL_PLANE_BIN
+
+step "Unit, emulator and synth tests (vitest; moto, the multi-GPU simulator and the control plane on 127.0.0.1)"
 mkdir -p build
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json=build/vitest.json || status=$?
