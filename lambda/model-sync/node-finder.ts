@@ -19,16 +19,22 @@ export function nodeFilters({ clusterName, nodePools }: NodeSelector): Filter[] 
   ];
 }
 
-/** Every running GPU node of the cluster's node pools, across all DescribeInstances pages. */
-export async function findSyncTargets(ec2: EC2Client, selector: NodeSelector): Promise<string[]> {
-  const ids: string[] = [];
+/** A running GPU node, and when it launched (how long SSM may take to know it depends on that). */
+export interface SyncTarget {
+  readonly instanceId: string;
+  readonly launchTime?: Date;
+}
+
+/** Every running GPU node of the cluster's node pools, across all DescribeInstances pages, by instance id. */
+export async function findSyncTargets(ec2: EC2Client, selector: NodeSelector): Promise<SyncTarget[]> {
+  const targets: SyncTarget[] = [];
   const pages = paginateDescribeInstances({ client: ec2, pageSize: 500 }, { Filters: nodeFilters(selector) });
   for await (const page of pages) {
     for (const reservation of page.Reservations ?? []) {
       for (const instance of reservation.Instances ?? []) {
-        if (instance.InstanceId) ids.push(instance.InstanceId);
+        if (instance.InstanceId) targets.push({ instanceId: instance.InstanceId, launchTime: instance.LaunchTime });
       }
     }
   }
-  return ids.sort();
+  return targets.sort((a, b) => a.instanceId.localeCompare(b.instanceId));
 }

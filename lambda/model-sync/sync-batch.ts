@@ -25,13 +25,18 @@ function logPlan(logger: Logger, plan: SyncPlan, records: number): void {
 }
 
 async function runFanOut(deps: SyncBatchDeps, keys: string[]): Promise<FanOutResult> {
+  const logNodes = (result: FanOutResult) => {
+    if (result.unreachable.length > 0) {
+      deps.logger.warn(
+        `${result.unreachable.length} running GPU nodes are not reachable through SSM (ConnectionLost, Inactive or never ` +
+          'registered): they keep their models as they are until they are replaced; check their SSM agent',
+        { unreachable: result.unreachable },
+      );
+    }
+  };
   try {
     const result = await fanOutSync(deps, deps.config, keys);
-    if (result.notOnline.length > 0) {
-      deps.logger.info(`${result.notOnline.length} nodes not yet registered with SSM; they sync at boot`, {
-        notOnline: result.notOnline,
-      });
-    }
+    logNodes(result);
     if (result.nodes === 0) {
       deps.logger.info('No GPU nodes online; new nodes sync their models at boot', { keys: keys.length });
     } else {
@@ -39,8 +44,17 @@ async function runFanOut(deps: SyncBatchDeps, keys: string[]): Promise<FanOutRes
     }
     return result;
   } catch (error) {
-    const details = error instanceof FanOutError ? { commands: error.result.commands } : {};
-    deps.logger.error('Sync fan-out failed; the batch will be retried', { error: error as Error, ...details });
+    if (error instanceof FanOutError) logNodes(error.result);
+    if (error instanceof FanOutError && error.onlyBooting) {
+      deps.logger.info(
+        `${error.result.booting.length} GPU nodes are still booting (not yet registered with SSM); the batch is ` +
+          'retried after the queue\'s visibility timeout so they get these keys too',
+        { booting: error.result.booting, nodes: error.result.nodes, commands: error.result.commands },
+      );
+    } else {
+      const details = error instanceof FanOutError ? { commands: error.result.commands, booting: error.result.booting } : {};
+      deps.logger.error('Sync fan-out failed; the batch will be retried', { error: error as Error, ...details });
+    }
     throw error;
   }
 }

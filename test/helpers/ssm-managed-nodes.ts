@@ -12,8 +12,10 @@ const invalid = (type: string, message: string): ProxyReply => errorReply({ stat
  * DescribeInstanceInformation, and its SendCommand accepts any instance id. Served by the fault proxy in
  * front of moto, following the API reference
  * (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DescribeInstanceInformation.html):
- * - DescribeInstanceInformation is answered here in the API's shape, within its limits (an InstanceIds filter
- *   of 1..100 values, MaxResults 5..50, NextToken paging); nodes SSM does not know are left out;
+ * - DescribeInstanceInformation is answered here in the API's shape, within its limits (MaxResults 5..50,
+ *   NextToken paging), filtered by ResourceType; an InstanceIds filter naming a node SSM does not know fails with
+ *   InvalidInstanceId, as the reference says ("If you specify a node ID that isn't valid ... you receive an
+ *   error"), so code that filters by the ids of booting nodes fails here as it would on AWS;
  * - SendCommand naming a node SSM does not know fails whole with InvalidInstanceId, as it does for a node
  *   whose agent has not registered yet; any other SendCommand goes on to moto.
  */
@@ -41,17 +43,18 @@ export class ManagedNodes {
   private describe(request: any): ProxyReply {
     this.describeRequests.push(request);
     const filters: any[] = request.Filters ?? [];
-    const idFilter = filters.find((f) => f.Key === 'InstanceIds');
-    if (filters.length !== 1 || !idFilter) return invalid('InvalidFilterKey', 'expected one InstanceIds filter');
-    if (idFilter.Values.length < 1 || idFilter.Values.length > 100) {
-      return invalid('ValidationException', `InstanceIds takes 1..100 values, got ${idFilter.Values.length}`);
-    }
+    const byType = filters.find((f) => f.Key === 'ResourceType');
+    const byId = filters.find((f) => f.Key === 'InstanceIds');
+    if (filters.some((f) => !['ResourceType', 'InstanceIds'].includes(f.Key))) return invalid('InvalidFilterKey', 'unsupported filter key');
+    if (byType && JSON.stringify(byType.Values) !== '["EC2Instance"]') return invalid('InvalidFilterValue', 'this stand-in manages EC2Instance only');
+    const unknownIds = (byId?.Values ?? []).filter((id: string) => !this.status.has(id));
+    if (unknownIds.length > 0) return invalid('InvalidInstanceId', `Instances [[${unknownIds.join(', ')}]] are not valid`);
     const pageSize = request.MaxResults ?? 10;
     if (pageSize < 5 || pageSize > 50) return invalid('ValidationException', `MaxResults must be 5..50, got ${pageSize}`);
     const start = Number(request.NextToken ?? 0);
     if (!Number.isInteger(start)) return invalid('InvalidNextToken', 'The specified token is not valid.');
 
-    const known = [...new Set<string>(idFilter.Values)].filter((id) => this.status.has(id)).sort();
+    const known = (byId ? [...new Set<string>(byId.Values)] : [...this.status.keys()]).sort();
     const page = known.slice(start, start + pageSize);
     const body = {
       InstanceInformationList: page.map((id) => ({

@@ -111,10 +111,10 @@ describe('model-sync handler against the moto emulator', () => {
 
     expect(response.batchItemFailures).toEqual([]);
     expect(proxy.pending(SEND_COMMAND)).toBe(0); // all three throttles were served, and retried
-    // Whether SSM reports them online: one request for the 67 nodes, read in pages of 50.
+    // Whether SSM reports them online: its managed EC2 nodes (the 67), read in pages of 50, no instance id named.
     expect(managed.describeRequests.slice(-2)).toEqual([
-      { Filters: [{ Key: 'InstanceIds', Values: [...expectedTargets].sort() }], MaxResults: 50 },
-      { Filters: [{ Key: 'InstanceIds', Values: [...expectedTargets].sort() }], MaxResults: 50, NextToken: '50' },
+      { Filters: [{ Key: 'ResourceType', Values: ['EC2Instance'] }], MaxResults: 50 },
+      { Filters: [{ Key: 'ResourceType', Values: ['EC2Instance'] }], MaxResults: 50, NextToken: '50' },
     ]);
     expect((await commandsSent()).length - before).toBe(2);
     const sent = sendCommandRequests().slice(requestsBefore);
@@ -195,33 +195,47 @@ describe('model-sync handler with nodes SSM cannot reach yet', () => {
     .map((l) => JSON.parse(l)).filter((e) => e.message === message);
   const sorted = (ids: string[]) => [...ids].sort();
 
-  test('sends only to the nodes SSM reports Online; running nodes still booting get nothing and are logged',
+  const bootingMessage = (n: number) =>
+    `${n} GPU nodes are still booting (not yet registered with SSM); the batch is retried after the queue's ` +
+    'visibility timeout so they get these keys too';
+  const unreachableMessage = (n: number) =>
+    `${n} running GPU nodes are not reachable through SSM (ConnectionLost, Inactive or never registered): they keep ` +
+    'their models as they are until they are replaced; check their SSM agent';
+
+  test('sends only to the nodes SSM reports Online; a booting node gets the batch again later, a lost one a warning',
     async () => {
       const online = await launch(2, karpenterTags('booting', 'comfyui-single-gpu'));
       const connectionLost = await launch(1, karpenterTags('booting', 'comfyui-single-gpu'));
-      const unregistered = await launch(1, karpenterTags('booting', 'comfyui-multi-gpu'));
+      const booting = await launch(1, karpenterTags('booting', 'comfyui-multi-gpu'));
       managed.register(online);
       managed.register(connectionLost, 'ConnectionLost');
       const before = sendCommandRequests().length;
 
       const response = await syncCluster('booting');
 
-      expect(response.batchItemFailures).toEqual([]);
+      // SendCommand would have refused the whole chunk for the booting node; it went to the two online ones.
       expect(sendCommandRequests().slice(before).map((c) => c.InstanceIds)).toEqual([sorted(online)]);
-      expect(logged('2 nodes not yet registered with SSM; they sync at boot')).toEqual([
-        expect.objectContaining({ notOnline: sorted([...connectionLost, ...unregistered]) }),
-      ]);
+      // The record is retried (after the visibility timeout) so the booting node gets the keys once Online.
+      expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm' }]);
+      expect(logged(bootingMessage(1))).toContainEqual(expect.objectContaining({ booting, nodes: 2 }));
+      expect(logged(unreachableMessage(1))).toContainEqual(expect.objectContaining({ unreachable: connectionLost }));
+
+      // The retry, once the node has registered: everyone gets the keys, nothing is left to retry.
+      managed.register(booting);
+      const retried = await syncCluster('booting');
+      expect(retried.batchItemFailures).toEqual([]);
+      expect(sendCommandRequests().slice(before).map((c) => c.InstanceIds)).toEqual([sorted(online), sorted([...online, ...booting])]);
     });
 
-  test('succeeds without sending anything when no running node is online in SSM yet', async () => {
-    await launch(3, karpenterTags('cold-start', 'comfyui-single-gpu'));
+  test('sends nothing while every running node is still booting, and has the batch retried', async () => {
+    const nodes = await launch(3, karpenterTags('cold-start', 'comfyui-single-gpu'));
     const before = sendCommandRequests().length;
 
     const response = await syncCluster('cold-start');
 
-    expect(response.batchItemFailures).toEqual([]);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm' }]);
     expect(sendCommandRequests().length).toBe(before);
-    expect(logged('3 nodes not yet registered with SSM; they sync at boot')).toHaveLength(1);
+    expect(logged(bootingMessage(3))).toContainEqual(expect.objectContaining({ booting: sorted(nodes), nodes: 0 }));
   });
 
   test('sends once more, to the nodes still online, when a node drops out between the check and SendCommand',
@@ -237,9 +251,8 @@ describe('model-sync handler with nodes SSM cannot reach yet', () => {
       expect(response.batchItemFailures).toEqual([]);
       // The first SendCommand (all 3) was refused before reaching moto; the second went to the 2 still online.
       expect(sendCommandRequests().slice(before).map((c) => c.InstanceIds)).toEqual([staying]);
-      expect(logged('1 nodes not yet registered with SSM; they sync at boot')).toEqual([
-        expect.objectContaining({ notOnline: [dropped] }),
-      ]);
+      // Online a moment ago and refused now: shutting down, not booting, so no retry, and a warning.
+      expect(logged(unreachableMessage(1))).toContainEqual(expect.objectContaining({ unreachable: [dropped] }));
     });
 
   test('fails the records that carried changes when SSM refuses the second send too, and sends no third',

@@ -6,62 +6,69 @@ import {
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { DESCRIBE_PAGE_SIZE, findOnlineNodes, splitByPingStatus } from '../../../lambda/model-sync/online-nodes';
+import { BOOT_GRACE_MS, classifyNodes, DESCRIBE_PAGE_SIZE, findNodeReadiness } from '../../../lambda/model-sync/online-nodes';
 
 const info = (InstanceId: string, PingStatus: InstanceInformation['PingStatus']): InstanceInformation =>
   ({ InstanceId, PingStatus });
+const NOW = new Date('2026-11-30T12:00:00Z');
+const launched = (instanceId: string, msAgo: number) => ({ instanceId, launchTime: new Date(NOW.getTime() - msAgo) });
 
-describe('splitByPingStatus', () => {
-  it('keeps the nodes SSM reports Online and sets aside the ones it does not know or cannot reach', () => {
-    const split = splitByPingStatus(
-      ['i-booting', 'i-b', 'i-lost', 'i-a', 'i-gone'],
+describe('classifyNodes', () => {
+  it('sends to Online nodes, waits for nodes launched minutes ago, and gives up on the rest', () => {
+    const readiness = classifyNodes(
+      [
+        launched('i-b', 60_000), launched('i-a', 3_600_000), launched('i-lost', 3_600_000), launched('i-gone', 60_000),
+        launched('i-booting', 90_000), launched('i-never', BOOT_GRACE_MS + 1),
+      ],
       [info('i-a', 'Online'), info('i-lost', 'ConnectionLost'), info('i-b', 'Online'), info('i-gone', 'Inactive')],
+      NOW,
     );
-    expect(split).toEqual({ online: ['i-a', 'i-b'], notOnline: ['i-booting', 'i-gone', 'i-lost'] });
+    expect(readiness).toEqual({ online: ['i-a', 'i-b'], booting: ['i-booting'], unreachable: ['i-gone', 'i-lost', 'i-never'] });
   });
 
-  it('ignores nodes SSM reports that were not asked about, and duplicates', () => {
-    expect(splitByPingStatus(['i-a', 'i-a'], [info('i-a', 'Online'), info('i-other', 'Online')]))
-      .toEqual({ online: ['i-a'], notOnline: [] });
+  it('ignores managed nodes that are not targets, and duplicate targets', () => {
+    expect(classifyNodes([launched('i-a', 1), launched('i-a', 1)], [info('i-a', 'Online'), info('i-other', 'Online')], NOW))
+      .toEqual({ online: ['i-a'], booting: [], unreachable: [] });
   });
 
-  it('finds no node online when SSM knows none of them', () => {
-    expect(splitByPingStatus(['i-a', 'i-b'], [])).toEqual({ online: [], notOnline: ['i-a', 'i-b'] });
+  it('takes a node without a launch time that SSM does not know as unreachable, not booting forever', () => {
+    expect(classifyNodes([{ instanceId: 'i-a' }], [], NOW)).toEqual({ online: [], booting: [], unreachable: ['i-a'] });
   });
 });
 
-describe('findOnlineNodes', () => {
+describe('findNodeReadiness', () => {
   const ssm = mockClient(SSMClient);
   beforeEach(() => ssm.reset());
 
-  it('asks about at most 100 nodes per request, reads every page of 50, and asks nothing for no nodes', async () => {
-    // Prepare: 230 running nodes; SSM answers each request in pages of at most 50, all Online but i-0007.
-    const ids = Array.from({ length: 230 }, (_, i) => `i-${String(i).padStart(4, '0')}`);
+  it('reads every page of managed EC2 nodes without naming an instance id, and asks nothing for no nodes', async () => {
+    // Prepare: 120 managed nodes in the account, in pages of 50; the cluster's 3 targets are among them.
+    const managed = Array.from({ length: 120 }, (_, i) => info(`i-${String(i).padStart(4, '0')}`, i === 7 ? 'ConnectionLost' : 'Online'));
     const inputs: DescribeInstanceInformationCommandInput[] = []; // copies: the paginator reuses its input
     ssm.on(DescribeInstanceInformationCommand).callsFake((input) => {
       inputs.push(structuredClone(input));
-      const asked: string[] = input.Filters[0].Values;
       const start = Number(input.NextToken ?? 0);
-      const page = asked.slice(start, start + input.MaxResults);
       return {
-        InstanceInformationList: page.map((id) => info(id, id === 'i-0007' ? 'ConnectionLost' : 'Online')),
-        NextToken: start + input.MaxResults < asked.length ? String(start + input.MaxResults) : undefined,
+        InstanceInformationList: managed.slice(start, start + input.MaxResults),
+        NextToken: start + input.MaxResults < managed.length ? String(start + input.MaxResults) : undefined,
       };
     });
 
     // Act
-    const split = await findOnlineNodes(new SSMClient({ region: 'us-west-2' }), [...ids].reverse());
+    const readiness = await findNodeReadiness(
+      new SSMClient({ region: 'us-west-2' }),
+      [launched('i-0119', 1), launched('i-0007', 1), launched('i-0003', 1)],
+      NOW,
+    );
 
-    // Assess
-    expect(inputs.map((i) => [i.Filters![0].Values!.length, i.NextToken ?? null])).toEqual([
-      [100, null], [100, '50'], [100, null], [100, '50'], [30, null],
-    ]);
-    expect(inputs.every((i) => i.Filters![0].Key === 'InstanceIds' && i.MaxResults === DESCRIBE_PAGE_SIZE)).toBe(true);
-    expect(new Set(inputs.flatMap((i) => i.Filters![0].Values!))).toEqual(new Set(ids));
-    expect(split).toEqual({ online: ids.filter((id) => id !== 'i-0007'), notOnline: ['i-0007'] });
+    // Assess: an InstanceIds filter would make SSM refuse the ids of booting nodes, so none is sent.
+    expect(inputs.map((i) => i.NextToken ?? null)).toEqual([null, '50', '100']);
+    for (const input of inputs) {
+      expect(input).toMatchObject({ MaxResults: DESCRIBE_PAGE_SIZE, Filters: [{ Key: 'ResourceType', Values: ['EC2Instance'] }] });
+    }
+    expect(readiness).toEqual({ online: ['i-0003', 'i-0119'], booting: [], unreachable: ['i-0007'] });
 
     ssm.reset();
-    expect(await findOnlineNodes(new SSMClient({ region: 'us-west-2' }), [])).toEqual({ online: [], notOnline: [] });
+    expect(await findNodeReadiness(new SSMClient({ region: 'us-west-2' }), [], NOW)).toEqual({ online: [], booting: [], unreachable: [] });
     expect(ssm.commandCalls(DescribeInstanceInformationCommand)).toHaveLength(0);
   });
 });
