@@ -44,7 +44,7 @@ export NJS_BIN
 step "Manifest tools and a real Kubernetes control plane (kustomize, CRDs; etcd, kube-apiserver, kube-controller-manager)"
 # Before vitest: test/lib/manifests-kube-apiserver.test.ts applies the rendered overlays to a real API server.
 # The control plane is built once per machine from the Go module proxy into a cache outside the clone
-# (scripts/kube-control-plane.sh: ~15 min cold on 2 cores, then instant).
+# (scripts/kube-control-plane.sh: 15-20 min cold on 2 cores, then instant).
 bash scripts/manifest-tools.sh
 KUBE_CONTROL_PLANE_BIN=$(bash scripts/kube-control-plane.sh)
 export KUBE_CONTROL_PLANE_BIN

@@ -5,7 +5,7 @@ import * as events from 'aws-cdk-lib/aws-events';
  * The EventBridge events Karpenter 1.13 turns into interruption handling, as (source, detail-type) pairs: each
  * parser under pkg/controllers/interruption/messages/ of github.com/aws/karpenter-provider-aws@v1.13.0 returns
  * one pair from Source() and DetailType(). A rule whose pattern names anything else delivers nothing.
- * scripts/check-karpenter-rules.py compares this list with that source in `npm test`.
+ * test/lib/karpenter-interruption-events.test.ts compares this list with that source in `npm test`.
  */
 export const KARPENTER_INTERRUPTION_EVENTS = {
   scheduledChange: { source: 'aws.health', detailType: 'AWS Health Event' },

@@ -60,25 +60,34 @@ export class SecureBucket extends Construct {
       removalPolicy,
       autoDeleteObjects,
     });
+    // The log bucket's policy is what lets S3 deliver the access logs (serverAccessLogsUseBucketPolicy). It lives
+    // as long as the buckets do: a retained bucket adopted by a later deploy (adoptRetainedData) still logs
+    // into the retained log bucket, which would refuse the logs if `cdk destroy` had deleted this policy.
+    this.accessLogsBucket?.policy?.applyRemovalPolicy(removalPolicy);
   }
 }
 
 /**
- * An existing bucket by name, with the policy that refuses requests without TLS (what `enforceSSL` gives a
- * bucket CDK creates). Its other settings (versioning, lifecycle, encryption, logging) are the ones it was
- * created with, since a retained bucket keeps them.
+ * An existing bucket by name, with the policy that refuses requests without TLS or below TLS 1.2 (what
+ * `enforceSSL` and `minimumTLSVersion` give a bucket CDK creates; `cdk destroy` deleted that policy with the old
+ * stack). Its other settings (versioning, lifecycle, encryption, logging) are the ones it was created with, since
+ * a retained bucket keeps them. The policy is created at the construct path a created bucket's policy has
+ * (`<id>/Bucket/Policy`), so it keeps its logical id: turning adoptRetainedData on for a stack whose bucket still
+ * exists updates that policy in place instead of replacing (and so deleting) it.
  */
 function adoptBucket(scope: Construct, bucketName: string): s3.IBucket {
   const bucket = s3.Bucket.fromBucketName(scope, 'Bucket', bucketName);
-  const policy = new s3.BucketPolicy(scope, 'Policy', { bucket });
+  const policy = new s3.BucketPolicy(bucket, 'Policy', { bucket });
+  const deny = (conditions: Record<string, unknown>) => new iam.PolicyStatement({
+    effect: iam.Effect.DENY,
+    principals: [new iam.AnyPrincipal()],
+    actions: ['s3:*'],
+    resources: [bucket.bucketArn, bucket.arnForObjects('*')],
+    conditions,
+  });
   policy.document.addStatements(
-    new iam.PolicyStatement({
-      effect: iam.Effect.DENY,
-      principals: [new iam.AnyPrincipal()],
-      actions: ['s3:*'],
-      resources: [bucket.bucketArn, bucket.arnForObjects('*')],
-      conditions: { Bool: { 'aws:SecureTransport': 'false' } },
-    }),
+    deny({ Bool: { 'aws:SecureTransport': 'false' } }),
+    deny({ NumericLessThan: { 's3:TlsVersion': MINIMUM_TLS_VERSION } }),
   );
   return bucket;
 }
@@ -104,10 +113,13 @@ export function createLogBucket(
   });
 }
 
+/** Requests below this TLS version are refused by every bucket's policy. */
+const MINIMUM_TLS_VERSION = 1.2;
+
 const secureDefaults = {
   blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
   encryption: s3.BucketEncryption.S3_MANAGED,
   enforceSSL: true,
-  minimumTLSVersion: 1.2,
+  minimumTLSVersion: MINIMUM_TLS_VERSION,
   objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
 } satisfies s3.BucketProps;

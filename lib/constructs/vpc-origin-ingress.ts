@@ -12,6 +12,11 @@ export const VPC_ORIGINS_SERVICE_SECURITY_GROUP = 'CloudFront-VPCOrigins-Service
 export interface VpcOriginIngressProps {
   /** The VPC origin whose creation makes CloudFront create its service security group. */
   readonly vpcOrigin: cloudfront.IVpcOrigin;
+  /**
+   * The distribution that uses the origin: aws-cdk-lib's cloudfront-origins README says the group "may be
+   * available after the distribution is deployed", so the lookup waits for both.
+   */
+  readonly distribution: cloudfront.IDistribution;
   /** The VPC of the origin (and of that service group). */
   readonly vpcId: string;
   /** The security group of the load balancer behind the origin. */
@@ -22,7 +27,7 @@ export interface VpcOriginIngressProps {
 /**
  * Admits CloudFront's VPC-origin service security group to the origin's security group on one port. The
  * group exists only once the VPC origin does, so its id is looked up at deploy time (DescribeSecurityGroups by
- * name and VPC) after the origin is created, the way aws-cdk's own deployed test for VPC origins
+ * name and VPC) after the origin and its distribution are created, the way aws-cdk's own deployed test for VPC origins
  * (framework-integ aws-cloudfront-origins/test/integ.vpc-origin.ts) and AWS's WebSocket-over-VPC-origins sample
  * do. One rule that references a group, where the origin-facing prefix list would weigh 55 of the 60 inbound
  * rules a security group may hold.
@@ -52,7 +57,7 @@ export class VpcOriginIngress extends Construct {
       policy: cr.AwsCustomResourcePolicy.fromSdkCalls({ resources: cr.AwsCustomResourcePolicy.ANY_RESOURCE }),
       installLatestAwsSdk: false,
     });
-    lookup.node.addDependency(props.vpcOrigin);
+    lookup.node.addDependency(props.vpcOrigin, props.distribution);
     this.serviceSecurityGroupId = lookup.getResponseField('SecurityGroups.0.GroupId');
 
     new ec2.CfnSecurityGroupIngress(this, 'Ingress', {

@@ -44,9 +44,9 @@ export function modelsBucketReadStatements(bucketArn: string): iam.PolicyStateme
 
 /**
  * What the SSM agent needs to stream the model-sync command's output to its CloudWatch log group:
- * write streams in that group only. DescribeLogGroups supports no resource type at all, so only `*` matches
- * it: a narrower ARN (as `log-group:*` was here) silently grants nothing (AWS's catalog, checked by
- * tools/iam_lint.py; https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html).
+ * write streams in that group only. AWS's catalog lists no resource type for DescribeLogGroups, which means
+ * `*` (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html; the
+ * IAM lint, tools/iam_lint.py, warns on anything narrower). Nothing is lost: the call only lists names.
  * https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-rc-setting-up-cwlogs.html
  */
 export function modelSyncLogStatements(props: { partition: string; region: string; account: string; logGroupName: string }): iam.PolicyStatement[] {

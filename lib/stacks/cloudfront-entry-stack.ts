@@ -43,6 +43,7 @@ export class CloudFrontEntryStack extends Stack {
     });
     new VpcOriginIngress(this, 'VpcOriginIngress', {
       vpcOrigin: this.edge.vpcOrigin,
+      distribution: this.edge.distribution,
       vpcId: props.vpc.vpcId,
       originSecurityGroupId: props.albSecurityGroup.securityGroupId,
       port: ALB_LISTENER_PORT,

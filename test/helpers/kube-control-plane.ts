@@ -31,7 +31,7 @@ export function kubeControlPlaneBin(): string {
   if (!bin || missing.length > 0) {
     throw new Error(
       `the real control plane is missing (${missing.join(', ')}): run \`npm test\`, or ` +
-        'export KUBE_CONTROL_PLANE_BIN="$(bash scripts/kube-control-plane.sh)" (a cold build takes ~15 min) and rerun',
+        'export KUBE_CONTROL_PLANE_BIN="$(bash scripts/kube-control-plane.sh)" (a cold build takes 15-20 min) and rerun',
     );
   }
   return bin;

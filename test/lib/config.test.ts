@@ -73,6 +73,7 @@ describe('loadConfig', () => {
       "Invalid config 'albAllowedCidrs': at most 59 CIDRs fit in the ALB security group's 60 inbound rules beside CloudFront, got 60",
     ],
     [{ modelsBucketName: 'same-name', outputsBucketName: 'same-name' }, "Invalid config 'outputsBucketName': must differ"],
+    [{ adoptRetainedData: true, dataRemovalPolicy: 'destroy' }, "Invalid config 'adoptRetainedData': adopted buckets and repository are not owned by CloudFormation"],
     [{ natGateways: 3 }, "Invalid config 'natGateways': must not exceed maxAzs (2)"],
   ])('rejects %j naming the key and the allowed values', (context, message) => {
     expect(() => loadConfig(fromContext(context))).toThrow(ConfigError);

@@ -19,11 +19,14 @@ const dependsOn = (r: Resource): string[] => (r.DependsOn === undefined ? [] : (
 const managedPolicyNames = (role: Resource): string[] =>
   (role.Properties!.ManagedPolicyArns ?? []).map((arn: unknown) => /policy\/(?:service-role\/)?([\w-]+)/.exec(JSON.stringify(arn))![1]);
 
+let defaultApp: SynthesizedApp;
+
 describe('a first deploy of the default app', () => {
   let app: SynthesizedApp;
   let cluster: Resources;
   beforeAll(async () => {
     app = await synthApp();
+    defaultApp = app;
     cluster = resourcesOf(app, STACK_NAMES.cluster);
   });
 
@@ -78,15 +81,16 @@ describe('a first deploy of the default app', () => {
     expect(decrypt.Condition.StringEquals['kms:EncryptionContext:aws:s3:arn']).toContainEqual(read.Resource);
   });
 
-  test("CloudFront's VPC-origin service group is looked up after the VPC origin exists, in the ALB's VPC", () => {
+  test("CloudFront's VPC-origin service group is looked up after the VPC origin and the distribution exist, in the ALB's VPC", () => {
     const edge = resourcesOf(app, STACK_NAMES.cloudFrontEntry);
     const [[originId]] = ofType(edge, 'AWS::CloudFront::VpcOrigin');
+    const [[distributionId]] = ofType(edge, 'AWS::CloudFront::Distribution');
     const [[, lookup]] = ofType(edge, 'Custom::AWS');
     const create = JSON.stringify(lookup.Properties.Create);
     expect(create).toContain('describeSecurityGroups');
     expect(create).toContain(VPC_ORIGINS_SERVICE_SECURITY_GROUP);
     expect(create).toMatch(/vpc-id.*ExportsOutputRefVpc/);
-    expect(dependsOn(lookup)).toContain(originId);
+    expect(dependsOn(lookup)).toEqual(expect.arrayContaining([originId, distributionId]));
   });
 
   test('the origin waits as long as CloudFront allows without a quota increase, and keeps connections below the ALB idle timeout', () => {
@@ -104,9 +108,11 @@ describe('a first deploy of the default app', () => {
     for (const stack of Object.keys(app.templates)) {
       for (const r of Object.values(resourcesOf(app, stack))) {
         if (r.DeletionPolicy === undefined || r.DeletionPolicy === 'Delete') continue;
-        // A retained resource CloudFormation named itself cannot collide with the next deploy's.
-        const fixedName = Object.entries(r.Properties ?? {}).find(([key, value]) => /Name$/.test(key) && typeof value === 'string');
-        if (fixedName) survivors.push(`${r.Type} ${fixedName[1]}`);
+        // A retained resource CloudFormation named itself cannot collide with the next deploy's; a name given as a
+        // string or built with Fn::Join / Fn::Sub (from the account, region...) can.
+        const fixedName = Object.entries(r.Properties ?? {}).find(([key, value]) =>
+          /Name$/.test(key) && (typeof value === 'string' || (typeof value === 'object' && value !== null && ('Fn::Join' in value || 'Fn::Sub' in value))));
+        if (fixedName) survivors.push(`${r.Type} ${JSON.stringify(fixedName[1]).replace(/^"|"$/g, '')}`);
       }
     }
     expect(survivors.sort()).toEqual([
@@ -114,6 +120,19 @@ describe('a first deploy of the default app', () => {
       'AWS::S3::Bucket comfyui-models-123456789012-us-west-2',
       'AWS::S3::Bucket comfyui-outputs-123456789012-us-west-2',
     ]);
+  });
+
+  test('the access-log buckets of the models and outputs buckets keep the policy that lets S3 deliver logs', () => {
+    for (const stack of [STACK_NAMES.modelsSync, STACK_NAMES.outputsStorage]) {
+      const resources = resourcesOf(app, stack);
+      const logTargets = ofType(resources, 'AWS::S3::Bucket')
+        .map(([, b]) => b.Properties?.LoggingConfiguration?.DestinationBucketName?.Ref).filter(Boolean);
+      expect(logTargets, stack).toHaveLength(1);
+      const [[, policy]] = ofType(resources, 'AWS::S3::BucketPolicy').filter(([, p]) => p.Properties.Bucket?.Ref === logTargets[0]);
+      expect(JSON.stringify(policy.Properties.PolicyDocument)).toContain('logging.s3.amazonaws.com');
+      // Deleted with the stack, it would leave a retained (and later adopted) bucket logging into a bucket that refuses.
+      expect(policy.DeletionPolicy, stack).toBe('Retain');
+    }
   });
 });
 
@@ -137,17 +156,23 @@ describe('a redeploy over retained data (adoptRetainedData=true)', () => {
     expect(app.nagViolations).toEqual([]);
   });
 
-  test('puts the TLS-only policy back on each adopted bucket, and model sync still hears the models bucket', () => {
+  test('puts the same TLS policy back on each adopted bucket, under the same logical id, and model sync still hears the models bucket', () => {
     for (const [stack, bucket] of [
       [STACK_NAMES.modelsSync, 'comfyui-models-123456789012-us-west-2'],
       [STACK_NAMES.outputsStorage, 'comfyui-outputs-123456789012-us-west-2'],
     ]) {
       const policies = ofType(resourcesOf(app, stack), 'AWS::S3::BucketPolicy').filter(([, p]) => p.Properties.Bucket === bucket);
       expect(policies, stack).toHaveLength(1);
-      expect(policies[0][1].Properties.PolicyDocument.Statement).toContainEqual(expect.objectContaining({
-        Effect: 'Deny',
-        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-      }));
+      const [adoptedId, adopted] = policies[0];
+      // The policy of the bucket the default app creates: same statements, same logical id (updated in place).
+      const created = resourcesOf(defaultApp, stack)[adoptedId];
+      expect(created?.Type, `${stack} ${adoptedId}`).toBe('AWS::S3::BucketPolicy');
+      const conditions = (doc: any) => doc.Statement.filter((s: any) => s.Effect === 'Deny').map((s: any) => s.Condition);
+      expect(conditions(adopted.Properties.PolicyDocument)).toEqual(conditions(created!.Properties.PolicyDocument));
+      expect(conditions(adopted.Properties.PolicyDocument)).toEqual([
+        { Bool: { 'aws:SecureTransport': 'false' } },
+        { NumericLessThan: { 's3:TlsVersion': 1.2 } },
+      ]);
     }
     const notifications = ofType(resourcesOf(app, STACK_NAMES.modelsSync), 'Custom::S3BucketNotifications');
     expect(notifications).toHaveLength(1);

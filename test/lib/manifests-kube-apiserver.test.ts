@@ -8,7 +8,7 @@ import { manifestValues } from '../../lib/manifests/manifest-values';
 import { OVERLAYS, renderManifests } from '../../lib/manifests/render-manifests';
 import { stackValuesFromOutputs } from '../../lib/manifests/stack-values';
 import { COMFYUI_NAMESPACE, GPU_NODE_POOLS } from '../../lib/names';
-import { COMFYUI_IMAGE_TAG } from '../../lib/versions';
+import { COMFYUI_IMAGE_TAG, DEFAULT_KUBERNETES_VERSION } from '../../lib/versions';
 import { KubeControlPlane, startKubeControlPlane, waitFor } from '../helpers/kube-control-plane';
 
 /**
@@ -77,6 +77,12 @@ function karpenterNode(nodePool: any, name: string, gpus: number): object {
   };
 }
 
+test('the control plane is the Kubernetes minor the cluster runs', () => {
+  const pins = fs.readFileSync(path.join(REPO, 'tools', 'kube-control-plane.txt'), 'utf8');
+  const kubernetes = /^kubernetes v(\d+\.\d+)\.\d+$/m.exec(pins)?.[1];
+  expect(kubernetes).toBe(DEFAULT_KUBERNETES_VERSION);
+});
+
 describe('the rendered overlays on a real kube-apiserver with the Karpenter and LBC CRDs', () => {
   let kube: KubeControlPlane;
   let overlays: ReturnType<typeof buildOverlays>;
@@ -127,7 +133,7 @@ describe('the rendered overlays on a real kube-apiserver with the Karpenter and 
     expect(retainted.status, retainted.stderr).toBe(0);
     const pods = () => getJson(kube, ['pods', '-n', COMFYUI_NAMESPACE]).items as any[];
     const named = (prefix: string) => pods().filter((p) => p.metadata.name.startsWith(prefix));
-    // Each pod passed every admission plugin (ServiceAccount, Priority, PodSecurity, NodeRestriction...).
+    // Each pod passed every admission plugin the API server enables by default (ServiceAccount, Priority, PodSecurity...).
     await waitFor('the model-gate and ComfyUI pods', 90_000, undefined, () => named('model-gate-').length > 0 && named('comfyui-').length > 0)
       .catch((error) => {
         // The controllers' events say why (FailedCreate with the admission error, or nothing scheduled).

@@ -23,8 +23,9 @@ function runDocument(keysParameter: string, cacheDir: string) {
     .replaceAll(`'${NODE_MODEL_CACHE_DIR}'`, `'${cacheDir}'`)
     .replaceAll(`'${NODE_INSTANCE_STORE_MOUNT}'`, "'/'")
     .replaceAll(`'${NODE_S5CMD_PATH}'`, `'${S5CMD}'`)
-    // The test machine's disk is not a GPU node's array: its fill level must not decide the test.
-    .replace('--mount-wait-seconds 0', '--mount-wait-seconds 0 --reserve-percent 0');
+    // The test machine's disk is not a GPU node's array: its size and fill level must not decide the test.
+    .replace('--mount-wait-seconds 0', '--mount-wait-seconds 0 --reserve-percent 0 --reserve-gib 0');
+  expect(shell).toContain('--reserve-percent 0 --reserve-gib 0');
   expect(shell).not.toContain('{{');
   return spawnSync('bash', ['-c', shell], { env, encoding: 'utf8', timeout: 60_000 });
 }
