@@ -7,7 +7,7 @@ import { loadConfig } from '../../lib/config';
 import { manifestValues } from '../../lib/manifests/manifest-values';
 import { OVERLAYS, renderManifests } from '../../lib/manifests/render-manifests';
 import { stackValuesFromOutputs } from '../../lib/manifests/stack-values';
-import { COMFYUI_NAMESPACE, GPU_NODE_POOLS } from '../../lib/names';
+import { COMFYUI_NAMESPACE, GPU_NODE_POOLS, MODELS_READY_TAINT_KEY } from '../../lib/names';
 import { COMFYUI_IMAGE_TAG, DEFAULT_KUBERNETES_VERSION } from '../../lib/versions';
 import { KubeControlPlane, startKubeControlPlane, waitFor } from '../helpers/kube-control-plane';
 
@@ -49,6 +49,19 @@ function apply(kube: KubeControlPlane, yaml: string, extra: string[] = []): { st
 function getJson(kube: KubeControlPlane, args: string[]): any {
   const run = kube.kubectl(['get', ...args, '-o', 'json', '--show-managed-fields']);
   if (run.status !== 0) throw new Error(`kubectl get ${args.join(' ')} failed: ${run.stderr}`);
+  return JSON.parse(run.stdout);
+}
+
+/** The JSON patch model_gate.py sends for a node, built by its own taint_removal_patch. */
+function gatePatch(node: object): unknown[] {
+  const script = [
+    'import json, sys',
+    `sys.path.insert(0, ${JSON.stringify(path.join(REPO, 'manifests', 'base', 'pod-scripts'))})`,
+    'import model_gate',
+    `print(json.dumps(model_gate.taint_removal_patch(json.load(sys.stdin), ${JSON.stringify(MODELS_READY_TAINT_KEY)})))`,
+  ].join('\n');
+  const run = spawnSync('python3', ['-c', script], { input: JSON.stringify(node), encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`model_gate.taint_removal_patch failed: ${run.stderr}`);
   return JSON.parse(run.stdout);
 }
 
@@ -146,6 +159,60 @@ describe('the rendered overlays on a real kube-apiserver with the Karpenter and 
     expect(comfyui.spec.containers.find((c: any) => c.name === 'comfyui').resources.limits['nvidia.com/gpu']).toBe('1');
     const failed = getJson(kube, ['events', '-n', COMFYUI_NAMESPACE, '--field-selector', 'reason=FailedCreate']).items;
     expect(failed.map((e: any) => e.message)).toEqual([]);
+  });
+
+  test("the model gate's token may lift its own node's startup taint and nothing else (ValidatingAdmissionPolicy)", async () => {
+    const system = kube.kubectl(['create', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'system-node-1' } }));
+    expect(system.status, system.stderr).toBe(0);
+    const template = getJson(kube, ['nodepool', SINGLE_POOL]);
+    const other: any = karpenterNode(template, 'gpu-node-2', 1);
+    expect(kube.kubectl(['create', '-f', '-'], JSON.stringify(other)).status).toBe(0);
+    expect(kube.kubectl(['patch', 'node', 'gpu-node-2', '--type=merge', '-p', JSON.stringify({ spec: { taints: other.spec.taints } })]).status).toBe(0);
+
+    // The gate's pod on gpu-node-1 (bound there as the scheduler would), and a token bound to that pod: the API
+    // server puts the pod's node name into it, as the kubelet's projected token has it.
+    const gate = (getJson(kube, ['pods', '-n', COMFYUI_NAMESPACE]).items as any[]).find((p) => p.metadata.name.startsWith('model-gate-'));
+    const binding = { apiVersion: 'v1', kind: 'Binding', metadata: { name: gate.metadata.name, namespace: COMFYUI_NAMESPACE }, target: { apiVersion: 'v1', kind: 'Node', name: 'gpu-node-1' } };
+    const bound = kube.kubectl(['create', '-f', '-'], JSON.stringify(binding));
+    expect(bound.status, bound.stderr).toBe(0);
+    const tokenRun = kube.kubectl(['create', 'token', 'model-gate', '-n', COMFYUI_NAMESPACE, '--bound-object-kind', 'Pod',
+      '--bound-object-name', gate.metadata.name, '--bound-object-uid', gate.metadata.uid]);
+    expect(tokenRun.status, tokenRun.stderr).toBe(0);
+    const asGate = (args: string[], input?: string) => kube.kubectl(['--token', tokenRun.stdout.trim(), ...args], input);
+    // RBAC alone lets the gate patch any node: what follows is refused by the policy, not by RBAC.
+    expect(asGate(['auth', 'can-i', 'patch', 'nodes']).stdout.trim()).toBe('yes');
+
+    // Refused by the policy, and by the rule meant for the case (not by an expression that failed to evaluate).
+    const OWN_NODE = 'the model gate may only change the node its own pod runs on';
+    const ONLY_STARTUP_TAINT = `the model gate may only remove the ${MODELS_READY_TAINT_KEY} taint`;
+    const NOTHING_ELSE = "the model gate may not change a node's labels, annotations or schedulability";
+    const refusedByPolicy = (run: ReturnType<typeof asGate>, rule: string) =>
+      run.status !== 0 && run.stderr.includes("ValidatingAdmissionPolicy 'comfyui-model-gate'") && run.stderr.includes(rule)
+      && !run.stderr.includes('resulted in error');
+    const taintSystemNode = () => asGate(['patch', 'node', 'system-node-1', '--type=merge', '-p',
+      JSON.stringify({ spec: { taints: [{ key: 'x', value: 'y', effect: 'NoExecute' }] } })]);
+    // The policy is enforced once the API server has loaded it; the first refusal says so.
+    await waitFor('the model-gate policy', 60_000, undefined, () => refusedByPolicy(taintSystemNode(), OWN_NODE));
+    const gpuTaint = other.spec.taints.findIndex((t: any) => t.key !== MODELS_READY_TAINT_KEY);
+    const attempts: [string, string[], string][] = [
+      ['cordon its own node', ['patch', 'node', 'gpu-node-1', '--type=merge', '-p', '{"spec":{"unschedulable":true}}'], NOTHING_ELSE],
+      ['relabel its own node', ['label', 'node', 'gpu-node-1', 'comfyui/owned=yes'], NOTHING_ELSE],
+      ['clear its own GPU taint', ['patch', 'node', 'gpu-node-1', '--type=json', '-p', JSON.stringify([{ op: 'remove', path: `/spec/taints/${gpuTaint}` }])], ONLY_STARTUP_TAINT],
+      ["lift another node's startup taint", ['patch', 'node', 'gpu-node-2', '--type=json', '-p', JSON.stringify(gatePatch(getJson(kube, ['node', 'gpu-node-2'])))], OWN_NODE],
+    ];
+    for (const [what, args, rule] of attempts) {
+      const run = asGate(args);
+      expect(refusedByPolicy(run, rule), `${what}: ${run.stderr}`).toBe(true);
+    }
+    // Deleting or creating nodes is not in the gate's ClusterRole at all.
+    expect(asGate(['delete', 'node', 'system-node-1']).stderr).toMatch(/cannot delete resource "nodes"/);
+
+    // The gate's own patch (model_gate.py's taint_removal_patch), on its own node: allowed, and only that taint goes.
+    const lifted = asGate(['patch', 'node', 'gpu-node-1', '--type=json', '-p', JSON.stringify(gatePatch(getJson(kube, ['node', 'gpu-node-1'])))]);
+    expect(lifted.status, lifted.stderr).toBe(0);
+    const taints = getJson(kube, ['node', 'gpu-node-1']).spec.taints.map((t: any) => t.key);
+    expect(taints).not.toContain(MODELS_READY_TAINT_KEY);
+    expect(taints.length).toBe(other.spec.taints.length - 1);
   });
 
   test('a CEL rule of the EC2NodeClass CRD rejects a broken node class (the server enforces them)', () => {
