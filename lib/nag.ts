@@ -75,16 +75,16 @@ const CLUSTER: Acknowledgement[] = [
     rules: [
       managed('AmazonEKSWorkerNodePolicy'),
       managed('AmazonEC2ContainerRegistryPullOnly'),
-      managed('AmazonSSMManagedInstanceCore'),
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::**/*]',
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:**:log-group:/comfyui/**/model-sync:*]',
       'AwsSolutions-IAM5[Resource::*]',
     ],
     reason:
-      'GPU node role: the AWS managed policies EKS documents for worker nodes (join, ECR pull-only, SSM core), ' +
-      'read-only access to the objects of the models bucket (s3:GetObject on bucket/*), and the SSM agent\'s ' +
-      'CloudWatch output for the model-sync command: streams of that one log group, plus DescribeLogGroups, ' +
-      'which has no narrower resource.',
+      'GPU node role: the AWS managed policies EKS documents for worker nodes (join, ECR pull-only); the SSM ' +
+      "agent's Run Command actions (registration, ssmmessages and ec2messages, which have no resource type; no " +
+      'Parameter Store read); read-only access to the objects of the models bucket (s3:GetObject on bucket/*); ' +
+      "and the agent's CloudWatch output for the model-sync command: streams of that one log group, plus " +
+      'DescribeLogGroups, which has no narrower resource.',
   },
   {
     path: '$CLUSTER/aws-node-sa/Role',

@@ -6,16 +6,68 @@ import * as iam from 'aws-cdk-lib/aws-iam';
  *   (https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AmazonEKSWorkerNodePolicy.html)
  * - AmazonEC2ContainerRegistryPullOnly: pull images from ECR, nothing else
  *   (https://docs.aws.amazon.com/AmazonECR/latest/userguide/security-iam-awsmanpol.html)
- * - AmazonSSMManagedInstanceCore: receive the model-sync SSM command
- *   (https://docs.aws.amazon.com/systems-manager/latest/userguide/setup-instance-permissions.html)
+ * The SSM agent's permissions are inline (ssmAgentRunCommandStatements), not AmazonSSMManagedInstanceCore.
  * AmazonEKS_CNI_Policy stays off the node role: aws-node holds it through its own IRSA role
  * (VPC_CNI_MANAGED_POLICY, given to the VPC CNI add-on in the cluster stack).
  */
-export const GPU_NODE_MANAGED_POLICIES = [
-  'AmazonEKSWorkerNodePolicy',
-  'AmazonEC2ContainerRegistryPullOnly',
-  'AmazonSSMManagedInstanceCore',
-] as const;
+export const GPU_NODE_MANAGED_POLICIES = ['AmazonEKSWorkerNodePolicy', 'AmazonEC2ContainerRegistryPullOnly'] as const;
+
+/**
+ * What the SSM agent on a GPU node needs to receive the model-sync command (Run Command) and report back:
+ * register and ping (ssm:UpdateInstanceInformation), and the two channels command documents arrive over:
+ * ssmmessages (Message Gateway Service) when the agent can use it, else ec2messages (Message Delivery
+ * Service) (https://docs.aws.amazon.com/systems-manager/latest/userguide/systems-manager-setting-up-messageAPIs.html).
+ * Each action is one of AmazonSSMManagedInstanceCore's
+ * (https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AmazonSSMManagedInstanceCore.html).
+ *
+ * Left out of that policy on purpose: ssm:GetParameter and ssm:GetParameters, on `*`: with them a foothold
+ * on a GPU node reads every Parameter Store parameter of the account, SecureStrings under the default
+ * aws/ssm key included (its key policy lets any principal of the account decrypt through SSM). The agent calls them only to resolve `{{ssm:name}}` references in a
+ * document, and the model-sync document has none (its only parameters are its own). Nothing else on the
+ * node reads parameters either: Karpenter resolves the EKS AMI's SSM parameters with its controller's role,
+ * and the node's user data carries everything nodeadm needs. Also left out: ssm:GetDocument/DescribeDocument
+ * (any document's content), GetManifest, PutInventory, PutComplianceItems, PutConfigurePackageResult,
+ * GetDeployablePatchSnapshotForInstance and the association calls (ListAssociations,
+ * ListInstanceAssociations, DescribeAssociation, Update(Instance)AssociationStatus), which serve State
+ * Manager, Inventory, Patch Manager and Distributor; we use none of them. An agent without them logs
+ * AccessDenied for its association poll and goes on running commands.
+ *
+ * All on `*`, as in the managed policy: the ssmmessages and ec2messages actions have no resource type
+ * (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonmessagegatewayservice.html,
+ * list_amazonmessagedeliveryservice.html), and the narrowest form of ssm:UpdateInstanceInformation, this
+ * account's `instance/*`, would still name every instance.
+ */
+export function ssmAgentRunCommandStatements(): iam.PolicyStatement[] {
+  return [
+    new iam.PolicyStatement({
+      sid: 'SsmAgentRegistration',
+      actions: ['ssm:UpdateInstanceInformation'],
+      resources: ['*'],
+    }),
+    new iam.PolicyStatement({
+      sid: 'SsmAgentMessageGateway',
+      actions: [
+        'ssmmessages:CreateControlChannel',
+        'ssmmessages:CreateDataChannel',
+        'ssmmessages:OpenControlChannel',
+        'ssmmessages:OpenDataChannel',
+      ],
+      resources: ['*'],
+    }),
+    new iam.PolicyStatement({
+      sid: 'SsmAgentMessageDelivery',
+      actions: [
+        'ec2messages:AcknowledgeMessage',
+        'ec2messages:DeleteMessage',
+        'ec2messages:FailMessage',
+        'ec2messages:GetEndpoint',
+        'ec2messages:GetMessages',
+        'ec2messages:SendReply',
+      ],
+      resources: ['*'],
+    }),
+  ];
+}
 
 /**
  * What aws-node (the VPC CNI) needs to attach ENIs and assign pod IPs on every node; held by its IRSA role.

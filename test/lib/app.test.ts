@@ -3,7 +3,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { albSubnetsCidr, cidrContains } from '../../lib/alb-subnets';
 import { loadConfig } from '../../lib/config';
 import { exampleStackValues, STACK_VALUE_SOURCES } from '../../lib/manifests/stack-values';
-import { KUBERNETES_SERVICE_CIDR, STACK_NAMES } from '../../lib/names';
+import { KUBERNETES_SERVICE_CIDR, OUTPUT_KEYS, STACK_NAMES } from '../../lib/names';
 import { GPU_NODE_MANAGED_POLICIES } from '../../lib/policies/node-role';
 import { albIngress } from '../helpers/alb-ingress';
 import { SynthesizedApp, synthApp } from '../helpers/synth-app';
@@ -31,6 +31,10 @@ function statements(app: SynthesizedApp, stackName: string): any[] {
 
 const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : [v]);
 
+/** Whether an IAM action pattern (`*` and `?` wildcards, case-insensitive) covers an action. */
+const actionMatches = (pattern: string, action: string): boolean =>
+  new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i').test(action);
+
 describe('the default app', () => {
   let app: SynthesizedApp;
   beforeAll(async () => {
@@ -52,14 +56,49 @@ describe('the default app', () => {
   });
 
   describe('GPU node role', () => {
-    const nodeRole = () =>
-      resources(app, STACK_NAMES.cluster, 'AWS::IAM::Role').find((r) =>
-        JSON.stringify(r.Properties!.ManagedPolicyArns ?? []).includes('AmazonSSMManagedInstanceCore'),
-      )!;
+    /** The Karpenter node role, found through the stack output that names it. */
+    const nodeRoleId = (): string => {
+      const outputs = app.templates[STACK_NAMES.cluster].findOutputs(OUTPUT_KEYS.karpenterNodeRoleName);
+      return Object.values(outputs)[0].Value.Ref;
+    };
+    const nodeRole = () => app.templates[STACK_NAMES.cluster].toJSON().Resources[nodeRoleId()] as Resource;
+    const managedPolicyNames = (role: Resource): string[] =>
+      role.Properties!.ManagedPolicyArns.map((arn: unknown) => JSON.stringify(arn).match(/policy\/([\w-]+)/)![1]);
+    /** Statements of the inline policies (AWS::IAM::Policy) attached to the node role. */
+    const inlineStatements = (): any[] =>
+      resources(app, STACK_NAMES.cluster, 'AWS::IAM::Policy')
+        .filter((p) => JSON.stringify(p.Properties!.Roles).includes(`"${nodeRoleId()}"`))
+        .flatMap((p) => p.Properties!.PolicyDocument.Statement);
 
-    test('holds exactly the worker, ECR pull-only and SSM core managed policies', () => {
-      const names = nodeRole().Properties!.ManagedPolicyArns.map((arn: any) => JSON.stringify(arn).match(/policy\/(\w+)/)![1]);
-      expect(names.sort()).toEqual([...GPU_NODE_MANAGED_POLICIES].sort());
+    test('holds exactly the worker and ECR pull-only managed policies', () => {
+      expect(managedPolicyNames(nodeRole()).sort()).toEqual([...GPU_NODE_MANAGED_POLICIES].sort());
+    });
+
+    test('cannot read Parameter Store: no managed policy that grants it, no inline statement that allows ssm:GetParameter*', () => {
+      // AWS managed policies whose published documents hold no ssm: action at all
+      // (https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AmazonEKSWorkerNodePolicy.html,
+      // .../AmazonEC2ContainerRegistryPullOnly.html); AmazonSSMManagedInstanceCore, for one, allows
+      // ssm:GetParameter and ssm:GetParameters on *.
+      const withoutSsmActions = ['AmazonEKSWorkerNodePolicy', 'AmazonEC2ContainerRegistryPullOnly'];
+      for (const name of managedPolicyNames(nodeRole())) expect(withoutSsmActions, name).toContain(name);
+      const parameterReads = ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath', 'ssm:GetParameterHistory'];
+      const statements = [...inlineStatements(), ...(nodeRole().Properties!.Policies ?? []).flatMap((p: any) => p.PolicyDocument.Statement)];
+      expect(statements.length).toBeGreaterThan(0);
+      for (const statement of statements.filter((s) => s.Effect === 'Allow')) {
+        expect(statement.NotAction, JSON.stringify(statement)).toBeUndefined();
+        for (const pattern of asList(statement.Action) as string[]) {
+          for (const action of parameterReads) expect(actionMatches(pattern, action), `${pattern} allows ${action}`).toBe(false);
+        }
+      }
+    });
+
+    test('lets the SSM agent receive and answer Run Command over both message channels', () => {
+      const actions = inlineStatements()
+        .filter((s) => s.Effect === 'Allow')
+        .flatMap((s) => asList(s.Action) as string[]);
+      expect(actions).toEqual(
+        expect.arrayContaining(['ssm:UpdateInstanceInformation', 'ssmmessages:OpenControlChannel', 'ec2messages:GetMessages', 'ec2messages:SendReply']),
+      );
     });
 
     test('reads the models bucket and can write no S3 object anywhere in the cluster stack', () => {

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { KARPENTER_INTERRUPTION_EVENTS } from '../../lib/constructs/karpenter-interruption-rules';
 import { ORIGIN_TIMEOUT_SECONDS } from '../../lib/constructs/edge-distribution';
 import { VPC_ORIGINS_SERVICE_SECURITY_GROUP } from '../../lib/constructs/vpc-origin-ingress';
-import { ECR_REPOSITORY_NAME, STACK_NAMES } from '../../lib/names';
+import { ECR_REPOSITORY_NAME, OUTPUT_KEYS, STACK_NAMES } from '../../lib/names';
 import { VPC_CNI_MANAGED_POLICY } from '../../lib/policies/node-role';
 import { SynthesizedApp, synthApp } from '../helpers/synth-app';
 
@@ -45,8 +45,9 @@ describe('a first deploy of the default app', () => {
       expect(irsaGrantsEni || managedPolicyNames(role).includes(VPC_CNI_MANAGED_POLICY), id).toBe(true);
     }
     // The GPU node role relies on the IRSA role, so that role must exist.
-    const gpuRole = nodeRoles.find(([, r]) => managedPolicyNames(r).includes('AmazonSSMManagedInstanceCore'));
-    expect(managedPolicyNames(gpuRole![1])).not.toContain(VPC_CNI_MANAGED_POLICY);
+    const gpuRoleId = app.templates[STACK_NAMES.cluster].toJSON().Outputs[OUTPUT_KEYS.karpenterNodeRoleName].Value.Ref;
+    expect(nodeRoles.map(([id]) => id)).toContain(gpuRoleId);
+    expect(managedPolicyNames(cluster[gpuRoleId])).not.toContain(VPC_CNI_MANAGED_POLICY);
     expect(irsaGrantsEni).toBe(true);
   });
 
