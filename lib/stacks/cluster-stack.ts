@@ -2,9 +2,9 @@ import * as blueprints from '@aws-quickstart/eks-blueprints';
 import { CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { NvidiaDevicePluginAddOn } from '../addons/nvidia-device-plugin';
+import { vpcCniAddOn } from '../addons/vpc-cni';
 import { AppConfig } from '../config';
 import { AdminScopedClusterProvider } from '../constructs/admin-scoped-cluster-provider';
 import { hardenBlueprintResources } from '../constructs/blueprint-hardening';
@@ -14,7 +14,6 @@ import { grantClusterAdmin } from '../constructs/cluster-admin';
 import { ClusterVpcProvider } from '../constructs/cluster-vpc';
 import { ComfyuiLoadBalancer } from '../constructs/comfyui-load-balancer';
 import { restrictGpuNodeRole } from '../constructs/gpu-node-role';
-import { VPC_CNI_MANAGED_POLICY } from '../policies/node-role';
 import { NodeSyncBundle } from '../constructs/node-sync-bundle';
 import { albSubnetsCidr } from '../alb-subnets';
 import { KUBERNETES_SERVICE_CIDR, modelSyncLogGroupName, OUTPUT_KEYS } from '../names';
@@ -87,16 +86,7 @@ export async function buildClusterStack(scope: Construct, id: string, props: Clu
       blueprints.ControlPlaneLogType.SCHEDULER,
     )
     .addOns(
-      new blueprints.VpcCniAddOn({
-        version: versions.vpcCni,
-        enableNetworkPolicy: true,
-        // aws-node gets its own IRSA role with the CNI policy, so every node (system or Karpenter GPU node)
-        // can attach ENIs and assign pod IPs without the policy on its node role. eks-blueprints creates the
-        // role and passes it as the add-on's ServiceAccountRoleArn only when this list is given
-        // (dist/addons/vpc-cni/index.js provideManagedPolicies).
-        // https://docs.aws.amazon.com/eks/latest/userguide/cni-iam-role.html
-        serviceAccountPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName(VPC_CNI_MANAGED_POLICY)],
-      }),
+      vpcCniAddOn(versions.vpcCni),
       new blueprints.CoreDnsAddOn(versions.coreDns),
       new blueprints.KubeProxyAddOn(versions.kubeProxy),
       new blueprints.EksPodIdentityAgentAddOn(versions.podIdentityAgent),

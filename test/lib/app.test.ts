@@ -290,6 +290,15 @@ describe('the default app', () => {
     });
   });
 
+  test('the VPC CNI enforces NetworkPolicies in standard mode, written out: strict would cut off the kube-system pods no policy selects', () => {
+    const addons = resources(app, STACK_NAMES.cluster, 'AWS::EKS::Addon').filter((r) => r.Properties!.AddonName === 'vpc-cni');
+    expect(addons).toHaveLength(1);
+    const values = JSON.parse(addons[0].Properties!.ConfigurationValues);
+    expect(values.enableNetworkPolicy).toBe('true');
+    // The key the add-on's configuration schema names (env of the aws-node container).
+    expect(values.env).toMatchObject({ NETWORK_POLICY_ENFORCING_MODE: 'standard' });
+  });
+
   test('the cluster service CIDR is the one NetworkPolicies name', () => {
     expect(JSON.stringify(app.templates[STACK_NAMES.cluster].toJSON())).toContain(
       `"serviceIpv4Cidr":"${KUBERNETES_SERVICE_CIDR}"`,
