@@ -14,14 +14,41 @@ import { readViewerAuthSource } from '../edge/viewer-auth-source';
  *   function (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/functions-custom-methods.html),
  *   so the code needs no synth-time substitution.
  * - Browsers sign in with Basic (password = token). WebSocket upgrades may not carry Basic, so a browser
- *   navigation that signs in with Basic is answered by a 307 to the same URL that sets the `comfyui_auth`
- *   cookie (the token, HttpOnly, Secure). The viewer-request function sets it itself rather than a
- *   viewer-response function: the documented viewer-request event is the request as the viewer sent it, while
- *   what a viewer-response function sees of a request whose Authorization was stripped is not documented, and
- *   viewer-response functions do not run on origin errors. SameSite=Lax, not Strict: after a cross-site
- *   navigation (a link in chat) a Strict cookie is withheld from the redirected request too, which would
- *   redirect forever. CSRF is not the cookie's to stop here: Basic credentials are sent cross-site anyway, and
- *   ComfyUI refuses browser requests whose Origin does not match Host.
+ *   navigation to `/` (the UI) that signs in with Basic is answered by a 307 to `/` that sets the
+ *   `__Host-comfyui_auth` cookie (the token; HttpOnly, Secure, Path=/, no Domain, which the `__Host-` prefix makes
+ *   the browser enforce, so no sibling host can set or shadow it). The Location is fixed, never built from the
+ *   request; other paths pass on their Basic credentials. The viewer-request function sets the cookie itself
+ *   rather than a viewer-response function: the documented viewer-request event is the request as the viewer
+ *   sent it, while what a viewer-response function sees of a request whose Authorization was stripped is not
+ *   documented, and viewer-response functions do not run on origin errors. The cookie's name before the prefix,
+ *   `comfyui_auth`, is no credential any more and is still removed from every request. SameSite=Lax, not
+ *   Strict: after a cross-site navigation (a link in chat) a Strict cookie is withheld from the redirected request
+ *   too, which would redirect forever.
+ * - Cross-site requests (CSRF). SameSite=Lax does not cover them: browsers resend cached Basic credentials on a
+ *   cross-site top-level form POST, Lax would still send the cookie from a sibling host of a custom domain
+ *   (same site), ComfyUI's own Origin check applies only when Host is a loopback address, and its handlers read
+ *   JSON whatever the Content-Type (a form can send text/plain). So the function refuses, with 403, a request authenticated by
+ *   Basic or by the cookie (credentials the browser attaches by itself) whose method is not GET, HEAD or OPTIONS,
+ *   or that upgrades to a WebSocket, unless it comes from this origin: `Sec-Fetch-Site`, if sent, must be
+ *   `same-origin` (`same-site` is a sibling host; `none`, a typed or bookmarked URL, is never a write the UI
+ *   makes), and `Origin`, if sent, must be `https://` + the request's Host (the distribution's name as the browser
+ *   addressed it, case-insensitive). A request with neither is refused too: browsers send Origin on every POST,
+ *   fetch() write and WebSocket (Chrome, Firefox and Safari also Sec-Fetch-Site), so only a non-browser client
+ *   lacks both, and those use Bearer. Repeated or empty values are refused. Bearer requests are unchanged: a page
+ *   cannot make a browser attach one, and a cross-site fetch() that sets Authorization needs a CORS preflight,
+ *   which has no credential and gets 401. GET, HEAD and OPTIONS stay open to cross-site navigations (links,
+ *   bookmarks) since the page that starts them cannot read the answer; ComfyUI's routes change state only on POST
+ *   and DELETE (a custom node that changes state on GET is not protected by this rule).
+ * - Stored script: `/view` and `/userdata` serve uploads inline with a type from the file name, so an uploaded
+ *   `.svg` opened as a page would run on this origin. Those paths get a sandboxing CSP (EdgeResponseHeaders); a
+ *   path that percent-encodes an unreserved character is refused with 400, because ComfyUI's router decodes it
+ *   (`/%76iew` is `/view`) and it could reach ComfyUI through the default behaviour, without the sandbox.
+ * - Sessions. The cookie holds the user's token, not a session value: a stolen cookie is the token (for 12
+ *   hours in the browser, until rotation at the edge). A signed short-lived session (user, expiry, a MAC keyed
+ *   by a secret in the store) would fit the 10 KB but needs a key to manage; not done. The function checks the
+ *   store on every request, so removing or rotating a user stops new requests within seconds, but a WebSocket
+ *   opened before stays open until it closes (tab closed, network change, pod restart): it carries only that
+ *   client's progress and previews and the queue size; every action is a new, checked HTTP request.
  * - The Authorization header and the cookie are removed from every forwarded request: ComfyUI never sees a
  *   credential, so its logs and custom nodes cannot leak one.
  */

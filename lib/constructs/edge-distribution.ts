@@ -5,6 +5,7 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
 import { DataRemovalPolicy } from '../config';
 import { ALB_LISTENER_PORT } from './comfyui-load-balancer';
+import { EdgeResponseHeaders, USER_FILE_PATH_PATTERNS } from './edge-response-headers';
 import { createLogBucket } from './secure-bucket';
 
 export interface EdgeDistributionProps {
@@ -36,7 +37,10 @@ export const ORIGIN_TIMEOUT_SECONDS = 120;
 /**
  * CloudFront in front of ComfyUI: HTTPS to viewers, nothing cached (every ComfyUI response is per-user
  * state or a fresh render), every viewer header, cookie and query string forwarded so WebSocket upgrades
- * work. Host is forwarded too: ComfyUI rejects browser requests whose Origin does not match Host.
+ * work. ComfyUI's own Origin-vs-Host check covers only loopback hosts, so cross-site requests are refused at the
+ * edge (lib/edge/viewer-auth.js), not by ComfyUI. Security headers come from EdgeResponseHeaders: the default
+ * behaviour gets the web UI's, and a behaviour per USER_FILE_PATH_PATTERNS the sandboxing one, each otherwise
+ * identical (same origin, policies and viewer-request function: every behaviour is a way in).
  */
 export class EdgeDistribution extends Construct {
   readonly distribution: cloudfront.Distribution;
@@ -55,19 +59,24 @@ export class EdgeDistribution extends Construct {
       keepaliveTimeout: Duration.seconds(ORIGIN_TIMEOUT_SECONDS),
     });
 
+    const headers = new EdgeResponseHeaders(this, 'ResponseHeaders');
+    const behaviour = (responseHeadersPolicy: cloudfront.IResponseHeadersPolicy): cloudfront.BehaviorOptions => ({
+      origin,
+      viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+      allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
+      cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
+      originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER,
+      responseHeadersPolicy,
+      compress: false,
+      functionAssociations: props.viewerRequestFunction
+        ? [{ function: props.viewerRequestFunction, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }]
+        : undefined,
+    });
+
     this.distribution = new cloudfront.Distribution(this, 'Distribution', {
       comment: 'ComfyUI',
-      defaultBehavior: {
-        origin,
-        viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
-        allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
-        cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
-        originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER,
-        compress: false,
-        functionAssociations: props.viewerRequestFunction
-          ? [{ function: props.viewerRequestFunction, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }]
-          : undefined,
-      },
+      defaultBehavior: behaviour(headers.ui),
+      additionalBehaviors: Object.fromEntries(USER_FILE_PATH_PATTERNS.map((pattern) => [pattern, behaviour(headers.userFiles)])),
       webAclId: props.webAclArn,
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
       minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,

@@ -1,16 +1,19 @@
 // ComfyUI edge authentication: a CloudFront Function (cloudfront-js-2.0) on viewer request.
 // Every request must carry a user token `<user>.<secret>`, as `Authorization: Bearer <token>` (API
-// clients), Basic credentials `<user>:<token>` (browsers), or the comfyui_auth cookie (browsers'
+// clients), Basic credentials `<user>:<token>` (browsers), or the __Host-comfyui_auth cookie (browsers'
 // WebSocket upgrade, which may not resend Basic). The associated KeyValueStore maps `user:<name>` to
 // `v1$<salt>$<sha256(salt + secret) hex>[$metadata]`; lib/edge/credentials.ts writes that format.
 // Deployed as is: CloudFront counts comments toward the 10 KB limit, so design notes live in
-// lib/constructs/edge-auth.ts. Any failure answers 401 and forwards nothing.
+// lib/constructs/edge-auth.ts. Without a valid credential: 401. Browsers attach Basic and the cookie to
+// requests any site starts, so with those a write or WebSocket upgrade from another site gets 403.
+// A refused request is never forwarded.
 import cf from 'cloudfront';
 import crypto from 'crypto';
 
 const kvs = cf.kvs(); // the one store associated with this function
 
-const COOKIE = 'comfyui_auth';
+const COOKIE = '__Host-comfyui_auth';
+const OLD_COOKIE = 'comfyui_auth'; // before the __Host- prefix: no credential now, still removed
 const COOKIE_ATTRIBUTES = 'Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=43200';
 const USER = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 const SECRET = /^[A-Za-z0-9_-]{43}$/;
@@ -18,18 +21,21 @@ const SALT = /^[A-Za-z0-9_-]{22}$/;
 const HASH = /^[0-9a-f]{64}$/;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const SAFE_METHOD = /^(GET|HEAD|OPTIONS)$/;
+// A percent-encoded unreserved character: ComfyUI's router decodes it (/%76iew is /view), so such a path
+// could miss the sandboxed /view behaviour. No client needs one: encodeURIComponent never writes it.
+const ENCODED_UNRESERVED = /%(2[de]|3[0-9]|[46][1-9a-f]|[57][0-9a]|5f|7e)/i;
 // A valid credential is under 120 characters; longer input is refused before any parsing.
 const MAX_LENGTH = 256;
 
+function answer(statusCode, description) {
+  return { statusCode: statusCode, statusDescription: description, headers: { 'cache-control': { value: 'no-store' } } };
+}
+
 function deny() {
-  return {
-    statusCode: 401,
-    statusDescription: 'Unauthorized',
-    headers: {
-      'www-authenticate': { value: 'Basic realm="ComfyUI", charset="UTF-8"' },
-      'cache-control': { value: 'no-store' },
-    },
-  };
+  const response = answer(401, 'Unauthorized');
+  response.headers['www-authenticate'] = { value: 'Basic realm="ComfyUI", charset="UTF-8"' };
+  return response;
 }
 
 // Standard base64 to text; null unless every decoded byte is printable ASCII (all a credential holds).
@@ -71,6 +77,28 @@ function fromHeader(headers) {
   return { kind: 'basic', user: pair.slice(0, colon), token: pair.slice(colon + 1) };
 }
 
+// An optional header's one value: undefined when absent, null when unusable.
+function optional(headers, name) {
+  return headers[name] ? single(headers[name]) : undefined;
+}
+
+// Sent by a page of this origin: Sec-Fetch-Site and Origin, where present, say so (same-site and none do
+// not), and one is present: browsers send Origin on every POST and WebSocket, newer ones both.
+function sameOrigin(headers) {
+  const site = optional(headers, 'sec-fetch-site');
+  const origin = optional(headers, 'origin');
+  const host = optional(headers, 'host');
+  if (site === null || origin === null || !host || (site === undefined && origin === undefined)) return false;
+  return (site === undefined || site === 'same-origin')
+    && (origin === undefined || origin.toLowerCase() === 'https://' + host.toLowerCase());
+}
+
+// A write or WebSocket upgrade on a credential the browser attached itself (not Bearer) from another site.
+function crossSite(request, presented) {
+  return presented.kind !== 'bearer' && (!SAFE_METHOD.test(request.method) || !!request.headers.upgrade)
+    && !sameOrigin(request.headers);
+}
+
 function fromCookie(cookies) {
   if (!cookies[COOKIE]) return undefined;
   const token = single(cookies[COOKIE]);
@@ -106,26 +134,22 @@ async function verify(credential) {
   return sameText(actual, parts[2]);
 }
 
-// A browser navigation that signed in with Basic gets the cookie through a redirect to the same URL.
-// Only query-less GET navigations: the Location is then exactly the request's path.
+// A browser navigation to the UI (`/`, query-less) that signed in with Basic gets the cookie through a
+// redirect to `/`: a fixed Location, never built from the request.
 function wantsCookie(request, presented, cookie) {
   const mode = request.headers['sec-fetch-mode'];
-  return presented.kind === 'basic' && request.method === 'GET' && !request.headers.upgrade
+  return presented.kind === 'basic' && request.method === 'GET' && request.uri === '/' && !request.headers.upgrade
     && mode !== undefined && mode.value === 'navigate'
     && Object.keys(request.querystring).length === 0
     && !(cookie && cookie.token === presented.token);
 }
 
-function redirectSettingCookie(request, token) {
-  const cookies = {};
-  cookies[COOKIE] = { value: token, attributes: COOKIE_ATTRIBUTES };
-  return {
-    statusCode: 307,
-    statusDescription: 'Temporary Redirect',
-    // Leading slashes and backslashes collapse to one: `//host` would be a redirect to another site.
-    headers: { location: { value: request.uri.replace(/^[\/\\]+/, '/') }, 'cache-control': { value: 'no-store' } },
-    cookies: cookies,
-  };
+function redirectSettingCookie(token) {
+  const response = answer(307, 'Temporary Redirect');
+  response.headers.location = { value: '/' };
+  response.cookies = {};
+  response.cookies[COOKIE] = { value: token, attributes: COOKIE_ATTRIBUTES };
+  return response;
 }
 
 async function authenticate(request) {
@@ -140,10 +164,13 @@ async function authenticate(request) {
   const credential = parseToken(presented.token);
   if (!credential || (presented.kind === 'basic' && presented.user !== credential.user)) return deny();
   if (!(await verify(credential))) return deny();
-  if (wantsCookie(request, presented, cookie)) return redirectSettingCookie(request, presented.token);
+  if (ENCODED_UNRESERVED.test(request.uri)) return answer(400, 'Bad Request');
+  if (crossSite(request, presented)) return answer(403, 'Forbidden');
+  if (wantsCookie(request, presented, cookie)) return redirectSettingCookie(presented.token);
   // ComfyUI never sees a credential.
   delete request.headers.authorization;
   delete request.cookies[COOKIE];
+  delete request.cookies[OLD_COOKIE];
   return request;
 }
 

@@ -1,6 +1,12 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import { Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import {
+  HSTS_MAX_AGE,
+  UI_CONTENT_SECURITY_POLICY,
+  USER_FILE_CONTENT_SECURITY_POLICY,
+  USER_FILE_PATH_PATTERNS,
+} from '../../lib/constructs/edge-response-headers';
 import { COMMON_RULES_COUNTED } from '../../lib/constructs/edge-web-acl';
 import { readViewerAuthSource } from '../../lib/edge/viewer-auth-source';
 import { EDGE_WEB_ACL_STACK_NAME, OUTPUT_KEYS, STACK_NAMES } from '../../lib/names';
@@ -24,6 +30,21 @@ function behaviours(app: SynthesizedApp): any[] {
   return [config.DefaultCacheBehavior, ...(config.CacheBehaviors ?? [])];
 }
 
+/** The security headers of the response headers policy a behaviour names (by Ref, as CDK writes it). */
+function securityHeaders(app: SynthesizedApp, behaviour: any): any {
+  const policies = cloudFront(app).findResources('AWS::CloudFront::ResponseHeadersPolicy');
+  const policy = policies[behaviour.ResponseHeadersPolicyId?.Ref];
+  expect(policy, JSON.stringify(behaviour.ResponseHeadersPolicyId)).toBeDefined();
+  return policy.Properties.ResponseHeadersPolicyConfig.SecurityHeadersConfig;
+}
+
+/** A CSP's directives by name, e.g. { sandbox: [], 'default-src': ["'none'"] }. */
+function directives(policy: string): Record<string, string[]> {
+  return Object.fromEntries(
+    policy.split(';').map((d) => d.trim().split(/\s+/)).filter((d) => d[0]).map(([name, ...values]) => [name.toLowerCase(), values]),
+  );
+}
+
 describe('with the default config, nothing reaches ComfyUI without credentials', () => {
   let app: SynthesizedApp;
   beforeAll(async () => {
@@ -38,6 +59,62 @@ describe('with the default config, nothing reaches ComfyUI without credentials',
       expect(behaviour.FunctionAssociations).toEqual([
         { EventType: 'viewer-request', FunctionARN: { 'Fn::GetAtt': [functionId, 'FunctionARN'] } },
       ]);
+    }
+  });
+
+  test('the path behaviours are exactly the user-file paths, and each is the default behaviour but for its headers', () => {
+    const config = distributionConfig(app);
+    const paths = (config.CacheBehaviors ?? []).map((b: any) => b.PathPattern);
+    expect(paths).toEqual([...USER_FILE_PATH_PATTERNS]);
+    const { ResponseHeadersPolicyId: uiPolicy, ...defaults } = config.DefaultCacheBehavior;
+    for (const { PathPattern, ResponseHeadersPolicyId, ...rest } of config.CacheBehaviors) {
+      // Same origin, HTTPS redirect, all methods, no caching, every viewer header forwarded, the same function.
+      expect(rest, PathPattern).toEqual(defaults);
+      expect(ResponseHeadersPolicyId, PathPattern).not.toEqual(uiPolicy);
+    }
+  });
+
+  test('every response gets nosniff, HSTS for a year or more with subdomains, and same-origin referrers', () => {
+    for (const behaviour of behaviours(app)) {
+      const headers = securityHeaders(app, behaviour);
+      expect(headers.ContentTypeOptions).toEqual({ Override: true });
+      expect(headers.StrictTransportSecurity).toMatchObject({ IncludeSubdomains: true, Override: true });
+      expect(headers.StrictTransportSecurity.AccessControlMaxAgeSec).toBeGreaterThanOrEqual(365 * 24 * 3600);
+      expect(headers.StrictTransportSecurity.AccessControlMaxAgeSec).toBe(HSTS_MAX_AGE.toSeconds());
+      // Not no-referrer: that makes a browser send Origin: null on a same-origin form POST, which the edge refuses.
+      expect(headers.ReferrerPolicy).toEqual({ ReferrerPolicy: 'same-origin', Override: true });
+    }
+  });
+
+  test('the web UI may not be framed, and gets no CSP that could stop its own scripts', () => {
+    const headers = securityHeaders(app, distributionConfig(app).DefaultCacheBehavior);
+    expect(headers.FrameOptions).toEqual({ FrameOption: 'DENY', Override: true });
+    expect(headers.ContentSecurityPolicy.ContentSecurityPolicy).toBe(UI_CONTENT_SECURITY_POLICY);
+    expect(directives(UI_CONTENT_SECURITY_POLICY)).toEqual({ 'frame-ancestors': ["'none'"] });
+  });
+
+  test('/view, /api/view and /userdata files are sandboxed: an uploaded SVG or HTML page runs no script on the origin', () => {
+    const [viewBehaviour] = distributionConfig(app).CacheBehaviors;
+    const headers = securityHeaders(app, viewBehaviour);
+    // Override: ComfyUI or a custom node cannot send a weaker policy for these paths.
+    expect(headers.ContentSecurityPolicy).toEqual({ ContentSecurityPolicy: USER_FILE_CONTENT_SECURITY_POLICY, Override: true });
+    const csp = directives(USER_FILE_CONTENT_SECURITY_POLICY);
+    expect(csp.sandbox).toEqual([]); // no allow-scripts, no allow-same-origin
+    expect(csp['default-src']).toEqual(["'none'"]);
+    expect(csp['script-src']).toBeUndefined();
+    expect(JSON.stringify(csp)).not.toMatch(/unsafe-eval|allow-scripts|allow-same-origin|\*/);
+    expect(csp['frame-ancestors']).toEqual(["'self'"]);
+    expect(headers.FrameOptions).toEqual({ FrameOption: 'SAMEORIGIN', Override: true });
+    for (const pattern of ['/view*', '/api/view*', '/userdata/*', '/api/userdata/*']) expect(USER_FILE_PATH_PATTERNS).toContain(pattern);
+  });
+
+  test('the headers policies are named per region, as names are unique across an account', () => {
+    const policies = Object.values(cloudFront(app).findResources('AWS::CloudFront::ResponseHeadersPolicy'));
+    expect(policies).toHaveLength(2);
+    for (const policy of policies) {
+      const name = policy.Properties.ResponseHeadersPolicyConfig.Name;
+      expect(name).toMatch(/^us-west-2-[A-Za-z0-9-]+$/);
+      expect(name.length).toBeLessThanOrEqual(128);
     }
   });
 
@@ -131,7 +208,7 @@ describe('configurations that open other ways in say so at synth', () => {
 
   test('edgeAuth=false (acknowledged) drops the function and the store, and warns', async () => {
     const app = await synthApp({ edgeAuth: 'false', edgeAuthOffAcknowledged: 'true' });
-    expect(behaviours(app).map((b) => b.FunctionAssociations)).toEqual([undefined]);
+    expect(behaviours(app).map((b) => b.FunctionAssociations)).toEqual(Array(1 + USER_FILE_PATH_PATTERNS.length).fill(undefined));
     cloudFront(app).resourceCountIs('AWS::CloudFront::KeyValueStore', 0);
     expect(Object.keys(cloudFront(app).findOutputs(OUTPUT_KEYS.edgeUsersStoreArn))).toEqual([]);
     const stack = app.stacks.cloudFrontEntry as Stack;

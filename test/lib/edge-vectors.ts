@@ -80,6 +80,28 @@ const navigation = { 'sec-fetch-mode': header('navigate') };
 const upgrade = { upgrade: header('websocket'), connection: header('Upgrade'), 'sec-websocket-key': header('dGhlIHNhbXBsZSBub25jZQ==') };
 
 const CHALLENGE = 'Basic realm="ComfyUI", charset="UTF-8"';
+/** The cookie the function sets and reads; `__Host-` makes the browser refuse it without Secure and Path=/, or with a Domain. */
+const COOKIE = '__Host-comfyui_auth';
+/** The cookie's name before the `__Host-` prefix: no longer a credential, still never forwarded. */
+const OLD_COOKIE = 'comfyui_auth';
+/** The distribution's own origin, as a browser writes it in Origin (viewerRequest's Host). */
+const SITE = 'https://d111111abcdef8.cloudfront.net';
+const sameOriginPage = { 'sec-fetch-site': header('same-origin'), origin: header(SITE) };
+const crossSitePage = { 'sec-fetch-site': header('cross-site'), origin: header('https://evil.example') };
+/** Endpoints a cross-site page could make a signed-in browser write to (security review, row 1). */
+const WRITES: [string, string][] = [
+  ['POST', '/prompt'],
+  ['POST', '/api/prompt'],
+  ['POST', '/upload/image'],
+  ['POST', '/userdata/x.json'],
+  ['DELETE', '/api/userdata/x.json'],
+  ['POST', '/settings'],
+  ['POST', '/queue'],
+  ['POST', '/interrupt'],
+  ['POST', '/free'],
+  ['PUT', '/prompt'],
+  ['PATCH', '/prompt'],
+];
 
 /** Every vector, with a fresh credential for alice (the user every store holds unless a vector says otherwise). */
 export function viewerAuthVectors(): ViewerAuthVector[] {
@@ -89,6 +111,28 @@ export function viewerAuthVectors(): ViewerAuthVector[] {
     values: { [userKey('alice')]: issued.storedValue, ...values },
     broken: false,
   });
+
+  const cookie = () => ({ [COOKIE]: { value: alice } });
+  const withBasic = (headers: Record<string, Field> = {}) => ({ authorization: header(basic('alice', alice)), ...headers });
+  /** The same request signed by Basic and by the cookie: the two credentials a browser attaches itself. */
+  const browserCredentials = (request: Partial<Request>) => [
+    viewerRequest({ ...request, headers: withBasic(request.headers) }),
+    viewerRequest({ ...request, cookies: cookie() }),
+  ];
+  const expectForbidden = (response: any) => {
+    expect(response.statusCode).toBe(403);
+    expect(response.headers['cache-control'].value).toBe('no-store');
+    // No challenge: the credential is valid, a new one would not help, and the browser must not prompt.
+    expect(response.headers['www-authenticate']).toBeUndefined();
+    expect(JSON.stringify(response)).not.toContain(alice.split('.')[1]);
+  };
+  const everyForbidden = (responses: any[]) => responses.forEach(expectForbidden);
+  const everyForwarded = (responses: any[]) =>
+    responses.forEach((forwarded) => {
+      expect(forwarded.statusCode).toBeUndefined();
+      expect(forwarded.headers.authorization).toBeUndefined();
+      expect(forwarded.cookies[COOKIE]).toBeUndefined();
+    });
 
   const expectChallenge = (response: any) => {
     expect(response.statusCode).toBe(401);
@@ -126,7 +170,7 @@ export function viewerAuthVectors(): ViewerAuthVector[] {
   );
   vector(
     'an invalid Authorization header even beside a valid cookie: the header decides',
-    [viewerRequest({ headers: { authorization: header('Bearer nope') }, cookies: { comfyui_auth: { value: alice } } })],
+    [viewerRequest({ headers: { authorization: header('Bearer nope') }, cookies: cookie() })],
     everyChallenged,
   );
   vector('a valid token when the store cannot be read', [withAuthorization(`Bearer ${alice}`)], everyChallenged, {
@@ -174,43 +218,56 @@ export function viewerAuthVectors(): ViewerAuthVector[] {
     expect(forwarded.headers.authorization).toBeUndefined();
   });
   vector(
-    'the comfyui_auth cookie alone passes and is removed; other cookies stay',
-    [viewerRequest({ cookies: { comfyui_auth: { value: alice }, AWSALB: { value: 'sticky' } } })],
+    'the __Host-comfyui_auth cookie alone passes and is removed; other cookies stay',
+    [viewerRequest({ cookies: { ...cookie(), AWSALB: { value: 'sticky' } } })],
     ([forwarded]) => expect(forwarded.cookies).toEqual({ AWSALB: { value: 'sticky' } }),
+  );
+  vector(
+    'the old comfyui_auth cookie is no credential any more, and never reaches ComfyUI beside one',
+    [
+      viewerRequest({ cookies: { [OLD_COOKIE]: { value: alice } } }),
+      viewerRequest({ headers: { authorization: header(`Bearer ${alice}`) }, cookies: { [OLD_COOKIE]: { value: alice }, AWSALB: { value: 'sticky' } } }),
+    ],
+    ([refused, forwarded]) => {
+      expectChallenge(refused);
+      expect(forwarded.cookies).toEqual({ AWSALB: { value: 'sticky' } });
+    },
   );
 
   group = 'browsers';
   vector(
-    'a navigation signed in with Basic is redirected to itself, setting the cookie the WebSocket needs',
+    'a navigation to the UI signed in with Basic is redirected to /, setting the __Host- cookie the WebSocket needs',
     [viewerRequest({ uri: '/', headers: { authorization: header(basic('alice', alice)), ...navigation } })],
     ([response]) => {
       expect(response.statusCode).toBe(307);
       expect(response.headers.location.value).toBe('/');
       expect(response.headers['cache-control'].value).toBe('no-store');
-      expect(response.cookies.comfyui_auth.value).toBe(alice);
-      const attributes = response.cookies.comfyui_auth.attributes.split('; ');
+      expect(Object.keys(response.cookies)).toEqual([COOKIE]);
+      expect(response.cookies[COOKIE].value).toBe(alice);
+      const attributes: string[] = response.cookies[COOKIE].attributes.split('; ');
+      // What a browser requires of a __Host- cookie (Path=/, Secure, no Domain), and what keeps it from scripts and other sites.
       expect(attributes).toEqual(expect.arrayContaining(['Path=/', 'Secure', 'HttpOnly', 'SameSite=Lax']));
+      expect(attributes.filter((a) => /^domain=/i.test(a))).toEqual([]);
     },
   );
+  const elsewhere = ['/queue', '/extensions/core/x.html', '//evil.example/x', '/\\evil.example/x'];
   vector(
-    'the redirect stays on this site even for a path that starts with // or /\\',
-    ['//evil.example/x', '/\\evil.example/x'].map((uri) =>
-      viewerRequest({ uri, headers: { authorization: header(basic('alice', alice)), ...navigation } }),
-    ),
-    (responses) => {
-      for (const response of responses) {
-        expect(response.statusCode).toBe(307);
-        expect(response.headers.location.value).toBe('/evil.example/x');
-      }
-    },
+    'a navigation to any other path passes on its Basic credentials: no Location is ever built from a request',
+    elsewhere.map((uri) => viewerRequest({ uri, headers: withBasic(navigation) })),
+    (responses) =>
+      responses.forEach((forwarded, i) => {
+        expect(forwarded.statusCode, elsewhere[i]).toBeUndefined();
+        expect(forwarded.uri).toBe(elsewhere[i]);
+        expect(forwarded.headers.authorization).toBeUndefined();
+      }),
   );
   vector(
     'a navigation that already carries the same cookie is not redirected again',
-    [viewerRequest({ headers: { authorization: header(basic('alice', alice)), ...navigation }, cookies: { comfyui_auth: { value: alice } } })],
+    [viewerRequest({ headers: withBasic(navigation), cookies: cookie() })],
     ([forwarded]) => {
       expect(forwarded.uri).toBe('/');
       expect(forwarded.headers.authorization).toBeUndefined();
-      expect(forwarded.cookies.comfyui_auth).toBeUndefined();
+      expect(forwarded.cookies[COOKIE]).toBeUndefined();
     },
   );
   vector(
@@ -219,28 +276,146 @@ export function viewerAuthVectors(): ViewerAuthVector[] {
     ([forwarded]) => expect(forwarded.querystring.workflow.value).toBe('a'),
   );
   vector(
-    'a WebSocket upgrade with a valid cookie passes with its upgrade headers',
-    [viewerRequest({ uri: '/ws', querystring: { clientId: { value: 'c1' } }, headers: upgrade, cookies: { comfyui_auth: { value: alice } } })],
+    'a same-origin WebSocket upgrade with a valid cookie passes with its upgrade headers',
+    [viewerRequest({ uri: '/ws', querystring: { clientId: { value: 'c1' } }, headers: { ...upgrade, ...sameOriginPage }, cookies: cookie() })],
     ([forwarded]) => {
       expect(forwarded.uri).toBe('/ws');
       expect(forwarded.headers.upgrade.value).toBe('websocket');
       expect(forwarded.headers['sec-websocket-key']).toBeDefined();
-      expect(forwarded.cookies.comfyui_auth).toBeUndefined();
+      expect(forwarded.headers.origin.value).toBe(SITE);
+      expect(forwarded.cookies[COOKIE]).toBeUndefined();
     },
   );
-  const schemes = [`Bearer ${alice}`, basic('alice', alice)];
   vector(
-    'a WebSocket upgrade with a valid Bearer token or Basic credentials passes, never redirected',
-    schemes.map((authorization) =>
-      viewerRequest({ uri: '/ws', headers: { ...upgrade, authorization: header(authorization), 'sec-fetch-mode': header('websocket') } }),
-    ),
+    'a WebSocket upgrade with a valid Bearer token (any origin) or same-origin Basic credentials passes, never redirected',
+    [
+      viewerRequest({ uri: '/ws', headers: { ...upgrade, authorization: header(`Bearer ${alice}`) } }),
+      viewerRequest({ uri: '/ws', headers: withBasic({ ...upgrade, 'sec-fetch-mode': header('websocket'), ...sameOriginPage }) }),
+    ],
     (responses) =>
       responses.forEach((forwarded, i) => {
-        expect(forwarded.uri, schemes[i].split(' ')[0]).toBe('/ws');
+        expect(forwarded.uri, ['Bearer', 'Basic'][i]).toBe('/ws');
         expect(forwarded.headers.authorization).toBeUndefined();
       }),
   );
   vector('a WebSocket upgrade without a credential is refused', [viewerRequest({ uri: '/ws', headers: upgrade })], everyChallenged);
+
+  group = 'a browser credential (Basic or the cookie) writes and opens WebSockets only from this origin: 403 otherwise';
+  vector(
+    'a cross-site form POST to /prompt with cached Basic credentials, text/plain as a form sends it',
+    [
+      viewerRequest({
+        method: 'POST',
+        uri: '/prompt',
+        headers: withBasic({ ...crossSitePage, 'sec-fetch-mode': header('navigate'), 'content-type': header('text/plain') }),
+      }),
+    ],
+    everyForbidden,
+  );
+  vector(
+    'every write endpoint, with Basic and with the cookie, from a cross-site page',
+    WRITES.flatMap(([method, uri]) => browserCredentials({ method, uri, headers: crossSitePage })),
+    everyForbidden,
+  );
+  vector(
+    'a cross-site WebSocket upgrade (WebSocket hijacking), with Basic and with the cookie',
+    browserCredentials({ uri: '/ws', headers: { ...upgrade, ...crossSitePage } }),
+    everyForbidden,
+  );
+  vector(
+    'Sec-Fetch-Site same-site (a sibling host) or none (typed or bookmarked) is not this origin',
+    ['same-site', 'none'].flatMap((site) =>
+      browserCredentials({ method: 'POST', uri: '/prompt', headers: { 'sec-fetch-site': header(site) } }),
+    ),
+    everyForbidden,
+  );
+  const foreignOrigins = [
+    'https://evil.example',
+    'null',
+    'http://d111111abcdef8.cloudfront.net',
+    `${SITE}:8443`,
+    `${SITE}.evil.example`,
+    'https://other.cloudfront.net',
+    '',
+  ];
+  vector(
+    'without Sec-Fetch-Site (older browsers), an Origin other than https://<Host> is refused',
+    foreignOrigins.flatMap((origin) => browserCredentials({ method: 'POST', uri: '/prompt', headers: { origin: header(origin) } })),
+    everyForbidden,
+  );
+  vector(
+    'a write or upgrade with neither Sec-Fetch-Site nor Origin is refused: browsers send one, scripts use Bearer',
+    [
+      ...browserCredentials({ method: 'POST', uri: '/prompt' }),
+      ...browserCredentials({ uri: '/ws', headers: upgrade }),
+    ],
+    everyForbidden,
+  );
+  const twoOrigins = { value: SITE, multiValue: [{ value: SITE }, { value: 'https://evil.example' }] };
+  vector(
+    'signals that disagree, repeat or lack a Host are refused',
+    [
+      ...browserCredentials({ method: 'POST', uri: '/prompt', headers: { 'sec-fetch-site': header('same-origin'), origin: header('https://evil.example') } }),
+      ...browserCredentials({ method: 'POST', uri: '/prompt', headers: { 'sec-fetch-site': header('cross-site'), origin: header(SITE) } }),
+      ...browserCredentials({ method: 'POST', uri: '/prompt', headers: { origin: twoOrigins } }),
+      ...browserCredentials({ method: 'POST', uri: '/prompt', headers: { 'sec-fetch-site': header('') } }),
+      ...browserCredentials({ method: 'POST', uri: '/prompt', headers: { ...sameOriginPage, host: header('') } }),
+    ],
+    everyForbidden,
+  );
+
+  group = 'same-origin browser requests, reads and Bearer clients pass as before';
+  vector(
+    "the UI's own writes pass with Basic or the cookie: Sec-Fetch-Site and Origin, or either alone",
+    [
+      ...browserCredentials({ method: 'POST', uri: '/prompt', headers: sameOriginPage }),
+      ...browserCredentials({ method: 'POST', uri: '/api/upload/image', headers: { 'sec-fetch-site': header('same-origin') } }),
+      // Origin's host in another letter case: hosts are case-insensitive.
+      ...browserCredentials({ method: 'DELETE', uri: '/api/userdata/x.json', headers: { origin: header(SITE.toUpperCase().replace('HTTPS', 'https')) } }),
+    ],
+    everyForwarded,
+  );
+  vector(
+    'reads (GET, HEAD, OPTIONS) with a browser credential pass from any site: a cross-site page cannot read the answer',
+    ['GET', 'HEAD', 'OPTIONS'].flatMap((method) =>
+      browserCredentials({ method, uri: '/view', querystring: { filename: { value: 'x.png' } }, headers: crossSitePage }),
+    ),
+    everyForwarded,
+  );
+  vector(
+    'Bearer requests are unchanged: a write or upgrade with any Origin, or none, passes (a page cannot attach Bearer)',
+    [
+      viewerRequest({ method: 'POST', uri: '/prompt', headers: { authorization: header(`Bearer ${alice}`) } }),
+      viewerRequest({ method: 'POST', uri: '/prompt', headers: { authorization: header(`Bearer ${alice}`), ...crossSitePage } }),
+      viewerRequest({ uri: '/ws', headers: { authorization: header(`Bearer ${alice}`), ...upgrade, ...crossSitePage } }),
+    ],
+    everyForwarded,
+  );
+  vector(
+    'a refused write still needs a valid credential first: without one it is 401, as before',
+    [viewerRequest({ method: 'POST', uri: '/prompt', headers: { authorization: header(basic('alice', wrong)), ...crossSitePage } })],
+    everyChallenged,
+  );
+
+  group = "paths reach ComfyUI only in the form CloudFront's behaviours match";
+  const encodedPaths = ['/%76iew', '/api/%76iew', '/%61pi/view', '/api/%75serdata/x.svg', '/vi%65w', '/%5Fx', '/x%7e', '/x%2d', '/%2e/view'];
+  vector(
+    'a percent-encoded unreserved character is refused 400: ComfyUI would route /%76iew to /view, around its sandbox',
+    encodedPaths.map((uri) =>
+      viewerRequest({ uri, querystring: { filename: { value: 'x.svg' }, type: { value: 'input' } }, headers: { authorization: header(`Bearer ${alice}`) } }),
+    ),
+    (responses) =>
+      responses.forEach((response, i) => {
+        expect(response.statusCode, encodedPaths[i]).toBe(400);
+        expect(response.headers['cache-control'].value).toBe('no-store');
+      }),
+  );
+  const reservedPaths = ['/api/userdata/workflows%2Fmy%20flow.json', '/api/userdata/%C3%A9t%C3%A9.json', '/view'];
+  vector(
+    'encoded reserved and non-ASCII characters pass, as encodeURIComponent writes them',
+    reservedPaths.map((uri) => viewerRequest({ uri, headers: { authorization: header(`Bearer ${alice}`) } })),
+    (responses) => responses.forEach((forwarded, i) => expect(forwarded.uri).toBe(reservedPaths[i])),
+  );
 
   group = 'malformed input is answered 401, never an exception';
   const secret = 'A'.repeat(43);
@@ -267,8 +442,8 @@ export function viewerAuthVectors(): ViewerAuthVector[] {
   vector('two Authorization headers', [viewerRequest({ headers: { authorization: both } })], everyChallenged);
   const twice = { value: alice, multiValue: [{ value: alice }, { value: 'x' }] };
   vector(
-    'two comfyui_auth cookies, or a huge one',
-    [viewerRequest({ cookies: { comfyui_auth: twice } }), viewerRequest({ cookies: { comfyui_auth: { value: 'x'.repeat(100_000) } } })],
+    'two __Host-comfyui_auth cookies, or a huge one',
+    [viewerRequest({ cookies: { [COOKIE]: twice } }), viewerRequest({ cookies: { [COOKIE]: { value: 'x'.repeat(100_000) } } })],
     everyChallenged,
   );
   const corruptions: [string, (stored: string) => string][] = [
