@@ -100,12 +100,11 @@ const CLUSTER: Acknowledgement[] = [
   },
   {
     path: '$CLUSTER/aws-load-balancer-controller/Role',
-    rules: [
-      'AwsSolutions-IAM5[Resource::*]',
-      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:*:*:security-group/*]',
-      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:elasticloadbalancing:*:*:**]',
-    ],
-    reason: "The AWS Load Balancer Controller's published IAM policy: it manages load balancers it creates at runtime, scoped by tags.",
+    rules: ['AwsSolutions-IAM5[Resource::*]'],
+    reason:
+      'Load Balancer Controller, cut down to our one TargetGroupBinding: the EC2 and Elastic Load Balancing Describe ' +
+      'actions of its published policy, which have no resource-level permission; it may register targets only ' +
+      'in the ComfyUI target group and change nothing else.',
   },
   ...[
     ['iam-integration', 'AwsSolutions-IAM5[Resource::*]'],

@@ -14,6 +14,7 @@ import { grantClusterAdmin } from '../constructs/cluster-admin';
 import { ClusterVpcProvider } from '../constructs/cluster-vpc';
 import { ComfyuiLoadBalancer } from '../constructs/comfyui-load-balancer';
 import { restrictGpuNodeRole } from '../constructs/gpu-node-role';
+import { restrictLoadBalancerControllerRole } from '../constructs/load-balancer-controller-role';
 import { NodeSyncBundle } from '../constructs/node-sync-bundle';
 import { albSubnetsCidr } from '../alb-subnets';
 import { KUBERNETES_SERVICE_CIDR, modelSyncLogGroupName, OUTPUT_KEYS } from '../names';
@@ -124,6 +125,7 @@ export async function buildClusterStack(scope: Construct, id: string, props: Clu
     idleTimeout: Duration.seconds(config.albIdleTimeoutSeconds),
     dataRemovalPolicy: config.dataRemovalPolicy,
   });
+  restrictLoadBalancerControllerRole(cluster, loadBalancer.targetGroup.targetGroupArn);
 
   new CfnOutput(stack, OUTPUT_KEYS.clusterName, { value: cluster.clusterName });
   new CfnOutput(stack, OUTPUT_KEYS.region, { value: stack.region });

@@ -1,5 +1,7 @@
 import { beforeAll, describe, expect, test } from 'vitest';
+import { CfnElement } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
+import * as eks from 'aws-cdk-lib/aws-eks';
 import { albSubnetsCidr, cidrContains } from '../../lib/alb-subnets';
 import { loadConfig } from '../../lib/config';
 import { exampleStackValues, STACK_VALUE_SOURCES } from '../../lib/manifests/stack-values';
@@ -297,6 +299,24 @@ describe('the default app', () => {
     expect(values.enableNetworkPolicy).toBe('true');
     // The key the add-on's configuration schema names (env of the aws-node container).
     expect(values.env).toMatchObject({ NETWORK_POLICY_ENFORCING_MODE: 'standard' });
+  });
+
+  test('the Load Balancer Controller may register targets in the ComfyUI target group only, and otherwise only read', () => {
+    const { stack, cluster } = app.stacks.cluster;
+    const serviceAccount = cluster.node.findChild('aws-load-balancer-controller') as eks.ServiceAccount;
+    const policy = serviceAccount.role.node.findChild('DefaultPolicy').node.defaultChild as CfnElement;
+    const template = app.templates[STACK_NAMES.cluster].toJSON();
+    const statements: any[] = template.Resources[stack.resolve(policy.logicalId)].Properties.PolicyDocument.Statement;
+    const targetGroup = Object.values(app.templates[STACK_NAMES.cluster].findOutputs(OUTPUT_KEYS.targetGroupArn))[0].Value;
+    const isRead = (action: string) => /^(ec2|elasticloadbalancing):(Describe|Get)[A-Za-z]+$/.test(action);
+    const writes = statements.filter((st) => (asList(st.Action) as string[]).some((a) => !isRead(a)));
+    expect(statements.every((st) => st.Effect === 'Allow' && st.Condition === undefined)).toBe(true);
+    expect(writes).toEqual([
+      expect.objectContaining({
+        Action: ['elasticloadbalancing:DeregisterTargets', 'elasticloadbalancing:RegisterTargets'],
+        Resource: targetGroup,
+      }),
+    ]);
   });
 
   test('the cluster service CIDR is the one NetworkPolicies name', () => {
