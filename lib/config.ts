@@ -48,7 +48,11 @@ export interface AppConfig {
   readonly kubernetesVersion: KubernetesVersionString;
   /** IAM principal mapped as cluster admin; without it nobody but CloudFormation administers the cluster. */
   readonly clusterAdminArn?: string;
-  /** CIDRs that may reach the public Kubernetes API endpoint. @default ['0.0.0.0/0'] (IAM still required) */
+  /**
+   * Public CIDRs that may reach the Kubernetes API endpoint from outside the VPC, e.g. your IP as
+   * `$(curl -s https://checkip.amazonaws.com)/32`; IAM authentication is required either way. None keeps the
+   * endpoint private: kubectl then works only from inside the VPC, and synth warns. @default [] (private)
+   */
   readonly clusterEndpointPublicCidrs: string[];
   /** VPC CIDR. @default 10.0.0.0/16 */
   readonly vpcCidr: string;
@@ -177,7 +181,7 @@ export function loadConfig(context: ContextReader, env: NodeJS.ProcessEnv = {}):
       SUPPORTED_KUBERNETES_VERSIONS,
     ),
     clusterAdminArn: adminArn === undefined || adminArn === '' ? undefined : parseAdminPrincipalArn('clusterAdminArn', adminArn),
-    clusterEndpointPublicCidrs: parseList('clusterEndpointPublicCidrs', get('clusterEndpointPublicCidrs') ?? ['0.0.0.0/0'])
+    clusterEndpointPublicCidrs: parseList('clusterEndpointPublicCidrs', get('clusterEndpointPublicCidrs') ?? [])
       .map((c) => parseCidr('clusterEndpointPublicCidrs', c)),
     vpcCidr: parseCidr('vpcCidr', parseString('vpcCidr', get('vpcCidr') ?? '10.0.0.0/16')),
     maxAzs: parseInteger('maxAzs', get('maxAzs') ?? 2, 2, 3),

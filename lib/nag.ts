@@ -54,13 +54,6 @@ const CLUSTER: Acknowledgement[] = [
     reason: EKS_PROVIDERS,
   },
   {
-    path: '$CLUSTER/Resource/Resource/Default',
-    rules: ['AwsSolutions-EKS1'],
-    reason:
-      "kubectl from engineers' laptops needs the public endpoint; every call still needs IAM authentication, " +
-      'and clusterEndpointPublicCidrs narrows who may connect at all.',
-  },
-  {
     path: '$CLUSTER/Role',
     rules: [managed('AmazonEKSClusterPolicy')],
     reason: 'AmazonEKSClusterPolicy is the policy EKS documents for the cluster service role.',
@@ -147,6 +140,20 @@ const MODELS_SYNC: Acknowledgement[] = [
   },
 ];
 
+/** EKS1 (public API endpoint) arises only when clusterEndpointPublicCidrs lists networks; by default the endpoint is private. */
+function publicEndpointAcknowledgements(publicCidrs: readonly string[]): Acknowledgement[] {
+  if (publicCidrs.length === 0) return [];
+  return [
+    {
+      path: '$CLUSTER/Resource/Resource/Default',
+      rules: ['AwsSolutions-EKS1'],
+      reason:
+        `The Kubernetes API endpoint is public only to clusterEndpointPublicCidrs (${publicCidrs.join(', ')}), so ` +
+        "engineers' kubectl works from there; every call still needs IAM authentication.",
+    },
+  ];
+}
+
 /** The CloudFront stack's acknowledgements; CFR2 (no WAF) only arises while the `waf` config key is off. */
 function cloudFrontAcknowledgements(waf: boolean): Acknowledgement[] {
   const cfr1 = 'CFR1: studios work from anywhere, so no geo restriction by default.';
@@ -174,7 +181,8 @@ function cloudFrontAcknowledgements(waf: boolean): Acknowledgement[] {
 
 /** Applies every acknowledgement; a path that no longer exists fails synth so stale entries cannot pile up. */
 export function acknowledgeNagFindings(stacks: AppStacks): void {
-  apply(stacks.cluster.stack, CLUSTER, stacks.cluster.cluster.node.id);
+  const clusterAcknowledgements = [...CLUSTER, ...publicEndpointAcknowledgements(stacks.cluster.config.clusterEndpointPublicCidrs)];
+  apply(stacks.cluster.stack, clusterAcknowledgements, stacks.cluster.cluster.node.id);
   apply(stacks.modelsSync, MODELS_SYNC);
   if (stacks.cloudFrontEntry) {
     apply(stacks.cloudFrontEntry, cloudFrontAcknowledgements(stacks.edgeWebAcl !== undefined));

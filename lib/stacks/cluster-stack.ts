@@ -11,6 +11,7 @@ import { hardenBlueprintResources } from '../constructs/blueprint-hardening';
 import { fixKarpenterInterruptionRules } from '../constructs/karpenter-interruption-rules';
 import { installChartsAfterSystemNodes } from '../constructs/system-node-ordering';
 import { grantClusterAdmin } from '../constructs/cluster-admin';
+import { clusterEndpointAccess, warnAboutClusterEndpoint } from '../constructs/cluster-endpoint';
 import { ClusterVpcProvider } from '../constructs/cluster-vpc';
 import { ComfyuiLoadBalancer } from '../constructs/comfyui-load-balancer';
 import { restrictGpuNodeRole } from '../constructs/gpu-node-role';
@@ -28,6 +29,8 @@ export interface ClusterStackProps extends StackProps {
 
 /** What later stacks need from the cluster stack. */
 export interface ClusterStack {
+  /** The config the stack was built from: lib/nag.ts names its exact findings with it. */
+  readonly config: AppConfig;
   readonly stack: blueprints.EksBlueprint;
   readonly vpc: ec2.IVpc;
   readonly cluster: eks.Cluster;
@@ -61,7 +64,7 @@ export async function buildClusterStack(scope: Construct, id: string, props: Clu
       new AdminScopedClusterProvider({
         clusterName: config.clusterName,
         version: kubernetesVersion,
-        endpointAccess: eks.EndpointAccess.PUBLIC_AND_PRIVATE.onlyFrom(...config.clusterEndpointPublicCidrs),
+        endpointAccess: clusterEndpointAccess(config.clusterEndpointPublicCidrs),
         // Explicit, so NetworkPolicies can name the API server's service address (KUBERNETES_API_SERVICE_IP).
         serviceIpv4Cidr: KUBERNETES_SERVICE_CIDR,
         vpcSubnets: [privateSubnets],
@@ -105,6 +108,7 @@ export async function buildClusterStack(scope: Construct, id: string, props: Clu
   const cluster = clusterInfo.cluster as eks.Cluster;
   const vpc = cluster.vpc;
   grantClusterAdmin(cluster, config.clusterAdminArn);
+  warnAboutClusterEndpoint(cluster, config.clusterEndpointPublicCidrs);
   hardenBlueprintResources(stack, config.clusterName);
   fixKarpenterInterruptionRules(stack);
   installChartsAfterSystemNodes(cluster);
@@ -142,7 +146,7 @@ export async function buildClusterStack(scope: Construct, id: string, props: Clu
   new CfnOutput(stack, OUTPUT_KEYS.vpcCidr, { value: config.vpcCidr });
   new CfnOutput(stack, OUTPUT_KEYS.nodeSyncBundleUrl, { value: nodeSyncBundle.s3ObjectUrl });
 
-  return { stack, vpc, cluster, loadBalancer };
+  return { config, stack, vpc, cluster, loadBalancer };
 }
 
 /** A bucket ARN from its configured name: a plain string, so no cross-stack export ties the stacks. */

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import { CfnElement } from 'aws-cdk-lib';
-import { Match } from 'aws-cdk-lib/assertions';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as eks from 'aws-cdk-lib/aws-eks';
 import { albSubnetsCidr, cidrContains } from '../../lib/alb-subnets';
 import { loadConfig } from '../../lib/config';
@@ -32,6 +32,10 @@ function statements(app: SynthesizedApp, stackName: string): any[] {
 }
 
 const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : [v]);
+
+/** The EKS cluster's endpoint settings, as CDK's cluster resource passes them to CreateCluster. */
+const clusterEndpointConfig = (app: SynthesizedApp): Record<string, unknown> =>
+  resources(app, STACK_NAMES.cluster, 'Custom::AWSCDK-EKS-Cluster')[0].Properties!.Config.resourcesVpcConfig;
 
 /** Whether an IAM action pattern (`*` and `?` wildcards, case-insensitive) covers an action. */
 const actionMatches = (pattern: string, action: string): boolean =>
@@ -319,6 +323,14 @@ describe('the default app', () => {
     ]);
   });
 
+  test('the Kubernetes API endpoint is private by default, and synth says how to open it to your IP', () => {
+    expect(clusterEndpointConfig(app)).toEqual(expect.objectContaining({ endpointPublicAccess: false, endpointPrivateAccess: true }));
+    expect(clusterEndpointConfig(app).publicAccessCidrs).toBeUndefined();
+    const warnings = Annotations.fromStack(app.stacks.cluster.stack).findWarning('*', Match.stringLikeRegexp('endpoint is private'));
+    expect(warnings).toHaveLength(1);
+    expect(String(warnings[0].entry.data)).toContain('-c clusterEndpointPublicCidrs="$(curl -s https://checkip.amazonaws.com)/32"');
+  });
+
   test('the cluster service CIDR is the one NetworkPolicies name', () => {
     expect(JSON.stringify(app.templates[STACK_NAMES.cluster].toJSON())).toContain(
       `"serviceIpv4Cidr":"${KUBERNETES_SERVICE_CIDR}"`,
@@ -353,6 +365,15 @@ describe('configured variants', () => {
     const app = await synthApp({ albExposure: 'cidrs', albAllowedCidrs: '10.50.0.0/16' });
     const sources = albIngress(app).map((r: any) => r.CidrIp ?? (r.SourceSecurityGroupId ? 'cloudfront-vpc-origin' : 'other'));
     expect(sources.sort()).toEqual(['10.50.0.0/16', 'cloudfront-vpc-origin']);
+  });
+
+  test('clusterEndpointPublicCidrs opens the public endpoint to those networks only, with cdk-nag EKS1 acknowledged', async () => {
+    const app = await synthApp({ clusterEndpointPublicCidrs: '203.0.113.7/32' });
+    expect(clusterEndpointConfig(app)).toEqual(
+      expect.objectContaining({ endpointPublicAccess: true, endpointPrivateAccess: true, publicAccessCidrs: ['203.0.113.7/32'] }),
+    );
+    expect(app.nagViolations).toEqual([]);
+    expect(Annotations.fromStack(app.stacks.cluster.stack).findWarning('*', Match.stringLikeRegexp('endpoint'))).toEqual([]);
   });
 
   test('a configured admin role is mapped to system:masters in aws-auth', async () => {

@@ -22,6 +22,13 @@ describe('loadConfig', () => {
     expect(config.clusterAdminArn).toBeUndefined();
   });
 
+  test('keeps the Kubernetes API endpoint private unless clusterEndpointPublicCidrs lists networks', () => {
+    expect(loadConfig(fromContext({})).clusterEndpointPublicCidrs).toEqual([]);
+    expect(loadConfig(fromContext({ clusterEndpointPublicCidrs: '' })).clusterEndpointPublicCidrs).toEqual([]);
+    expect(loadConfig(fromContext({ clusterEndpointPublicCidrs: '203.0.113.7/32, 198.51.100.0/24' })).clusterEndpointPublicCidrs)
+      .toEqual(['203.0.113.7/32', '198.51.100.0/24']);
+  });
+
   test('takes the account from CDK_DEFAULT_ACCOUNT and derives bucket names from it', () => {
     const config = loadConfig(fromContext({ region: 'eu-west-1' }), { CDK_DEFAULT_ACCOUNT: '210987654321' });
     expect(config.modelsBucketName).toBe('comfyui-models-210987654321-eu-west-1');
@@ -64,6 +71,7 @@ describe('loadConfig', () => {
     [{ clusterAdminArn: 'jane' }, "Invalid config 'clusterAdminArn': expected an IAM role or user ARN"],
     [{ albIdleTimeoutSeconds: '60' }, "Invalid config 'albIdleTimeoutSeconds': expected an integer from 600 to 4000"],
     [{ vpcCidr: '10.0.0.0/33' }, "Invalid config 'vpcCidr': expected an IPv4 CIDR"],
+    [{ clusterEndpointPublicCidrs: '203.0.113.7' }, "Invalid config 'clusterEndpointPublicCidrs': expected an IPv4 CIDR"],
     [{ comfyui: { clusterNmae: 'x' } }, "Invalid config 'clusterNmae': unknown key"],
     [{ cloudFront: false }, "Invalid config 'albExposure': 'cloudfront-only' leaves no way in"],
     [{ albExposure: 'cidrs' }, "Invalid config 'albAllowedCidrs': albExposure 'cidrs' needs at least one CIDR"],
