@@ -64,7 +64,7 @@ beforeAll(async () => {
   await s3.send(new CreateBucketCommand({ Bucket: OUTPUTS_BUCKET }));
   dir = mkdtempSync(path.join(os.tmpdir(), 'models-cli-'));
   aws = ['--endpoint-url', observer.endpoint, '--region', 'us-east-1', '--outputs', path.join(dir, 'absent.json')];
-}, 60_000);
+});
 
 afterAll(async () => {
   await observer?.close();
@@ -216,7 +216,7 @@ describe('Ctrl-C during models upload', () => {
     expect(uploadPartRequests('ctrl-c.safetensors', proxy)).toBeGreaterThan(0);
     expect(await pendingMultipartUploads()).toBe(0);
     expect(await objectBytes('checkpoints/ctrl-c.safetensors')).toBeUndefined();
-  }, 60_000);
+  });
 });
 
 describe('models ls', () => {

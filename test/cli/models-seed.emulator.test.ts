@@ -58,7 +58,7 @@ beforeAll(async () => {
   host.route('/org/gated/resolve/main/gated.safetensors', { redirectTo: `${cdn.url}/signed/gated.safetensors?X-Signature=abc` });
   cdn.route('/signed/gated.safetensors', { body: gated });
   dir = mkdtempSync(path.join(os.tmpdir(), 'models-seed-'));
-}, 60_000);
+});
 
 afterAll(async () => {
   await Promise.all([observer?.close(), host?.close(), cdn?.close()]);
@@ -84,7 +84,7 @@ describe('models seed', () => {
     } finally {
       delete process.env.HF_TOKEN;
     }
-  }, 120_000);
+  });
 
   test('reports each entry as it goes, then a summary, and exits non-zero because some failed', () => {
     const at = (key: string) => `s3://${BUCKET}/${key}`;

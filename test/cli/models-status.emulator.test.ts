@@ -50,7 +50,7 @@ beforeAll(async () => {
   await writeStream(logs, `${commandId}/i-0aaa/syncModels/stderr`, ['a warning on stderr'], now - 110_000);
   // A node whose newest run SSM no longer lists (another command): only its log tells.
   await writeStream(logs, 'c-older-history/i-0ccc/syncModels/stdout', ['[model-sync] full sync of s3://studio-comfyui-models', `[model-sync] ${NO_FIT}`], now - 60_000);
-}, 60_000);
+});
 
 afterAll(async () => {
   await moto?.stop();

@@ -90,7 +90,7 @@ beforeAll(async () => {
     }) as typeof stream.write;
   }
   ({ handler } = await import('../../../lambda/model-sync/handler'));
-}, 120_000);
+});
 
 afterAll(async () => {
   await proxy?.close();
