@@ -2,12 +2,17 @@ import { CfnResource, Stack, Validations } from 'aws-cdk-lib';
 import { rules as nagRules } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 import { AppStacks } from './app-stacks';
+import { AppConfig } from './config';
+import { modelSyncLogGroupName } from './names';
 
 /**
  * One cdk-nag acknowledgement: the construct (path below its stack; `$CLUSTER` is the EKS cluster's id),
  * the rules it acknowledges, and why. IAM4/IAM5 report one finding per policy or wildcard, so those rules
- * are written `AwsSolutions-IAM5[Resource::...]`; in a finding, `**` stands for any text, so a finding
- * nobody expected (a new wildcard) still fails synth.
+ * are written `AwsSolutions-IAM5[Resource::...]` with the whole finding: bucket, cluster and log group
+ * names, region and account come from the config, so a finding nobody expected (a new wildcard, a wildcard
+ * on another bucket) still fails synth. `**` appears only where a finding embeds a CloudFormation logical
+ * ID that CDK generates inside its own framework constructs (a hash of the construct path, which an
+ * aws-cdk-lib upgrade may change); it stands for that one ID: letters and digits, nothing else.
  */
 interface Acknowledgement {
   readonly path: string;
@@ -22,123 +27,151 @@ const EKS_PROVIDERS =
 
 const LAMBDA_BASIC = 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]';
 const managed = (name: string) => `AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/${name}]`;
+/** An IAM5 finding: a wildcard in a statement's resource, as cdk-nag prints it. */
+const wildcard = (resource: string) => `AwsSolutions-IAM5[Resource::${resource}]`;
+/**
+ * lambda:InvokeFunction on `<function ARN>:*` (any version of one function), which CDK's provider framework
+ * grants for its own handlers; the ARN is a GetAtt of the handler's generated logical ID.
+ */
+const PROVIDER_HANDLER_VERSIONS = wildcard('<**.Arn>:*');
+/**
+ * aws-eks attaches ECR Public read-only to the kubectl handler's role only in regions that have ECR Public,
+ * behind a condition whose logical ID CDK generates.
+ */
+const ECR_PUBLIC_READ_IF_AVAILABLE =
+  'AwsSolutions-IAM4[Policy::{"Fn::If":["**",{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},' +
+  '":iam::aws:policy/AmazonElasticContainerRegistryPublicReadOnly"]]},{"Ref":"AWS::NoValue"}]}]';
 
-const CLUSTER: Acknowledgement[] = [
-  {
-    path: '@aws-cdk--aws-eks.ClusterResourceProvider',
-    rules: [LAMBDA_BASIC, 'AwsSolutions-IAM5[Resource::<**.Arn>:*]', 'AwsSolutions-SF1', 'AwsSolutions-SF2'],
-    reason: EKS_PROVIDERS,
-  },
-  {
-    path: '@aws-cdk--aws-eks.KubectlProvider',
-    rules: [LAMBDA_BASIC, managed('service-role/AWSLambdaVPCAccessExecutionRole'), 'AwsSolutions-IAM5[Resource::<**.Arn>:*]', 'AwsSolutions-L1'],
-    reason: EKS_PROVIDERS,
-  },
-  {
-    path: '$CLUSTER/KubectlHandlerRole',
-    rules: [
-      LAMBDA_BASIC,
-      managed('service-role/AWSLambdaVPCAccessExecutionRole'),
-      managed('AmazonEC2ContainerRegistryPullOnly'),
-      'AwsSolutions-IAM4[Policy::{"Fn::If":**AmazonElasticContainerRegistryPublicReadOnly**]',
-    ],
-    reason: EKS_PROVIDERS,
-  },
-  {
-    path: '$CLUSTER/Resource/CreationRole',
-    rules: [
-      'AwsSolutions-IAM5[Resource::*]',
-      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:eks:**:cluster/**/*]',
-      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:eks:**:fargateprofile/**/*]',
-    ],
-    reason: EKS_PROVIDERS,
-  },
-  {
-    path: '$CLUSTER/Role',
-    rules: [managed('AmazonEKSClusterPolicy')],
-    reason: 'AmazonEKSClusterPolicy is the policy EKS documents for the cluster service role.',
-  },
-  {
-    path: '$CLUSTER/Nodegroupsystem-ng/NodeGroupRole',
-    rules: [managed('AmazonEKSWorkerNodePolicy'), managed('AmazonEKS_CNI_Policy'), managed('AmazonEC2ContainerRegistryReadOnly')],
-    reason: 'System node group: the AWS managed worker-node, CNI and ECR read-only policies EKS documents for managed node groups.',
-  },
-  {
-    path: '$CLUSTER/karpenter-node-role',
-    rules: [
-      managed('AmazonEKSWorkerNodePolicy'),
-      managed('AmazonEC2ContainerRegistryPullOnly'),
-      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::**/*]',
-      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:**:log-group:/comfyui/**/model-sync:*]',
-      'AwsSolutions-IAM5[Resource::*]',
-    ],
-    reason:
-      'GPU node role: the AWS managed policies EKS documents for worker nodes (join, ECR pull-only); the SSM ' +
-      "agent's Run Command actions (registration, ssmmessages and ec2messages, which have no resource type; no " +
-      'Parameter Store read); read-only access to the objects of the models bucket (s3:GetObject on bucket/*); ' +
-      "and the agent's CloudWatch output for the model-sync command: streams of that one log group, plus " +
-      'DescribeLogGroups, which has no narrower resource.',
-  },
-  {
-    path: '$CLUSTER/aws-node-sa/Role',
-    rules: [managed('AmazonEKS_CNI_Policy')],
-    reason: "aws-node's IRSA role: AmazonEKS_CNI_Policy is the policy EKS documents for the VPC CNI (ENIs and pod IPs on every node).",
-  },
-  {
-    path: 'NodeSyncBundle/NodeRead',
-    rules: ['AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:**:key/*]'],
-    reason:
-      'kms:Decrypt for the node-sync bundle in a customer-key CDK asset bucket, whose key id lives in the bootstrap stack: ' +
-      'only through S3 (kms:ViaService) and only for that object (kms:EncryptionContext:aws:s3:arn).',
-  },
-  {
-    path: '$CLUSTER/aws-load-balancer-controller/Role',
-    rules: ['AwsSolutions-IAM5[Resource::*]'],
-    reason:
-      'Load Balancer Controller, cut down to our one TargetGroupBinding: the EC2 and Elastic Load Balancing Describe ' +
-      'actions of its published policy, which have no resource-level permission; it may register targets only ' +
-      'in the ComfyUI target group and change nothing else.',
-  },
-  ...[
-    ['iam-integration', 'AwsSolutions-IAM5[Resource::*]'],
-    ['node-lifecycle', 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:**]'],
-    ['resource-discovery', 'AwsSolutions-IAM5[Resource::*]'],
-    ['resource-discovery', 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:**:parameter/aws/service/*]'],
-    ['zonal-shift', 'AwsSolutions-IAM5[Resource::*]'],
-  ].map(([name, rule]) => ({
-    path: `$CLUSTER/blueprints-addon-karpenter-${name}-policy`,
-    rules: [rule],
-    reason: "Karpenter's published controller policy: it launches and terminates instances it names at runtime, scoped by cluster tags.",
-  })),
-  {
-    path: '$CLUSTER/s3-csi-driver-policy',
-    rules: ['AwsSolutions-IAM5[Resource::arn:aws:s3:::**/*]'],
-    reason: 'Mountpoint S3 CSI driver: object access limited to the objects of the outputs bucket.',
-  },
-  {
-    path: 'karpenter-queue',
-    rules: ['AwsSolutions-SQS3'],
-    reason: 'Karpenter interruption events are only useful for minutes (5-minute retention); a dead-letter queue would hold stale events.',
-  },
-  { path: 'ComfyuiLoadBalancer/AccessLogs', rules: ['AwsSolutions-S1'], reason: LOG_BUCKET },
+/**
+ * The resource types of Karpenter's node-lifecycle policy (eks-blueprints 1.19.0's copy of Karpenter's
+ * controller policy): any account (`*`, or none for AMIs and snapshots), this region.
+ */
+const KARPENTER_NODE_LIFECYCLE_RESOURCES = [
+  ':*:launch-template/*', ':*:security-group/*', ':*:spot-instances-request/*', ':*:subnet/*', '::image/*',
+  '::snapshot/*', ':*:fleet/*', ':*:instance/*', ':*:network-interface/*', ':*:volume/*',
 ];
 
+function clusterAcknowledgements(config: AppConfig): Acknowledgement[] {
+  const { region, account, clusterName } = config;
+  const arn = (service: string, rest: string) => `arn:<AWS::Partition>:${service}:${region}:${rest}`;
+  return [
+    {
+      path: '@aws-cdk--aws-eks.ClusterResourceProvider',
+      rules: [LAMBDA_BASIC, PROVIDER_HANDLER_VERSIONS, 'AwsSolutions-SF1', 'AwsSolutions-SF2'],
+      reason: EKS_PROVIDERS,
+    },
+    {
+      path: '@aws-cdk--aws-eks.KubectlProvider',
+      rules: [LAMBDA_BASIC, managed('service-role/AWSLambdaVPCAccessExecutionRole'), PROVIDER_HANDLER_VERSIONS, 'AwsSolutions-L1'],
+      reason: EKS_PROVIDERS,
+    },
+    {
+      path: '$CLUSTER/KubectlHandlerRole',
+      rules: [
+        LAMBDA_BASIC,
+        managed('service-role/AWSLambdaVPCAccessExecutionRole'),
+        managed('AmazonEC2ContainerRegistryPullOnly'),
+        ECR_PUBLIC_READ_IF_AVAILABLE,
+      ],
+      reason: EKS_PROVIDERS,
+    },
+    {
+      path: '$CLUSTER/Resource/CreationRole',
+      rules: [
+        wildcard('*'),
+        wildcard(arn('eks', `${account}:cluster/${clusterName}/*`)),
+        wildcard(arn('eks', `${account}:fargateprofile/${clusterName}/*`)),
+      ],
+      reason: EKS_PROVIDERS,
+    },
+    {
+      path: '$CLUSTER/Role',
+      rules: [managed('AmazonEKSClusterPolicy')],
+      reason: 'AmazonEKSClusterPolicy is the policy EKS documents for the cluster service role.',
+    },
+    {
+      path: '$CLUSTER/Nodegroupsystem-ng/NodeGroupRole',
+      rules: [managed('AmazonEKSWorkerNodePolicy'), managed('AmazonEKS_CNI_Policy'), managed('AmazonEC2ContainerRegistryReadOnly')],
+      reason: 'System node group: the AWS managed worker-node, CNI and ECR read-only policies EKS documents for managed node groups.',
+    },
+    {
+      path: '$CLUSTER/karpenter-node-role',
+      rules: [
+        managed('AmazonEKSWorkerNodePolicy'),
+        managed('AmazonEC2ContainerRegistryPullOnly'),
+        wildcard(`arn:<AWS::Partition>:s3:::${config.modelsBucketName}/*`),
+        wildcard(arn('logs', `${account}:log-group:${modelSyncLogGroupName(clusterName)}:*`)),
+        wildcard('*'),
+      ],
+      reason:
+        'GPU node role: the AWS managed policies EKS documents for worker nodes (join, ECR pull-only); the SSM ' +
+        "agent's Run Command actions (registration, ssmmessages and ec2messages, which have no resource type; no " +
+        'Parameter Store read); read-only access to the objects of the models bucket (s3:GetObject on bucket/*); ' +
+        "and the agent's CloudWatch output for the model-sync command: streams of that one log group, plus " +
+        'DescribeLogGroups, which has no narrower resource.',
+    },
+    {
+      path: '$CLUSTER/aws-node-sa/Role',
+      rules: [managed('AmazonEKS_CNI_Policy')],
+      reason: "aws-node's IRSA role: AmazonEKS_CNI_Policy is the policy EKS documents for the VPC CNI (ENIs and pod IPs on every node).",
+    },
+    {
+      path: 'NodeSyncBundle/NodeRead',
+      rules: [wildcard(arn('kms', `${account}:key/*`))],
+      reason:
+        'kms:Decrypt for the node-sync bundle in a customer-key CDK asset bucket, whose key id lives in the bootstrap stack: ' +
+        'only through S3 (kms:ViaService) and only for that object (kms:EncryptionContext:aws:s3:arn).',
+    },
+    {
+      path: '$CLUSTER/aws-load-balancer-controller/Role',
+      rules: [wildcard('*')],
+      reason:
+        'Load Balancer Controller, cut down to our one TargetGroupBinding: the EC2 and Elastic Load Balancing Describe ' +
+        'actions of its published policy, which have no resource-level permission; it may register targets only ' +
+        'in the ComfyUI target group and change nothing else.',
+    },
+    ...([
+      ['iam-integration', [wildcard('*')]],
+      ['node-lifecycle', KARPENTER_NODE_LIFECYCLE_RESOURCES.map((rest) => wildcard(`arn:<AWS::Partition>:ec2:${region}${rest}`))],
+      ['resource-discovery', [wildcard('*'), wildcard(arn('ssm', ':parameter/aws/service/*'))]],
+      ['zonal-shift', [wildcard('*')]],
+    ] as const).map(([name, rules]) => ({
+      path: `$CLUSTER/blueprints-addon-karpenter-${name}-policy`,
+      rules,
+      reason: "Karpenter's published controller policy: it launches and terminates instances it names at runtime, scoped by cluster tags.",
+    })),
+    {
+      path: '$CLUSTER/s3-csi-driver-policy',
+      // eks-blueprints writes the partition literally.
+      rules: [wildcard(`arn:aws:s3:::${config.outputsBucketName}/*`)],
+      reason: 'Mountpoint S3 CSI driver: object access limited to the objects of the outputs bucket.',
+    },
+    {
+      path: 'karpenter-queue',
+      rules: ['AwsSolutions-SQS3'],
+      reason: 'Karpenter interruption events are only useful for minutes (5-minute retention); a dead-letter queue would hold stale events.',
+    },
+    { path: 'ComfyuiLoadBalancer/AccessLogs', rules: ['AwsSolutions-S1'], reason: LOG_BUCKET },
+  ];
+}
 
-const MODELS_SYNC: Acknowledgement[] = [
-  {
-    path: 'ModelSync/Role',
-    rules: ['AwsSolutions-IAM5[Resource::*]', 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:**:instance/*]'],
-    reason:
-      'ec2:DescribeInstances and ssm:DescribeInstanceInformation support no resource-level permission; ' +
-      'ssm:SendCommand on instance/* is limited by the ' +
-      "eks:eks-cluster-name tag condition to this cluster's nodes.",
-  },
-  {
-    path: 'BucketNotificationsHandler050a0587b7544547bf325f094a3db834',
-    rules: [LAMBDA_BASIC],
-    reason: "AWS CDK's S3 notifications handler with the basic Lambda execution policy.",
-  },
-];
+function modelsSyncAcknowledgements(config: AppConfig): Acknowledgement[] {
+  return [
+    {
+      path: 'ModelSync/Role',
+      rules: [wildcard('*'), wildcard(`arn:<AWS::Partition>:ec2:${config.region}:${config.account}:instance/*`)],
+      reason:
+        'ec2:DescribeInstances and ssm:DescribeInstanceInformation support no resource-level permission; ' +
+        'ssm:SendCommand on instance/* is limited by the ' +
+        "eks:eks-cluster-name tag condition to this cluster's nodes.",
+    },
+    {
+      path: 'BucketNotificationsHandler050a0587b7544547bf325f094a3db834',
+      rules: [LAMBDA_BASIC],
+      reason: "AWS CDK's S3 notifications handler with the basic Lambda execution policy.",
+    },
+  ];
+}
 
 /** EKS1 (public API endpoint) arises only when clusterEndpointPublicCidrs lists networks; by default the endpoint is private. */
 function publicEndpointAcknowledgements(publicCidrs: readonly string[]): Acknowledgement[] {
@@ -181,9 +214,10 @@ function cloudFrontAcknowledgements(waf: boolean): Acknowledgement[] {
 
 /** Applies every acknowledgement; a path that no longer exists fails synth so stale entries cannot pile up. */
 export function acknowledgeNagFindings(stacks: AppStacks): void {
-  const clusterAcknowledgements = [...CLUSTER, ...publicEndpointAcknowledgements(stacks.cluster.config.clusterEndpointPublicCidrs)];
-  apply(stacks.cluster.stack, clusterAcknowledgements, stacks.cluster.cluster.node.id);
-  apply(stacks.modelsSync, MODELS_SYNC);
+  const { config } = stacks.cluster;
+  const cluster = [...clusterAcknowledgements(config), ...publicEndpointAcknowledgements(config.clusterEndpointPublicCidrs)];
+  apply(stacks.cluster.stack, cluster, stacks.cluster.cluster.node.id);
+  apply(stacks.modelsSync, modelsSyncAcknowledgements(config));
   if (stacks.cloudFrontEntry) {
     apply(stacks.cloudFrontEntry, cloudFrontAcknowledgements(stacks.edgeWebAcl !== undefined));
   }
@@ -210,7 +244,7 @@ const IAM_RULES: Record<string, (node: CfnResource) => unknown> = {
  * `pattern`, by its exact id, on the resource that produced it.
  */
 function acknowledgeFindings(construct: IConstruct, ruleId: string, pattern: string, reason: string): void {
-  const matcher = new RegExp(`^${pattern.split('**').map(escapeRegExp).join('.*')}$`);
+  const matcher = new RegExp(`^${pattern.split('**').map(escapeRegExp).join('[A-Za-z0-9]+')}$`);
   let matched = false;
   for (const node of construct.node.findAll()) {
     if (!(node instanceof CfnResource)) continue;
