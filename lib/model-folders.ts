@@ -33,8 +33,20 @@ export const MODEL_FOLDERS = [
 export type ModelFolder = (typeof MODEL_FOLDERS)[number];
 
 /**
- * Why a bucket key cannot be a model file (outside the layout, a folder marker, or a path that would
- * escape the models directory), or undefined when it is one.
+ * Characters no model key may hold: the C0 and C1 control characters (NUL, tab, line feed, carriage return,
+ * escape, NEL ...), DEL, and the Unicode line and paragraph separators. A node copies each key with one line
+ * of an `s5cmd run` file, which s5cmd reads line by line and stops at a line it cannot parse, so a line break
+ * in one key would hold back every key after it, and any of them can forge lines in logs and terminals.
+ */
+const UNSAFE_KEY_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/** NAME_MAX of Linux filesystems (XFS, ext4): the longest file or folder name a node can store, in bytes. */
+const MAX_SEGMENT_BYTES = 255;
+
+/**
+ * Why a bucket key cannot be a model file (outside the layout, a folder marker, or a path a node could not
+ * store as a file below its models directory), or undefined when it is one. The node script applies the same
+ * rules (`model_key_problem` in lambda/model-sync/node/sync_models.py).
  */
 export function modelKeyProblem(key: string): string | undefined {
   const segments = key.split('/');
@@ -42,7 +54,11 @@ export function modelKeyProblem(key: string): string | undefined {
     return `not under a ComfyUI model folder (${MODEL_FOLDERS.join(', ')})`;
   }
   if (key.endsWith('/')) return 'a folder marker, not a file';
+  if (UNSAFE_KEY_CHARACTERS.test(key)) return 'contains a control character or line break';
   if (segments.some((s) => s === '' || s === '.' || s === '..')) return 'has an empty, "." or ".." path segment';
-  if (key.includes('\0')) return 'contains a NUL character';
+  const encoder = new TextEncoder();
+  if (segments.some((s) => encoder.encode(s).length > MAX_SEGMENT_BYTES)) {
+    return `has a file or folder name longer than ${MAX_SEGMENT_BYTES} bytes`;
+  }
   return undefined;
 }

@@ -12,6 +12,18 @@ export const NODE_SYNC_SCRIPT = path.join(__dirname, '..', '..', 'lambda', 'mode
 /** Heredoc terminator that embeds the script; the script must never contain this line. */
 const HEREDOC_END = 'COMFYUI_SYNC_MODELS_PY';
 
+/**
+ * The system user the node sync runs as (install-node-sync.sh creates it, the unit's User= names it): it may
+ * write only the model cache, so a bucket key cannot make the sync write anywhere else.
+ */
+export const NODE_SYNC_USER = 'comfyui-sync';
+
+/**
+ * How the user is created, here and in install-node-sync.sh (a test keeps them equal): a system account
+ * without home or login shell. ComfyUI pods (uid 10001) read the world-readable files; they share no uid.
+ */
+export const NODE_SYNC_USERADD_OPTIONS = '--system --user-group --no-create-home --home-dir /nonexistent --shell /sbin/nologin';
+
 export interface ModelSyncDocumentContentProps {
   /** Models bucket the nodes mirror. */
   readonly bucketName: string;
@@ -26,13 +38,16 @@ export interface ModelSyncDocumentContentProps {
  * changed keys. Keys arrive base64-encoded and the parameter's allowedPattern admits base64 only, so no
  * object key can reach the shell as code.
  * https://docs.aws.amazon.com/systems-manager/latest/userguide/documents-syntax-data-elements-parameters.html
+ *
+ * The SSM agent runs it as root; root only prepares the cache (the script's --prepare-cache-for: creates its
+ * folders and gives them to NODE_SYNC_USER, never following a symlink), and `runuser` runs the sync itself as
+ * that user, as the node's boot unit does with User=.
  */
 export function modelSyncDocumentContent(props: ModelSyncDocumentContentProps): Record<string, unknown> {
   const script = props.script ?? readFileSync(NODE_SYNC_SCRIPT, 'utf8');
   if (script.includes('{{')) throw new Error(`${NODE_SYNC_SCRIPT} contains '{{', which SSM would read as a parameter`);
   if (script.split('\n').includes(HEREDOC_END)) throw new Error(`${NODE_SYNC_SCRIPT} contains the line ${HEREDOC_END}`);
-  const command = [
-    '/usr/bin/python3 "$script"',
+  const args = `args=(${[
     `--bucket '${props.bucketName}'`,
     `--region '${props.region}'`,
     `--data-dir '${NODE_MODEL_CACHE_DIR}'`,
@@ -40,7 +55,7 @@ export function modelSyncDocumentContent(props: ModelSyncDocumentContentProps): 
     `--require-mount '${NODE_INSTANCE_STORE_MOUNT}' --mount-wait-seconds 0`,
     `--s5cmd '${NODE_S5CMD_PATH}'`,
     "--keys-b64 '{{ keys }}'",
-  ].join(' ');
+  ].join(' ')})`;
   return {
     schemaVersion: '2.2',
     description: `Sync this node's ComfyUI model cache with s3://${props.bucketName} (lambda/model-sync/node/sync_models.py).`,
@@ -72,7 +87,15 @@ export function modelSyncDocumentContent(props: ModelSyncDocumentContentProps): 
             `cat > "$script" <<'${HEREDOC_END}'`,
             ...script.replace(/\n$/, '').split('\n'),
             HEREDOC_END,
-            command,
+            // mktemp made it 0600; the sync user must read it (root still owns it, in sticky /tmp).
+            'chmod 0644 "$script"',
+            args,
+            // Nodes that booted before the sync ran unprivileged have no such user yet.
+            `getent passwd ${NODE_SYNC_USER} >/dev/null || useradd ${NODE_SYNC_USERADD_OPTIONS} ${NODE_SYNC_USER}`,
+            `/usr/bin/python3 "$script" "\${args[@]}" --prepare-cache-for ${NODE_SYNC_USER}`,
+            // From '/': the agent's working folder is root's, which the sync user may not enter.
+            'cd /',
+            `runuser -u ${NODE_SYNC_USER} -- /usr/bin/python3 "$script" "\${args[@]}"`,
           ],
         },
       },

@@ -4,7 +4,7 @@ import { CliError, EXIT } from '../../lib/cli/cli-error';
 import { buildModelKey, checkModelKeys, modelFolder } from '../../lib/cli/models/model-key';
 import { parseConcurrency, parseDuration, parsePartSizeMiB } from '../../lib/cli/models/number-options';
 import { decideUpload, partSizeBytes } from '../../lib/cli/models/upload-plan';
-import { MODEL_FOLDERS } from '../../lib/model-folders';
+import { MODEL_FOLDERS, modelKeyProblem } from '../../lib/model-folders';
 
 const MIB = 1024 * 1024;
 
@@ -54,6 +54,30 @@ describe('buildModelKey', () => {
     const error = cliError(() => buildModelKey({ folder: 'vae', subfolder: '../etc', name: 'v.pt' }));
     expect(error.message).toContain("the model key 'vae/../etc/v.pt'");
     expect(error.exitCode).toBe(EXIT.validation);
+  });
+});
+
+describe('keys a node cannot store or quote', () => {
+  // Beyond the shared fixture (test/fixtures/model-keys.json): the same cases as UNSAFE_KEYS in
+  // lambda/model-sync/node/tests/test_planning.py, so the Lambda, comfyctl and the nodes refuse the same keys.
+  test.each([
+    'loras/a\nb.pt', 'loras/a\rb.pt', 'loras/tab\t.pt', 'loras/esc\u001b[31m.pt', 'loras/nul\u0000.pt',
+    'loras/del\u007f.pt', 'loras/nel\u0085.pt', 'loras/line\u2028sep.pt', 'loras/para\u2029sep.pt',
+    `loras/${'x'.repeat(256)}`, `loras/${'é'.repeat(128)}/a.pt`,
+  ])('refuses %j', (key) => {
+    expect(modelKeyProblem(key)).toMatch(/control character or line break|longer than 255 bytes/);
+  });
+
+  test('accepts names up to 255 bytes and every printable character', () => {
+    expect(modelKeyProblem(`loras/${'x'.repeat(255)}`)).toBeUndefined();
+    expect(modelKeyProblem(`loras/${'é'.repeat(125)}a.pt`)).toBeUndefined();
+    expect(modelKeyProblem('loras/it\'s "q" $(x) `id` ; \\ *?[1] 😀.pt')).toBeUndefined();
+  });
+
+  test('an upload name with a line break is refused before anything is sent', () => {
+    const error = cliError(() => buildModelKey({ folder: 'loras', name: 'a\nb.safetensors' }));
+    expect(error.exitCode).toBe(EXIT.validation);
+    expect(error.message).toContain('control character or line break');
   });
 });
 

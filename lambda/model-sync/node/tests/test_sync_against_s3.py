@@ -11,6 +11,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import requests
 from conftest import CREDENTIALS, load_sync_models, script_args, sync_command, sync_env
 
 KEYS = {
@@ -25,6 +26,14 @@ KEYS = {
 def put(s3, bucket, objects):
     for key, body in objects.items():
         s3.put_object(Bucket=bucket, Key=key, Body=body)
+
+
+def post_object(s3, bucket: str, key: str, body: bytes) -> None:
+    """A browser-style POST upload: the key travels in the form, so it may hold a line break, which moto's
+    router refuses in the URL path of a PutObject (S3 itself takes either)."""
+    form = s3.generate_presigned_post(bucket, key)
+    response = requests.post(form["url"], data=form["fields"], files={"file": ("body", body)}, timeout=30)
+    assert response.status_code == 204, response.text
 
 
 def cached_files(data_dir: Path) -> dict:
@@ -213,3 +222,104 @@ def test_clear_errors_for_a_missing_s5cmd_a_missing_mount_and_a_missing_bucket(s
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
     assert result.returncode == 1 and "listing s3://no-such-bucket/* failed: NoSuchBucket" in result.stdout
     assert status(tmp_path / "c2")["state"] == "failed"
+
+
+def in_process_args(sm, monkeypatch, bucket: str, cache: Path, endpoint: str):
+    """Arguments for sm.sync() in this process (to hook into a run), with the test bucket's credentials."""
+    for name, value in CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    return sm.parse_args(script_args(bucket, cache, endpoint) + ["--reserve-gib", "0", "--reserve-percent", "0"])
+
+
+def outside(root: Path, cache: Path) -> list:
+    """Files under root but not under cache."""
+    return [p for p in root.rglob("*") if p.is_file() and cache not in p.parents]
+
+
+def test_a_key_added_after_the_listing_is_not_copied_even_with_dot_dot_segments(
+        s3, bucket, s3_endpoint, tmp_path, monkeypatch):
+    # Upstream s5cmd issue #872: a wildcard copy lists the bucket again and writes `..` keys outside its
+    # destination. Six `..` from staging/run-*/tree/checkpoints reach tmp_path, outside the cache.
+    sm = load_sync_models()
+    put(s3, bucket, {"checkpoints/a.safetensors": b"a", "loras/b.pt": b"b"})
+    evil = "checkpoints/" + "../" * 6 + "escaped.txt"
+    listed = sm.list_remote
+
+    def list_then_add_a_key(*args, **kwargs):
+        result = listed(*args, **kwargs)
+        s3.put_object(Bucket=bucket, Key=evil, Body=b"written by whoever can write the bucket")
+        return result
+    monkeypatch.setattr(sm, "list_remote", list_then_add_a_key)
+    cache = tmp_path / "cache"
+    args = in_process_args(sm, monkeypatch, bucket, cache, s3_endpoint)
+    try:
+        outcome = sm.sync(args)["downloaded"]
+    except sm.SyncError as error:
+        outcome = error
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]].count(evil) == 1  # it was there
+    assert outside(tmp_path, cache) == []
+    assert outcome == 2
+    assert cached_files(cache) == {"checkpoints/a.safetensors": b"a", "loras/b.pt": b"b"}
+
+    # The next full sync lists it and refuses it: reported, nothing written, the node still ready.
+    monkeypatch.setattr(sm, "list_remote", listed)
+    st = sm.sync(args)
+    assert st["state"] == "ok" and st["refused"] == ["%r: has an empty, '.' or '..' path segment" % evil]
+    assert outside(tmp_path, cache) == []
+
+
+def test_a_key_with_a_line_break_is_refused_and_holds_back_no_other_key(s3, bucket, run_sync, tmp_path):
+    put(s3, bucket, {"loras/z.pt": b"z"})
+    assert run_sync().returncode == 0
+    # Sorted first, so a run file that broke at its line would never reach the others.
+    post_object(s3, bucket, "loras/a\nb.pt", b"newline")
+    put(s3, bucket, {"loras/b.pt": b"b", "loras/c.pt": b"c"})
+    result = run_sync()
+    assert result.returncode == 0, result.stdout
+    cache = tmp_path / "cache"
+    assert cached_files(cache) == {"loras/b.pt": b"b", "loras/c.pt": b"c", "loras/z.pt": b"z"}
+    st = status(cache)
+    assert st["state"] == "ok" and st["errors"] == []
+    assert st["refused"] == ["'loras/a\\nb.pt': contains a control character or line break"]
+    assert "refused 1 keys that cannot be files below models/ (rename them in the bucket): 'loras/a\\nb.pt'" \
+        in result.stdout  # escaped: the key cannot forge a log line
+    assert (cache / "model-sync" / "ready").is_file()
+
+
+def test_keys_with_shell_characters_are_copied_literally(s3, bucket, run_sync, tmp_path):
+    odd = {"loras/it's \"q\" $(touch pwned) `id` ; \\ & | > x.pt": b"shell", "loras/-rf.pt": b"dash",
+           "loras/*.pt": b"star", "loras/sub/[ab]?.pt": b"glob"}
+    put(s3, bucket, {**odd, "loras/a.pt": b"a", "loras/ab.pt": b"ab"})
+    assert run_sync().returncode == 0
+    put(s3, bucket, {"loras/keep.pt": b"k"})  # a cached folder: the others are per-key copies either way
+    result = run_sync()
+    assert result.returncode == 0, result.stdout
+    assert cached_files(tmp_path / "cache") == {**odd, "loras/a.pt": b"a", "loras/ab.pt": b"ab", "loras/keep.pt": b"k"}
+    assert not list(tmp_path.rglob("pwned")) and not (Path.cwd() / "pwned").exists()
+
+
+def test_objects_larger_than_a_part_are_copied_by_s5cmd_in_parts_and_small_ones_fetched(s3, bucket, run_sync,
+                                                                                        tmp_path):
+    big = os.urandom(3 * 1024 * 1024 + 5)
+    objects = {"checkpoints/big 'one'.safetensors": big, "checkpoints/glob*.pt": b"glob", "loras/small.pt": b"s"}
+    put(s3, bucket, objects)
+    result = run_sync("--part-size-mib", "1")
+    assert result.returncode == 0, result.stdout
+    assert cached_files(tmp_path / "cache") == objects
+    assert "progress: 3/3 files" in result.stdout
+
+
+def test_a_failed_fetch_fails_that_key_alone_without_the_url_in_the_error(s3, bucket, s3_endpoint, tmp_path,
+                                                                          monkeypatch):
+    sm = load_sync_models()
+    put(s3, bucket, {"loras/a.pt": b"a", "loras/b.pt": b"b"})
+    fetch = sm.fetch_object
+    monkeypatch.setattr(sm, "fetch_object",
+                        lambda url, dest: "HTTP 403 Forbidden" if "b.pt" in url else fetch(url, dest))
+    cache = tmp_path / "cache"
+    args = in_process_args(sm, monkeypatch, bucket, cache, s3_endpoint)
+    with pytest.raises(sm.SyncError) as error:
+        sm.sync(args)
+    assert "1 of 2 downloads failed; first: loras/b.pt: HTTP 403 Forbidden" in str(error.value)
+    assert cached_files(cache) == {"loras/a.pt": b"a"}
+    assert "X-Amz-Signature" not in json.dumps(status(cache))
