@@ -30,7 +30,7 @@ export function registerBenchCommand(program: Command): void {
     .addHelpText('after', `
 Examples:
   comfyctl bench --url http://127.0.0.1:8188 --gpus 4 --prompts 10
-  comfyctl bench --url https://d111111abcdef8.cloudfront.net --token "$COMFYUI_TOKEN" --steps 20
+  COMFYUI_TOKEN=alice.xxxx comfyctl bench --url https://d111111abcdef8.cloudfront.net --steps 20
 
 Every prompt gets its own seed, so ComfyUI's cache answers none of them.`)
     .action(async (flags: BenchFlags) => {

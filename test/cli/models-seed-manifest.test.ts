@@ -98,9 +98,15 @@ describe('fileNameOfUrl', () => {
 describe('sendsTokenTo', () => {
   const hosts = ['huggingface.co'];
 
-  test('sends the token over https to the host and its subdomains', () => {
+  test('sends the token over https to the exact host', () => {
     expect(sendsTokenTo(new URL('https://huggingface.co/x'), hosts)).toBe(true);
-    expect(sendsTokenTo(new URL('https://cdn.huggingface.co/x'), hosts)).toBe(true);
+    expect(sendsTokenTo(new URL('https://HuggingFace.co./x'), hosts)).toBe(true);
+  });
+
+  test("keeps the token from the host's subdomains, Hugging Face's CDNs among them", () => {
+    expect(sendsTokenTo(new URL('https://cdn-lfs.huggingface.co/repos/x'), hosts)).toBe(false);
+    expect(sendsTokenTo(new URL('https://cdn-lfs-us-1.huggingface.co/x'), hosts)).toBe(false);
+    expect(sendsTokenTo(new URL('https://cdn.huggingface.co/x'), hosts)).toBe(false);
   });
 
   test('keeps the token from CDNs, look-alike hosts and plain http', () => {

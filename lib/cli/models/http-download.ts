@@ -4,7 +4,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 /** A bearer token and the hosts it may be sent to. */
 export interface DownloadAuth {
   readonly token?: string;
-  /** Hosts (and their subdomains) that receive the token, e.g. huggingface.co. */
+  /** Hosts that receive the token, matched exactly (a subdomain is another host), e.g. huggingface.co. */
   readonly tokenHosts: readonly string[];
 }
 
@@ -16,20 +16,22 @@ export class DownloadError extends Error {
   }
 }
 
-/** Hugging Face's default for gated models; more hosts with --token-host. */
+/** Hugging Face's default for gated models (the exact host, not its CDN subdomains); more hosts with --token-host. */
 export const DEFAULT_TOKEN_HOSTS = ['huggingface.co'];
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 10;
 
 /**
- * Whether `url` may receive the token: https (or loopback http, for tests) to a listed host. Hugging Face
- * redirects downloads to a CDN with a signed URL; the token must not travel there.
+ * Whether `url` may receive the token: https (or loopback http, for tests) to a listed host, matched exactly
+ * (`host` or `host:port`). Subdomains do not count: Hugging Face redirects downloads to CDN hosts such as
+ * cdn-lfs.huggingface.co with a signed URL, and the token must not travel there.
  */
 export function sendsTokenTo(url: URL, hosts: readonly string[]): boolean {
   const loopback = url.hostname === '127.0.0.1' || url.hostname === 'localhost';
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) return false;
-  return hosts.some((h) => url.hostname === h || url.hostname.endsWith(`.${h}`) || url.host === h);
+  const hostname = url.hostname.replace(/\.$/, '');
+  return hosts.some((h) => hostname === h.toLowerCase() || url.host === h.toLowerCase());
 }
 
 /**

@@ -10,6 +10,7 @@ import { parseSeedManifest, SeedEntry } from './seed-manifest';
 import { SeedOutcome, seedModel, seedSummary } from './seed-model';
 import { UploadInterruptedError, withInterrupt } from './stream-upload';
 import { SYNC_HINT } from './sync-hint';
+import { warnOnCommandLineToken } from '../token-exposure';
 
 /** The example manifest shipped with the repository: SDXL base 1.0 and refiner 1.0. */
 export const DEFAULT_SEED_MANIFEST = path.resolve(__dirname, '..', '..', '..', 'examples', 'models-seed.json');
@@ -28,21 +29,22 @@ function collectHosts(value: string, previous: string[]): string[] {
 }
 
 export function registerSeedCommand(models: Command): void {
-  withAwsOptions(withBucketWriteOptions(
+  warnOnCommandLineToken(withAwsOptions(withBucketWriteOptions(
     models
       .command('seed')
       .description('Copy the models a manifest lists (URL + folder) into the bucket, streaming, without local disk')
       .addArgument(new Argument('[manifest]', 'JSON manifest: {"models": [{"url", "folder", "name"?, "subfolder"?}]}')
         .default(DEFAULT_SEED_MANIFEST, 'examples/models-seed.json in this repository'))
       .addOption(new Option('--hf-token <token>', 'bearer token for gated models (prefer the env variable)').env('HF_TOKEN'))
-      .addOption(new Option('--token-host <host>', 'host that receives the token; repeat for more')
+      .addOption(new Option('--token-host <host>', 'exact host (not its subdomains) that receives the token; repeat for more')
         .argParser(collectHosts).default(DEFAULT_TOKEN_HOSTS, DEFAULT_TOKEN_HOSTS.join(', ')))
       .option('--force', 'replace objects whose size differs from the download', false)
-  ))
+  )), 'hf-token', 'hfToken', 'HF_TOKEN')
     .addHelpText('after', `
 Objects already in the bucket with the size the URL announces are skipped, so a rerun resumes. A failed
 download writes nothing; the others still run and the command exits non-zero with a summary.
-The token goes to the listed hosts only, never to the CDN they redirect to.
+The token goes over https to the listed hosts only, matched exactly: not to their subdomains, and never
+to a host a download redirects to (Hugging Face's CDNs, such as cdn-lfs.huggingface.co, get signed URLs).
 
 Examples:
   $ comfyctl models seed                                   # examples/models-seed.json: SDXL base + refiner
