@@ -96,7 +96,9 @@ export function modelsBucketReadStatements(bucketArn: string): iam.PolicyStateme
 
 /**
  * What the SSM agent needs to stream the model-sync command's output to its CloudWatch log group:
- * write streams in that group only. AWS's catalog lists no resource type for DescribeLogGroups, which means
+ * write streams in that group only. The agent calls CreateLogGroup before every command without looking first
+ * (amazon-ssm-agent agent/framework/processor/executer/iohandler/iohandler.go); on this one group's ARN it is
+ * allowed, answers "already exists", and leaves no AccessDenied in CloudTrail on every sync. AWS's catalog lists no resource type for DescribeLogGroups, which means
  * `*` (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html; the
  * IAM lint, tools/iam_lint.py, warns on anything narrower). Nothing is lost: the call only lists names.
  * https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-rc-setting-up-cwlogs.html
@@ -106,7 +108,7 @@ export function modelSyncLogStatements(props: { partition: string; region: strin
   return [
     new iam.PolicyStatement({
       sid: 'WriteModelSyncCommandOutput',
-      actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+      actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
       resources: [`${groups}:${props.logGroupName}:*`],
     }),
     new iam.PolicyStatement({
