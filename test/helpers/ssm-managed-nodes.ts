@@ -35,7 +35,11 @@ export class ManagedNodes {
     for (const id of instanceIds) this.status.set(id, status);
   }
 
-  /** The next DescribeInstanceInformation still reports these nodes; then SSM no longer knows them. */
+  /**
+   * The next full DescribeInstanceInformation listing (every page of it) still reports these nodes; then SSM no
+   * longer knows them. Forgetting them after the first page instead would hide them from the later pages of the
+   * same listing whenever their random ids sort past the first 50.
+   */
   dropAfterNextDescribe(instanceIds: readonly string[]): void {
     this.forgetAfterDescribe.push(...instanceIds);
   }
@@ -68,7 +72,8 @@ export class ManagedNodes {
       })),
       ...(start + pageSize < known.length ? { NextToken: String(start + pageSize) } : {}),
     };
-    for (const id of this.forgetAfterDescribe.splice(0)) this.status.delete(id);
+    const lastPage = body.NextToken === undefined;
+    if (lastPage) for (const id of this.forgetAfterDescribe.splice(0)) this.status.delete(id);
     return { status: 200, body };
   }
 
