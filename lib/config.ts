@@ -1,4 +1,5 @@
 import { cidrsOverlap } from './alb-subnets';
+import { firewallDomainProblem } from './dns-allow-list';
 import { DEFAULT_CLUSTER_NAME, defaultModelsBucketName, defaultOutputsBucketName, KUBERNETES_SERVICE_CIDR } from './names';
 import {
   ConfigError,
@@ -31,6 +32,14 @@ export type CapacityType = (typeof CAPACITY_TYPES)[number];
  */
 export const ALB_EXPOSURES = ['cloudfront-only', 'vpc', 'cidrs'] as const;
 export type AlbExposure = (typeof ALB_EXPOSURES)[number];
+
+/**
+ * What the VPC's Route 53 Resolver DNS Firewall does with names off the allow list (lib/dns-allow-list.ts):
+ * `block` answers NXDOMAIN, `alert` only logs them (to find what a custom setup needs before blocking), `off`
+ * has no DNS firewall.
+ */
+export const DNS_FIREWALL_MODES = ['block', 'alert', 'off'] as const;
+export type DnsFirewallMode = (typeof DNS_FIREWALL_MODES)[number];
 
 /** What `cdk destroy` does with buckets and the ECR repository. */
 export const DATA_REMOVAL_POLICIES = ['retain', 'destroy'] as const;
@@ -89,6 +98,16 @@ export interface AppConfig {
    * Set it in cdk.json's `comfyui` object so every later deploy keeps it. @default false
    */
   readonly adoptRetainedData: boolean;
+  /**
+   * The VPC's DNS firewall: names off the allow list get NXDOMAIN (`block`), are only logged (`alert`), or
+   * there is no firewall (`off`). It closes DNS as a way out of a ComfyUI pod. @default block
+   */
+  readonly dnsFirewall: DnsFirewallMode;
+  /**
+   * Names the DNS firewall allows beside its own list, e.g. a private registry or a model host your nodes
+   * use: `registry.example.com`, or `*.example.com` for its subdomains. @default []
+   */
+  readonly dnsAllowedDomains: string[];
   /** Write S3 server access logs of the buckets to a log bucket. @default true */
   readonly bucketAccessLogs: boolean;
   /** ComfyUI pods (one per GPU node); 0 stops every GPU node after gpuNodeConsolidateAfter. @default 1 */
@@ -134,7 +153,8 @@ const KNOWN_KEYS = [
   'account', 'region', 'clusterName', 'kubernetesVersion', 'clusterAdminArn', 'clusterEndpointPublicCidrs',
   'vpcCidr', 'maxAzs', 'natGateways', 'systemNodeInstanceType', 'systemNodeCount', 'gpuInstanceFamilies',
   'capacityTypes', 'modelsBucketName', 'outputsBucketName', 'cloudFront', 'albExposure', 'albAllowedCidrs',
-  'albIdleTimeoutSeconds', 'dataRemovalPolicy', 'adoptRetainedData', 'bucketAccessLogs', 'comfyuiReplicas', 'maxGpus',
+  'albIdleTimeoutSeconds', 'dataRemovalPolicy', 'adoptRetainedData', 'dnsFirewall', 'dnsAllowedDomains',
+  'bucketAccessLogs', 'comfyuiReplicas', 'maxGpus',
   'gpusPerMultiGpuNode', 'gpuNodeConsolidateAfter', 'gpuNodeExpireAfter', 'promptGracePeriodSeconds',
   'edgeAuth', 'edgeAuthOffAcknowledged', 'waf', 'wafRateLimitPer5Minutes',
 ] as const;
@@ -198,6 +218,8 @@ export function loadConfig(context: ContextReader, env: NodeJS.ProcessEnv = {}):
     albIdleTimeoutSeconds: parseInteger('albIdleTimeoutSeconds', get('albIdleTimeoutSeconds') ?? 900, 600, 4000),
     dataRemovalPolicy: parseEnum('dataRemovalPolicy', get('dataRemovalPolicy') ?? 'retain', DATA_REMOVAL_POLICIES),
     adoptRetainedData: parseBoolean('adoptRetainedData', get('adoptRetainedData') ?? false),
+    dnsFirewall: parseEnum('dnsFirewall', get('dnsFirewall') ?? 'block', DNS_FIREWALL_MODES),
+    dnsAllowedDomains: parseList('dnsAllowedDomains', get('dnsAllowedDomains') ?? []).map(parseAllowedDomain),
     bucketAccessLogs: parseBoolean('bucketAccessLogs', get('bucketAccessLogs') ?? true),
     comfyuiReplicas: parseInteger('comfyuiReplicas', get('comfyuiReplicas') ?? 1, 0, 50),
     maxGpus: parseInteger('maxGpus', get('maxGpus') ?? 8, 1, 1000),
@@ -243,6 +265,9 @@ function validateCombinations(config: AppConfig): void {
   if (config.albExposure !== 'cidrs' && config.albAllowedCidrs.length > 0) {
     throw new ConfigError('albAllowedCidrs', `is only used when albExposure is 'cidrs' (albExposure is '${config.albExposure}')`);
   }
+  if (config.dnsFirewall === 'off' && config.dnsAllowedDomains.length > 0) {
+    throw new ConfigError('dnsAllowedDomains', "is only used when dnsFirewall is 'block' or 'alert' (dnsFirewall is 'off')");
+  }
   if (config.modelsBucketName === config.outputsBucketName) {
     throw new ConfigError('outputsBucketName', 'must differ from modelsBucketName');
   }
@@ -273,6 +298,13 @@ function validateEdgeCombinations(config: AppConfig, wafRateLimitGiven: boolean)
   if (wafRateLimitGiven && !config.waf) {
     throw new ConfigError('wafRateLimitPer5Minutes', 'is only used when waf is true (waf is false)');
   }
+}
+
+function parseAllowedDomain(domain: string): string {
+  const problem = firewallDomainProblem(domain);
+  if (problem) throw new ConfigError('dnsAllowedDomains', `'${domain}' ${problem}`);
+  if (domain === '*') throw new ConfigError('dnsAllowedDomains', "'*' would allow every name; set dnsFirewall to off instead");
+  return domain;
 }
 
 function parseAccount(value: unknown): string {

@@ -3,7 +3,9 @@ import { Tags } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { ALB_SUBNET_MASK, albSubnetsCidr, cidrContains, cidrsOverlap } from '../alb-subnets';
+import { DnsFirewallMode } from '../config';
 import { ALB_SUBNET_GROUP_NAME, KARPENTER_DISCOVERY_TAG } from '../names';
+import { DnsFirewall } from './dns-firewall';
 
 export interface ClusterVpcProps {
   /** EKS cluster name: tags subnets for Karpenter discovery and load balancers. */
@@ -11,18 +13,23 @@ export interface ClusterVpcProps {
   readonly cidr: string;
   readonly maxAzs: number;
   readonly natGateways: number;
+  /** The VPC's DNS firewall (config `dnsFirewall`). */
+  readonly dnsFirewall: DnsFirewallMode;
+  /** Names the DNS firewall allows beside its own list (config `dnsAllowedDomains`). */
+  readonly dnsAllowedDomains: readonly string[];
 }
 
 /**
  * Provides the cluster's VPC to eks-blueprints: nodes in private subnets behind NAT, public subnets for
- * NAT only, small isolated subnets that hold only the internal ALB, an S3 gateway endpoint (model sync and outputs traffic skip NAT charges), rejected-traffic
- * flow logs, and the subnet tags Karpenter and the Load Balancer Controller look up.
+ * NAT only, small isolated subnets that hold only the internal ALB, an S3 gateway endpoint (model sync and
+ * outputs traffic skip NAT charges), rejected-traffic flow logs, a DNS firewall that resolves only the names
+ * the deployment needs, and the subnet tags Karpenter and the Load Balancer Controller look up.
  */
 export class ClusterVpcProvider implements blueprints.ResourceProvider<ec2.IVpc> {
   constructor(private readonly props: ClusterVpcProps) {}
 
   provide(context: blueprints.ResourceContext): ec2.IVpc {
-    const { clusterName, cidr, maxAzs, natGateways } = this.props;
+    const { clusterName, cidr, maxAzs, natGateways, dnsFirewall, dnsAllowedDomains } = this.props;
     const vpc = new ec2.Vpc(context.scope, 'Vpc', {
       ipAddresses: ec2.IpAddresses.cidr(cidr),
       maxAzs,
@@ -45,6 +52,9 @@ export class ClusterVpcProvider implements blueprints.ResourceProvider<ec2.IVpc>
     }
 
     checkAlbSubnetsBlock(vpc, cidr);
+    if (dnsFirewall !== 'off') {
+      new DnsFirewall(context.scope, 'DnsFirewall', { vpc, mode: dnsFirewall, extraDomains: dnsAllowedDomains, clusterName });
+    }
 
     vpc.addFlowLog('RejectedTraffic', {
       trafficType: ec2.FlowLogTrafficType.REJECT,

@@ -58,6 +58,8 @@ export async function buildClusterStack(scope: Construct, id: string, props: Clu
         cidr: config.vpcCidr,
         maxAzs: config.maxAzs,
         natGateways: config.natGateways,
+        dnsFirewall: config.dnsFirewall,
+        dnsAllowedDomains: config.dnsAllowedDomains,
       }),
     )
     .clusterProvider(
