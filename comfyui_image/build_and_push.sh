@@ -6,9 +6,10 @@ usage() {
   cat <<'USAGE'
 Usage: comfyui_image/build_and_push.sh [options]
 
-Builds comfyui_image/Dockerfile for linux/amd64 and pushes it to the ECR repository that the
-ComfyuiEcrRepo stack created (output EcrRepositoryUri), tagged with COMFYUI_IMAGE_TAG from
-lib/versions.ts. The repository has immutable tags: bump the tag to push a new image.
+Builds comfyui_image/Dockerfile (ComfyUI) and comfyui_image/model-gate.Dockerfile (the model gate's
+Python-only image) for linux/amd64 and pushes both to the ECR repository that the ComfyuiEcrRepo stack
+created (output EcrRepositoryUri), tagged TAG and model-gate-TAG, where TAG is COMFYUI_IMAGE_TAG from
+lib/versions.ts. The repository has immutable tags: bump the tag to push new images.
 
 Options:
   --outputs FILE      stack outputs file written by `cdk deploy --outputs-file` (default: cdk-outputs.json)
@@ -72,22 +73,32 @@ if [[ -z "$region" ]]; then
   [[ -n "$region" ]] || fail "cannot read the region from repository '$repository'; pass --region REGION"
 fi
 
+gate_prefix="$(sed -n "s/^export const MODEL_GATE_TAG_PREFIX = '\([^']*\)';.*/\1/p" "$repo_root/lib/names.ts")"
+[[ -n "$gate_prefix" ]] || fail "MODEL_GATE_TAG_PREFIX not found in lib/names.ts"
+
 image="$repository:$tag"
+gate_image="$repository:$gate_prefix$tag"
 login=(aws ecr get-login-password --region "$region")
 docker_login=(docker login --username AWS --password-stdin "$registry")
 build=(docker build --platform linux/amd64 --tag "$image" --file "$script_dir/Dockerfile" "$script_dir")
 push=(docker push "$image")
+build_gate=(docker build --platform linux/amd64 --tag "$gate_image" --file "$script_dir/model-gate.Dockerfile" "$script_dir")
+push_gate=(docker push "$gate_image")
 
 if $dry_run; then
   echo "${login[*]} | ${docker_login[*]}"
   echo "${build[*]}"
   echo "${push[*]}"
+  echo "${build_gate[*]}"
+  echo "${push_gate[*]}"
   exit 0
 fi
 
 command -v docker >/dev/null || fail "docker is not installed or not on PATH"
 command -v aws >/dev/null || fail "the AWS CLI is not installed or not on PATH"
 "${login[@]}" | "${docker_login[@]}"
+"${build_gate[@]}"
 "${build[@]}"
+"${push_gate[@]}"
 "${push[@]}"
-echo "Pushed $image"
+echo "Pushed $image and $gate_image"

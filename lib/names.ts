@@ -52,6 +52,11 @@ export const MODEL_SYNC_DOCUMENT_NAME = 'ComfyUI-SyncModels';
 export const NODE_INSTANCE_STORE_MOUNT = '/mnt/k8s-disks/0';
 
 /**
+ * The model gate's image lives in the same repository, tagged with this prefix and the ComfyUI image's tag
+ * (comfyui_image/build_and_push.sh reads it from here).
+ */
+export const MODEL_GATE_TAG_PREFIX = 'model-gate-';
+/**
  * The node's model cache: `models/` (mounted read-only into ComfyUI pods as `ComfyUI/models`) and
  * `model-sync/` (status.json, the `ready` marker, the lock and the staging area of the sync script).
  */

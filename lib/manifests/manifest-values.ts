@@ -8,6 +8,7 @@ import {
   GPU_TAINT_KEY,
   KARPENTER_DISCOVERY_TAG,
   KUBERNETES_API_SERVICE_IP,
+  MODEL_GATE_TAG_PREFIX,
   MODELS_READY_TAINT_KEY,
   NODE_INSTANCE_STORE_MOUNT,
   NODE_MODEL_CACHE_DIR,
@@ -26,7 +27,9 @@ const MULTI_GPU_MEMORY_GIB_PER_GPU = 40;
 
 /** Every `{{ name }}` the manifests use: stack outputs, config, and the app's shared names. */
 export function manifestValues(stack: StackValues, config: AppConfig, imageTag: string): TemplateValues {
-  if (!/^[\w][\w.-]{0,127}$/.test(imageTag) || imageTag === 'latest') {
+  // ECR tags hold 128 characters; the model gate's tag adds its prefix.
+  const maxLength = 128 - MODEL_GATE_TAG_PREFIX.length;
+  if (!new RegExp(`^[\\w][\\w.-]{0,${maxLength - 1}}$`).test(imageTag) || imageTag === 'latest') {
     throw new Error(`image tag must be an immutable ECR tag such as 0.1.0 (not 'latest'), got '${imageTag}'`);
   }
   const [singleGpuNodePool, multiGpuNodePool] = GPU_NODE_POOLS;
@@ -34,6 +37,7 @@ export function manifestValues(stack: StackValues, config: AppConfig, imageTag: 
   return {
     ...stack,
     comfyuiImage: `${stack.ecrRepositoryUri}:${imageTag}`,
+    modelGateImage: `${stack.ecrRepositoryUri}:${MODEL_GATE_TAG_PREFIX}${imageTag}`,
     gpuNodeUserData: gpuNodeUserData(stack),
     namespace: COMFYUI_NAMESPACE,
     comfyuiPort: COMFYUI_PORT,

@@ -9,7 +9,10 @@ export interface EcrRepoStackProps extends StackProps {
   readonly config: AppConfig;
 }
 
-/** How many tagged images to keep; older ones expire so the repository's storage stays bounded. */
+/**
+ * How many tagged images to keep; older ones expire so the repository's storage stays bounded. Each version
+ * is two images (ComfyUI and its model gate), so this keeps the newest ten versions.
+ */
 const KEEP_IMAGES = 20;
 
 /** `ComfyuiEcrRepo`: where `comfyui_image/` is pushed; nodes pull from it. */

@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { describe, expect, test } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import { albSubnetsCidr } from '../../lib/alb-subnets';
 import { loadConfig } from '../../lib/config';
 import { NODE_SYNC_DIR } from '../../lib/constructs/node-sync-bundle';
@@ -119,6 +120,31 @@ describe('renderManifests', () => {
 
   test('the image tag must be immutable', () => {
     expect(() => manifestValues(exampleStackValues(config), config, 'latest')).toThrow(/not 'latest'/);
+    // ECR tags hold 128 characters and the model gate's tag adds its prefix.
+    expect(() => manifestValues(exampleStackValues(config), config, 'a'.repeat(118))).toThrow(/immutable ECR tag/);
+    expect(manifestValues(exampleStackValues(config), config, 'a'.repeat(117)).modelGateImage).toMatch(/:model-gate-a{117}$/);
+  });
+
+  test('the model gate runs the Python-only image and is the only container of its pod with a Kubernetes token', () => {
+    const out = path.join(tempDir(), 'manifests');
+    renderManifests({ values, outDir: out });
+    const docs = parseAllDocuments(fs.readFileSync(path.join(out, 'base', 'model-gate.yaml'), 'utf8')).map((d) => d.toJS());
+    const pod = docs.find((d) => d.kind === 'DaemonSet').spec.template.spec;
+    const [gate] = pod.containers;
+    const [pull] = pod.initContainers;
+    expect(pod.containers).toHaveLength(1);
+    expect(gate.image).toBe('210987654321.dkr.ecr.eu-west-1.amazonaws.com/comfyui:model-gate-0.1.0');
+    // The ComfyUI image is only pulled (while the models download), running nothing but /bin/true.
+    expect(pull.image).toBe('210987654321.dkr.ecr.eu-west-1.amazonaws.com/comfyui:0.1.0');
+    expect(pull.command).toEqual(['/bin/true']);
+    expect(pod.automountServiceAccountToken).toBe(false);
+    const tokenVolumes = pod.volumes.filter((v: any) => v.projected?.sources.some((s: any) => s.serviceAccountToken)).map((v: any) => v.name);
+    expect(tokenVolumes).toEqual(['kube-api-access']);
+    const mounting = [...pod.initContainers, ...pod.containers]
+      .filter((c: any) => (c.volumeMounts ?? []).some((m: any) => tokenVolumes.includes(m.name)))
+      .map((c: any) => c.name);
+    expect(mounting).toEqual(['model-gate']);
+    expect(gate.volumeMounts.find((m: any) => m.name === 'kube-api-access').mountPath).toBe('/var/run/secrets/kubernetes.io/serviceaccount');
   });
 
   test('the command fails naming the missing output and writes nothing', () => {

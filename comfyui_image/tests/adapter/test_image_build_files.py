@@ -46,18 +46,35 @@ def test_dry_run_reads_the_repository_from_the_stack_outputs_and_the_tag_from_ve
     result = run_script("--outputs", FIXTURE_OUTPUTS, "--dry-run")
     assert result.returncode == 0, result.stderr
     tag = ts_constant("lib/versions.ts", "COMFYUI_IMAGE_TAG")
-    login, build, push = result.stdout.splitlines()
+    login, build, push, build_gate, push_gate = result.stdout.splitlines()
     assert login.startswith("aws ecr get-login-password --region eu-west-1 | docker login --username AWS")
     assert f"docker build --platform linux/amd64 --tag " in build and build.split("--tag ")[1].startswith(
-        "210987654321.") and f"/comfyui:{tag} " in build
+        "210987654321.") and f"/comfyui:{tag} " in build and build.split("--file ")[1].startswith(f"{IMAGE_DIR}/Dockerfile ")
     assert push.endswith(f"/comfyui:{tag}")
+    # The model gate's image: same repository, the tag the manifests name (MODEL_GATE_TAG_PREFIX + tag).
+    gate_tag = ts_constant("lib/names.ts", "MODEL_GATE_TAG_PREFIX") + tag
+    assert f"/comfyui:{gate_tag} " in build_gate and f"--file {IMAGE_DIR}/model-gate.Dockerfile " in build_gate
+    assert push_gate.endswith(f"/comfyui:{gate_tag}")
+
+
+def test_model_gate_image_is_python_only_and_runs_as_the_pods_user():
+    with open(os.path.join(IMAGE_DIR, "model-gate.Dockerfile")) as handle:
+        text = handle.read()
+    instructions = [line.split()[0] for line in text.splitlines() if line and not line.startswith("#")]
+    # No RUN, COPY or ADD: nothing beyond the distroless Python base goes into the image.
+    assert instructions == ["ARG", "FROM", "ARG", "USER", "ENTRYPOINT"]
+    assert re.search(r"^ARG MODEL_GATE_BASE=gcr\.io/distroless/python3-", text, re.MULTILINE)
+    uid = ts_constant("lib/names.ts", "COMFYUI_UID")
+    assert re.search(rf"^ARG COMFYUI_UID={uid}$", text, re.MULTILINE)
 
 
 def test_dry_run_with_an_explicit_repository_and_tag_needs_no_outputs_file(tmp_path):
     result = run_script("--repository", "123.dkr.ecr.us-east-2.amazonaws.com/comfyui", "--tag", "0.2.0",
                         "--outputs", str(tmp_path / "missing.json"), "--dry-run")
     assert result.returncode == 0, result.stderr
-    assert "--region us-east-2" in result.stdout and result.stdout.rstrip().endswith("comfyui:0.2.0")
+    assert "--region us-east-2" in result.stdout
+    assert result.stdout.splitlines()[2].endswith("comfyui:0.2.0")
+    assert result.stdout.rstrip().endswith("comfyui:model-gate-0.2.0")
 
 
 def test_a_missing_outputs_file_is_named_with_the_fix(tmp_path):

@@ -7,7 +7,8 @@ cannot lift it (the NodeRestriction admission plugin forbids kubelets to change 
 watches the node's `ready` marker (written by sync_models.py after a full sync) and removes the taint
 through the API server. Until then it logs the sync's status.json, so `kubectl logs` shows progress.
 
-Standard library only: it runs in the ComfyUI image, which the node pulls meanwhile anyway.
+Standard library only, Python 3.11 or later: it runs in the model gate image (comfyui_image/model-gate.Dockerfile,
+distroless Python 3.11), which holds nothing else.
 """
 from __future__ import annotations
 
