@@ -39,21 +39,39 @@ def queue_depth(queue: dict) -> int:
     return len(queue.get("queue_running") or []) + len(queue.get("queue_pending") or [])
 
 
-def drain(base_url: str, timeout: float, poll: float, clock=time.monotonic, sleep=time.sleep) -> tuple[bool, str]:
+# Longest a single GET /queue may take while draining: a server busy loading a model can answer slowly, and a
+# slow answer is not a reason to stop waiting.
+QUEUE_CALL_SECONDS = 10.0
+
+
+def refused(error: Exception) -> bool:
+    """Only a refused connection means ComfyUI has exited; a timeout, a reset or a 5xx is a busy server."""
+    return isinstance(getattr(error, "reason", error), ConnectionRefusedError)
+
+
+def drain(base_url: str, timeout: float, poll: float, clock=time.monotonic, sleep=time.sleep,
+          call_seconds: float = QUEUE_CALL_SECONDS) -> tuple[bool, str]:
+    """Waits until ComfyUI's queue is empty or it has exited, at most `timeout` seconds. Any other failure to
+    read the queue (slow, 500, malformed) is retried until the deadline: giving up early would let SIGTERM
+    kill the prompts the drain exists to protect."""
     deadline = clock() + timeout
     last = None
     while True:
         try:
-            depth = queue_depth(get_json(base_url, "/queue", 5.0))
+            depth = queue_depth(get_json(base_url, "/queue", max(0.1, min(call_seconds, deadline - clock()))))
         except (urllib.error.URLError, OSError, ValueError) as error:
-            return True, "ComfyUI gone or not answering (%s); nothing left to wait for" % error
+            if refused(error):
+                return True, "ComfyUI has exited (connection refused); nothing left to wait for"
+            depth = None
+            print("drain: GET /queue failed (%s); retrying until the deadline" % error, flush=True)
         if depth == 0:
             return True, "queue empty"
-        if depth != last:
+        if depth is not None and depth != last:
             print("drain: %d prompt(s) running or pending" % depth, flush=True)
             last = depth
         if clock() >= deadline:
-            return False, "%d prompt(s) still queued after %.0f s; stopping anyway" % (depth, timeout)
+            left = "%d prompt(s) still queued" % depth if depth is not None else "queue unreadable"
+            return False, "%s after %.0f s; stopping anyway" % (left, timeout)
         sleep(poll)
 
 

@@ -1,6 +1,8 @@
 """comfyui_probe.py: probes and the preStop drain against a fake ComfyUI on loopback."""
 from __future__ import annotations
 
+import threading
+
 from conftest import FakeHttp, load
 
 probe = load("comfyui_probe")
@@ -60,3 +62,38 @@ def test_drain_gives_up_at_its_deadline():
                               sleep=lambda s: now.__setitem__(0, now[0] + 25))
     assert not ok and "2 prompt(s) still queued after 60 s" in message
     server.close()
+
+
+def test_drain_keeps_waiting_through_a_500_and_a_slow_answer():
+    answers = [(500, {"error": "busy"}), "slow", (200, BUSY), (200, IDLE)]
+
+    def handle(method, path, body, headers):
+        answer = answers.pop(0) if len(answers) > 1 else answers[0]
+        if answer == "slow":
+            threading.Event().wait(2.0)  # longer than the drain's per-call limit below
+            return 200, BUSY
+        return answer
+
+    server = FakeHttp(handle)
+    ok, message = probe.drain(server.url, timeout=600, poll=0.01, call_seconds=0.2)
+    assert ok and message == "queue empty"
+    assert [c[1] for c in server.calls].count("/queue") == 4
+    server.close()
+
+
+def test_drain_gives_up_at_its_deadline_when_the_queue_stays_unreadable():
+    server = FakeHttp(lambda method, path, body, headers: (500, {}))
+    now = [0.0]
+    ok, message = probe.drain(server.url, timeout=60, poll=1, clock=lambda: now[0],
+                              sleep=lambda s: now.__setitem__(0, now[0] + 25))
+    assert not ok and message == "queue unreadable after 60 s; stopping anyway"
+    assert len(server.calls) == 4
+    server.close()
+
+
+def test_drain_ends_at_once_when_comfyui_has_exited():
+    server = comfyui([BUSY])
+    url = server.url
+    server.close()
+    ok, message = probe.drain(url, timeout=600, poll=0.01)
+    assert ok and "connection refused" in message
