@@ -15,8 +15,8 @@ import { readViewerAuthSource } from '../edge/viewer-auth-source';
  *   so the code needs no synth-time substitution.
  * - Browsers sign in with Basic (password = token). WebSocket upgrades may not carry Basic, so a browser
  *   navigation to `/` (the UI) that signs in with Basic is answered by a 307 to `/` that sets the
- *   `__Host-comfyui_auth` cookie (the token; HttpOnly, Secure, Path=/, no Domain, which the `__Host-` prefix makes
- *   the browser enforce, so no sibling host can set or shadow it). The Location is fixed, never built from the
+ *   `__Host-comfyui_auth` cookie (a session, below; HttpOnly, Secure, Path=/, no Domain, which the `__Host-` prefix
+ *   makes the browser enforce, so no sibling host can set or shadow it). The Location is fixed, never built from the
  *   request; other paths pass on their Basic credentials. The viewer-request function sets the cookie itself
  *   rather than a viewer-response function: the documented viewer-request event is the request as the viewer
  *   sent it, while what a viewer-response function sees of a request whose Authorization was stripped is not
@@ -43,17 +43,29 @@ import { readViewerAuthSource } from '../edge/viewer-auth-source';
  *   `.svg` opened as a page would run on this origin. Those paths get a sandboxing CSP (EdgeResponseHeaders); a
  *   path that percent-encodes an unreserved character is refused with 400, because ComfyUI's router decodes it
  *   (`/%76iew` is `/view`) and it could reach ComfyUI through the default behaviour, without the sandbox.
- * - Sessions. The cookie holds the user's token, not a session value: a stolen cookie is the token (for 12
- *   hours in the browser, until rotation at the edge). A signed short-lived session (user, expiry, a MAC keyed
- *   by a secret in the store) would fit the 10 KB but needs a key to manage; not done. The function checks the
- *   store on every request, so removing or rotating a user stops new requests within seconds, but a WebSocket
- *   opened before stays open until it closes (tab closed, network change, pod restart): it carries only that
- *   client's progress and previews and the queue size; every action is a new, checked HTTP request.
+ * - Sessions (security review, Low 12). The cookie never holds the token: it holds `<user>.<expiry>.<MAC>`, the
+ *   expiry 12 hours after sign-in (SESSION_SECONDS in the function, also the cookie's Max-Age) and the MAC a
+ *   base64url HMAC-SHA256 over `<user>.<expiry>.<the user's stored hash>`, keyed by `session:key` in the same
+ *   store (lib/edge/session-key.ts). Binding the user's stored hash means a rotation or removal, which changes or
+ *   deletes it, ends that user's sessions at their next request with no session list to keep; rotating the key
+ *   (`comfyctl users rotate-session-key`) ends everyone's. The function refuses (401) a session that is expired,
+ *   claims more than 12 hours left, or whose MAC does not match; a cookie that is not session-shaped (such as a
+ *   token set before sessions existed) counts as no cookie, so a Basic navigation replaces it with a session. The
+ *   key name is outside the `user:` prefix and holds a ':', which no user name may, so no user can take it. Without
+ *   a usable key the function mints and accepts no session (Basic and Bearer work; the UI's WebSocket may not)
+ *   and logs a line naming the fix; CloudFront sends console.log to CloudWatch Logs in us-east-1
+ *   (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/edge-functions-logs.html), and
+ *   `comfyctl users ls` warns too. The catch: whoever can read the store can now forge sessions (before, a store
+ *   dump held only hashes), so guard cloudfront-keyvaluestore:GetKey and ListKeys like PutKey; rotating the key
+ *   ends forged sessions. The function checks the store on every request, so removing or rotating a user stops
+ *   new requests within seconds, but a WebSocket opened before stays open until it closes (tab closed, network
+ *   change, pod restart): it carries only that client's progress and previews and the queue size; every action
+ *   is a new, checked HTTP request.
  * - The Authorization header and the cookie are removed from every forwarded request: ComfyUI never sees a
  *   credential, so its logs and custom nodes cannot leak one.
  */
 export class EdgeAuth extends Construct {
-  /** Users and the salted hashes of their tokens, keyed `user:<name>`. */
+  /** Users and the salted hashes of their tokens, keyed `user:<name>`, and the session signing key, `session:key`. */
   readonly usersStore: cloudfront.KeyValueStore;
   /** Runs on every viewer request of every behaviour. */
   readonly viewerRequestFunction: cloudfront.Function;

@@ -1,12 +1,9 @@
-// ComfyUI edge authentication: a CloudFront Function (cloudfront-js-2.0) on viewer request.
-// Every request must carry a user token `<user>.<secret>`, as `Authorization: Bearer <token>` (API
-// clients), Basic credentials `<user>:<token>` (browsers), or the __Host-comfyui_auth cookie (browsers'
-// WebSocket upgrade, which may not resend Basic). The associated KeyValueStore maps `user:<name>` to
-// `v1$<salt>$<sha256(salt + secret) hex>[$metadata]`; lib/edge/credentials.ts writes that format.
-// Deployed as is: CloudFront counts comments toward the 10 KB limit, so design notes live in
-// lib/constructs/edge-auth.ts. Without a valid credential: 401. Browsers attach Basic and the cookie to
-// requests any site starts, so with those a write or WebSocket upgrade from another site gets 403.
-// A refused request is never forwarded.
+// ComfyUI edge authentication: a CloudFront Function (cloudfront-js-2.0) on viewer request. A request needs
+// a user token `<user>.<secret>` as `Authorization: Bearer` or Basic `<user>:<token>` (browsers), or the
+// session cookie `<user>.<expiry>.<MAC>` (set on `/` for the WebSocket, which may not resend Basic). The store
+// formats: lib/edge/credentials.ts, session-key.ts; design notes (comments count toward the 10 KB limit):
+// lib/constructs/edge-auth.ts. No valid credential: 401. A write or WebSocket upgrade from another site on
+// Basic or the cookie (browsers attach them to any site's requests): 403. A refused request is never forwarded.
 import cf from 'cloudfront';
 import crypto from 'crypto';
 
@@ -14,9 +11,12 @@ const kvs = cf.kvs(); // the one store associated with this function
 
 const COOKIE = '__Host-comfyui_auth';
 const OLD_COOKIE = 'comfyui_auth'; // before the __Host- prefix: no credential now, still removed
-const COOKIE_ATTRIBUTES = 'Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=43200';
+const SESSION_KEY = 'session:key'; // outside `user:`, so no user name can take it
+const SESSION_SECONDS = 43200; // 12 hours: how long a session and its cookie last
+const COOKIE_ATTRIBUTES = 'Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=' + SESSION_SECONDS;
 const USER = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 const SECRET = /^[A-Za-z0-9_-]{43}$/;
+const SESSION = /^([a-z0-9][a-z0-9_-]{0,31})\.(\d{10})\.([A-Za-z0-9_-]{43})$/;
 const SALT = /^[A-Za-z0-9_-]{22}$/;
 const HASH = /^[0-9a-f]{64}$/;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
@@ -99,10 +99,10 @@ function crossSite(request, presented) {
     && !sameOrigin(request.headers);
 }
 
+// The session cookie; undefined if absent, repeated or not a session (such as a token, set before sessions).
 function fromCookie(cookies) {
-  if (!cookies[COOKIE]) return undefined;
-  const token = single(cookies[COOKIE]);
-  return token === null ? null : { kind: 'cookie', token: token };
+  const match = cookies[COOKIE] ? SESSION.exec(single(cookies[COOKIE]) || '') : null;
+  return match ? { kind: 'cookie', user: match[1], expiry: match[2], mac: match[3] } : undefined;
 }
 
 function parseToken(token) {
@@ -120,35 +120,56 @@ function sameText(a, b) {
   return diff === 0;
 }
 
-async function verify(credential) {
+// The user's stored value split at `$` ([1] salt, [2] hash); null if unknown (get() throws), unreadable or not v1.
+async function record(user) {
   let stored;
   try {
-    stored = await kvs.get('user:' + credential.user);
+    stored = await kvs.get('user:' + user);
   } catch (e) {
-    return false; // unknown user (get() throws for a missing key) or store unreachable
+    return null;
   }
-  if (typeof stored !== 'string' || stored.length > 1024) return false;
+  if (typeof stored !== 'string' || stored.length > 1024) return null;
   const parts = stored.split('$');
-  if (parts[0] !== 'v1' || parts.length < 3 || !SALT.test(parts[1]) || !HASH.test(parts[2])) return false;
-  const actual = crypto.createHash('sha256').update(parts[1] + credential.secret).digest('hex');
-  return sameText(actual, parts[2]);
+  return parts[0] === 'v1' && SALT.test(parts[1]) && HASH.test(parts[2]) ? parts : null;
 }
 
-// A browser navigation to the UI (`/`, query-less) that signed in with Basic gets the cookie through a
-// redirect to `/`: a fixed Location, never built from the request.
-function wantsCookie(request, presented, cookie) {
+// The key that signs sessions; null (logged: CloudWatch, us-east-1) mints and accepts none. Basic, Bearer work.
+async function sessionKey() {
+  let parts = [];
+  try {
+    const stored = await kvs.get(SESSION_KEY); // njs 0.7 crashes on `await` inside a call's arguments
+    parts = stored.split('$');
+  } catch (e) {}
+  if (parts[0] === 'v1' && SECRET.test(parts[1])) return parts[1];
+  console.log('no usable ' + SESSION_KEY + ': no browser sessions; run comfyctl users rotate-session-key');
+  return null;
+}
+
+// Over the user's stored hash too: rotating or removing the user ends their sessions.
+function sign(key, user, expiry, parts) {
+  return crypto.createHmac('sha256', key).update(user + '.' + expiry + '.' + parts[2]).digest('base64url');
+}
+
+function validSession(session, parts, key) {
+  const left = session.expiry - Date.now() / 1000;
+  return key !== null && left > 0 && left <= SESSION_SECONDS
+    && sameText(sign(key, session.user, session.expiry, parts), session.mac);
+}
+
+// A Basic navigation to the UI (`/`, query-less) gets a session through a redirect to `/`, a fixed Location.
+function wantsSession(request, presented) {
   const mode = request.headers['sec-fetch-mode'];
   return presented.kind === 'basic' && request.method === 'GET' && request.uri === '/' && !request.headers.upgrade
     && mode !== undefined && mode.value === 'navigate'
-    && Object.keys(request.querystring).length === 0
-    && !(cookie && cookie.token === presented.token);
+    && Object.keys(request.querystring).length === 0;
 }
 
-function redirectSettingCookie(token) {
+function redirectSettingSession(user, parts, key) {
+  const expiry = Math.floor(Date.now() / 1000) + SESSION_SECONDS;
   const response = answer(307, 'Temporary Redirect');
   response.headers.location = { value: '/' };
   response.cookies = {};
-  response.cookies[COOKIE] = { value: token, attributes: COOKIE_ATTRIBUTES };
+  response.cookies[COOKIE] = { value: user + '.' + expiry + '.' + sign(key, user, expiry, parts), attributes: COOKIE_ATTRIBUTES };
   return response;
 }
 
@@ -157,16 +178,31 @@ async function authenticate(request) {
   request.cookies = request.cookies || {};
   request.querystring = request.querystring || {};
   const header = fromHeader(request.headers);
-  const cookie = fromCookie(request.cookies);
+  const session = fromCookie(request.cookies);
   // An Authorization header decides alone: a stale cookie never overrides what the client sent.
-  const presented = header !== undefined ? header : cookie;
-  if (!presented || presented.token.length > MAX_LENGTH) return deny();
-  const credential = parseToken(presented.token);
-  if (!credential || (presented.kind === 'basic' && presented.user !== credential.user)) return deny();
-  if (!(await verify(credential))) return deny();
+  const presented = header !== undefined ? header : session;
+  if (!presented) return deny();
+  let user = presented.user;
+  let parts;
+  if (presented.kind === 'cookie') {
+    parts = await record(user);
+    const key = parts && (await sessionKey());
+    if (!parts || !validSession(presented, parts, key)) return deny();
+  } else {
+    const credential = presented.token.length > MAX_LENGTH ? null : parseToken(presented.token);
+    if (!credential || (presented.kind === 'basic' && user !== credential.user)) return deny();
+    user = credential.user;
+    parts = await record(user);
+    if (!parts || !sameText(crypto.createHash('sha256').update(parts[1] + credential.secret).digest('hex'), parts[2])) return deny();
+  }
   if (ENCODED_UNRESERVED.test(request.uri)) return answer(400, 'Bad Request');
   if (crossSite(request, presented)) return answer(403, 'Forbidden');
-  if (wantsCookie(request, presented, cookie)) return redirectSettingCookie(presented.token);
+  if (wantsSession(request, presented)) {
+    const key = await sessionKey();
+    if (key !== null && !(session && session.user === user && validSession(session, parts, key))) {
+      return redirectSettingSession(user, parts, key);
+    }
+  }
   // ComfyUI never sees a credential.
   delete request.headers.authorization;
   delete request.cookies[COOKIE];

@@ -1,6 +1,7 @@
 import * as nodeCrypto from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { issueCredential, parseStoredCredential, userKey } from '../../lib/edge/credentials';
+import { issueSessionKey, parseSessionKey, SESSION_KEY_NAME } from '../../lib/edge/session-key';
 
 /**
  * The viewer-request function's test vectors, one source for both engines that run lib/edge/viewer-auth.js:
@@ -82,6 +83,21 @@ const upgrade = { upgrade: header('websocket'), connection: header('Upgrade'), '
 const CHALLENGE = 'Basic realm="ComfyUI", charset="UTF-8"';
 /** The cookie the function sets and reads; `__Host-` makes the browser refuse it without Secure and Path=/, or with a Domain. */
 const COOKIE = '__Host-comfyui_auth';
+/** How long a session lasts, in seconds: 12 hours (security review, Low 12). */
+const SESSION_SECONDS = 12 * 60 * 60;
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+/**
+ * A session cookie's value as the tests expect the edge to make and accept it, computed here with Node's crypto,
+ * independently of the function: `<user>.<expiry>.<base64url HMAC-SHA256(key, "<user>.<expiry>.<stored hash>")>`,
+ * the key the store's session key and the hash the one in the user's stored credential.
+ */
+export function sessionValue(user: string, expiry: number, storedCredential: string, sessionKeyValue: string): string {
+  const { hash } = parseStoredCredential(storedCredential)!;
+  const { key } = parseSessionKey(sessionKeyValue)!;
+  const mac = nodeCrypto.createHmac('sha256', key).update(`${user}.${expiry}.${hash}`).digest('base64url');
+  return `${user}.${expiry}.${mac}`;
+}
 /** The cookie's name before the `__Host-` prefix: no longer a credential, still never forwarded. */
 const OLD_COOKIE = 'comfyui_auth';
 /** The distribution's own origin, as a browser writes it in Origin (viewerRequest's Host). */
@@ -107,12 +123,15 @@ const WRITES: [string, string][] = [
 export function viewerAuthVectors(): ViewerAuthVector[] {
   const issued = issueCredential('alice', new Date('2026-01-05T09:00:00Z'));
   const alice = issued.token;
+  const sessionKey = issueSessionKey(new Date('2026-01-05T08:00:00Z'));
   const aliceStore = (values: Record<string, string> = {}): KvsState => ({
-    values: { [userKey('alice')]: issued.storedValue, ...values },
+    values: { [userKey('alice')]: issued.storedValue, [SESSION_KEY_NAME]: sessionKey, ...values },
     broken: false,
   });
 
-  const cookie = () => ({ [COOKIE]: { value: alice } });
+  /** Alice's session, valid for another hour (sessions are minted for 12 hours; any time left is as good). */
+  const aliceSession = sessionValue('alice', nowSeconds() + 3600, issued.storedValue, sessionKey);
+  const cookie = (value = aliceSession) => ({ [COOKIE]: { value } });
   const withBasic = (headers: Record<string, Field> = {}) => ({ authorization: header(basic('alice', alice)), ...headers });
   /** The same request signed by Basic and by the cookie: the two credentials a browser attaches itself. */
   const browserCredentials = (request: Partial<Request>) => [
@@ -141,6 +160,32 @@ export function viewerAuthVectors(): ViewerAuthVector[] {
     expect(JSON.stringify(response)).not.toContain(alice.split('.')[1]);
   };
   const everyChallenged = (responses: any[]) => responses.forEach(expectChallenge);
+  /**
+   * A 307 to `/` setting a fresh 12-hour session for alice, signed with `key` over `stored` (her credential at the
+   * time): exactly the value sessionValue computes, and never her token.
+   */
+  const expectNewSession = (response: any, stored = issued.storedValue, key = sessionKey) => {
+    expect(response.statusCode).toBe(307);
+    expect(response.headers.location.value).toBe('/');
+    expect(response.headers['cache-control'].value).toBe('no-store');
+    expect(Object.keys(response.cookies)).toEqual([COOKIE]);
+    const value: string = response.cookies[COOKIE].value;
+    expect(value).toMatch(/^alice\.\d{10}\.[A-Za-z0-9_-]{43}$/);
+    expect(value).not.toContain(alice.split('.')[1]);
+    const expiry = Number(value.split('.')[1]);
+    // Minted during this run: 12 hours from then, which was at most two minutes ago.
+    expect(expiry - nowSeconds()).toBeLessThanOrEqual(SESSION_SECONDS);
+    expect(expiry - nowSeconds()).toBeGreaterThan(SESSION_SECONDS - 120);
+    expect(value).toBe(sessionValue('alice', expiry, stored, key));
+    const attributes: string[] = response.cookies[COOKIE].attributes.split('; ');
+    // The browser drops the cookie when the session ends.
+    expect(attributes).toContain(`Max-Age=${SESSION_SECONDS}`);
+  };
+  const expectNoSession = (forwarded: any) => {
+    expect(forwarded.statusCode).toBeUndefined();
+    expect(forwarded.cookies[COOKIE]).toBeUndefined();
+    expect(forwarded.headers.authorization).toBeUndefined();
+  };
 
   const vectors: ViewerAuthVector[] = [];
   let group = '';
@@ -236,14 +281,10 @@ export function viewerAuthVectors(): ViewerAuthVector[] {
 
   group = 'browsers';
   vector(
-    'a navigation to the UI signed in with Basic is redirected to /, setting the __Host- cookie the WebSocket needs',
+    'a navigation to the UI signed in with Basic is redirected to /, setting the __Host- session cookie the WebSocket needs',
     [viewerRequest({ uri: '/', headers: { authorization: header(basic('alice', alice)), ...navigation } })],
     ([response]) => {
-      expect(response.statusCode).toBe(307);
-      expect(response.headers.location.value).toBe('/');
-      expect(response.headers['cache-control'].value).toBe('no-store');
-      expect(Object.keys(response.cookies)).toEqual([COOKIE]);
-      expect(response.cookies[COOKIE].value).toBe(alice);
+      expectNewSession(response);
       const attributes: string[] = response.cookies[COOKIE].attributes.split('; ');
       // What a browser requires of a __Host- cookie (Path=/, Secure, no Domain), and what keeps it from scripts and other sites.
       expect(attributes).toEqual(expect.arrayContaining(['Path=/', 'Secure', 'HttpOnly', 'SameSite=Lax']));
@@ -299,6 +340,142 @@ export function viewerAuthVectors(): ViewerAuthVector[] {
       }),
   );
   vector('a WebSocket upgrade without a credential is refused', [viewerRequest({ uri: '/ws', headers: upgrade })], everyChallenged);
+
+  group = 'the cookie holds a 12-hour session signed over the user and their current credential, never the token';
+  const bobIssued = issueCredential('bob', new Date('2026-01-05T09:00:00Z'));
+  const withBob = aliceStore({ [userKey('bob')]: bobIssued.storedValue });
+  const inAnHour = nowSeconds() + 3600;
+  const [, , aliceMac] = aliceSession.split('.');
+  const bobSession = sessionValue('bob', inAnHour, bobIssued.storedValue, sessionKey);
+  const basicNavigation = (cookieValue: string, token = alice) =>
+    viewerRequest({ headers: { authorization: header(basic('alice', token)), ...navigation }, cookies: cookie(cookieValue) });
+  /**
+   * Requests that must be refused, after alice's valid session as a control: a refusal proves nothing about
+   * sessions unless the same store and function accept a good one.
+   */
+  const refusedBesideValid = (name: string, refused: unknown[], store = aliceStore()) =>
+    vector(
+      name,
+      [viewerRequest({ cookies: cookie() }), ...refused],
+      ([valid, ...rest]) => {
+        expectNoSession(valid);
+        everyChallenged(rest);
+      },
+      store,
+    );
+  refusedBesideValid(
+    'an expired session is refused, though its MAC is valid',
+    [nowSeconds() - 1, nowSeconds() - 3600].map((expiry) => viewerRequest({ cookies: cookie(sessionValue('alice', expiry, issued.storedValue, sessionKey)) })),
+  );
+  refusedBesideValid(
+    'a session that claims more than 12 hours left is refused, though its MAC is valid',
+    [viewerRequest({ cookies: cookie(sessionValue('alice', nowSeconds() + SESSION_SECONDS + 600, issued.storedValue, sessionKey)) })],
+  );
+  const forgeries: [string, string][] = [
+    ['a later expiry under the old MAC', `alice.${Number(aliceSession.split('.')[1]) + 1}.${aliceMac}`],
+    ["another user's name under alice's MAC", `bob.${aliceSession.split('.')[1]}.${aliceMac}`],
+    ['one character of the MAC changed', aliceSession.slice(0, -1) + (aliceSession.endsWith('A') ? 'B' : 'A')],
+    ['a MAC under a key not in the store', sessionValue('alice', inAnHour, issued.storedValue, issueSessionKey(new Date()))],
+    ["a MAC over another user's credential", sessionValue('alice', inAnHour, bobIssued.storedValue, sessionKey)],
+    ['no MAC at all', `alice.${inAnHour}.${'A'.repeat(43)}`],
+  ];
+  refusedBesideValid(
+    `a forged or tampered session is refused: ${forgeries.map(([name]) => name).join('; ')}`,
+    forgeries.map(([, value]) => viewerRequest({ cookies: cookie(value) })),
+    withBob,
+  );
+  const malformed = [`alice.123.${aliceMac}`, `alice.${inAnHour}`, `${aliceSession}.x`, `Alice.${inAnHour}.${aliceMac}`, `a:b.${inAnHour}.${aliceMac}`, `alice.${inAnHour}.${aliceMac}=`];
+  refusedBesideValid(
+    'session cookies of any other shape are refused, and a session is never taken for a token (as Bearer or Basic password)',
+    [
+      ...malformed.map((value) => viewerRequest({ cookies: cookie(value) })),
+      withAuthorization(`Bearer ${aliceSession}`),
+      withAuthorization(basic('alice', aliceSession)),
+    ],
+  );
+  vector(
+    "another user's session passes only as that user; with alice's Basic, a navigation gets her a session of her own",
+    [viewerRequest({ cookies: cookie(bobSession) }), basicNavigation(bobSession)],
+    ([bobs, navigated]) => {
+      expectNoSession(bobs);
+      expectNewSession(navigated);
+    },
+    withBob,
+  );
+  vector(
+    'a navigation with an expired session gets a new one',
+    [basicNavigation(sessionValue('alice', nowSeconds() - 60, issued.storedValue, sessionKey))],
+    ([response]) => expectNewSession(response),
+  );
+  const rotatedAlice = issueCredential('alice', new Date(), parseStoredCredential(issued.storedValue)!);
+  vector(
+    "rotating the user ends their sessions at the next request; the new token's sign-in gets a new session",
+    [viewerRequest({ cookies: cookie() }), basicNavigation(aliceSession, rotatedAlice.token)],
+    ([old, navigated]) => {
+      expectChallenge(old);
+      expectNewSession(navigated, rotatedAlice.storedValue);
+    },
+    aliceStore({ [userKey('alice')]: rotatedAlice.storedValue }),
+  );
+  vector(
+    "removing a user ends their sessions at the next request, and only theirs",
+    [
+      viewerRequest({ cookies: cookie() }),
+      viewerRequest({ uri: '/ws', headers: { ...upgrade, ...sameOriginPage }, cookies: cookie() }),
+      viewerRequest({ cookies: cookie(bobSession) }),
+    ],
+    ([plain, socket, bobs]) => {
+      expectChallenge(plain);
+      expectChallenge(socket);
+      expectNoSession(bobs);
+    },
+    { values: { [SESSION_KEY_NAME]: sessionKey, [userKey('bob')]: bobIssued.storedValue }, broken: false },
+  );
+  const newKey = issueSessionKey(new Date());
+  vector(
+    'rotating the session key ends every session; the next sign-in gets one under the new key',
+    [viewerRequest({ cookies: cookie() }), basicNavigation(aliceSession)],
+    ([old, navigated]) => {
+      expectChallenge(old);
+      expectNewSession(navigated, issued.storedValue, newKey);
+    },
+    aliceStore({ [SESSION_KEY_NAME]: newKey }),
+  );
+  const unusableKeys: [string, string | undefined][] = [
+    ['no session key', undefined],
+    ['a session key of another format', sessionKey.replace(/^v1/, 'v2')],
+    ['a short session key', 'v1$abc$2026-01-05T08:00:00Z'],
+    ['an empty session key', ''],
+  ];
+  for (const [name, value] of unusableKeys) {
+    const values: Record<string, string> = { [userKey('alice')]: issued.storedValue };
+    if (value !== undefined) values[SESSION_KEY_NAME] = value;
+    vector(
+      `with ${name} in the store, no session is minted or accepted, and Basic and Bearer still work`,
+      [viewerRequest({ cookies: cookie() }), basicNavigation(aliceSession), withAuthorization(`Bearer ${alice}`)],
+      ([withCookie, navigated, bearer]) => {
+        expectChallenge(withCookie);
+        expectNoSession(navigated);
+        expectNoSession(bearer);
+      },
+      { values, broken: false },
+    );
+  }
+  vector(
+    'a cookie holding a token, as set before sessions, counts as no cookie: alone 401, beside Basic replaced by a session, never forwarded',
+    [
+      viewerRequest({ cookies: cookie(alice) }),
+      viewerRequest({ uri: '/ws', headers: { ...upgrade, ...sameOriginPage }, cookies: cookie(alice) }),
+      basicNavigation(alice),
+      viewerRequest({ method: 'POST', uri: '/prompt', headers: withBasic(sameOriginPage), cookies: cookie(alice) }),
+    ],
+    ([plain, socket, navigated, posted]) => {
+      expectChallenge(plain);
+      expectChallenge(socket);
+      expectNewSession(navigated);
+      expectNoSession(posted);
+    },
+  );
 
   group = 'a browser credential (Basic or the cookie) writes and opens WebSockets only from this origin: 403 otherwise';
   vector(
@@ -440,7 +617,7 @@ export function viewerAuthVectors(): ViewerAuthVector[] {
   for (const [name, authorization] of malformedHeaders) vector(name, [withAuthorization(authorization)], everyChallenged);
   const both = { value: `Bearer ${alice}`, multiValue: [{ value: `Bearer ${alice}` }, { value: 'Bearer other' }] };
   vector('two Authorization headers', [viewerRequest({ headers: { authorization: both } })], everyChallenged);
-  const twice = { value: alice, multiValue: [{ value: alice }, { value: 'x' }] };
+  const twice = { value: aliceSession, multiValue: [{ value: aliceSession }, { value: 'x' }] };
   vector(
     'two __Host-comfyui_auth cookies, or a huge one',
     [viewerRequest({ cookies: { [COOKIE]: twice } }), viewerRequest({ cookies: { [COOKIE]: { value: 'x'.repeat(100_000) } } })],
