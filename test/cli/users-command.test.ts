@@ -15,6 +15,7 @@ import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { runComfyctl } from '../../lib/cli/program';
 import { EXIT } from '../../lib/cli/cli-error';
 import { hashSecret, issueCredential, parseStoredCredential, userKey } from '../../lib/edge/credentials';
+import { issueSessionKey, parseSessionKey, SESSION_KEY_NAME } from '../../lib/edge/session-key';
 
 /** test/fixtures/cdk-outputs.json names this store and https://d111111abcdef8.cloudfront.net. */
 const OUTPUTS = path.join(__dirname, '..', 'fixtures', 'cdk-outputs.json');
@@ -24,6 +25,7 @@ const kvs = mockClient(CloudFrontKeyValueStoreClient);
 let stdout: string[];
 let stderr: string[];
 let bobValue: string;
+let sessionKeyValue: string;
 
 const notFound = () => new ResourceNotFoundException({ message: 'Key not found', $metadata: {} });
 const conflict = () => new ConflictException({ message: 'ETag mismatch', $metadata: {} });
@@ -52,6 +54,9 @@ beforeEach(() => {
   kvs.on(GetKeyCommand).rejects(notFound());
   bobValue = issueCredential('bob', new Date('2026-01-02T03:04:05Z')).storedValue;
   kvs.on(GetKeyCommand, { Key: userKey('bob') }).resolves({ Key: userKey('bob'), Value: bobValue });
+  // ... and the key that signs browser sessions, as every store has once comfyctl added a user.
+  sessionKeyValue = issueSessionKey(new Date('2026-01-01T00:00:00Z'));
+  kvs.on(GetKeyCommand, { Key: SESSION_KEY_NAME }).resolves({ Key: SESSION_KEY_NAME, Value: sessionKeyValue });
   kvs.on(PutKeyCommand).resolves({ ETag: 'e2', ItemCount: 2, TotalSizeInBytes: 200 });
   kvs.on(DeleteKeyCommand).resolves({ ETag: 'e2', ItemCount: 0, TotalSizeInBytes: 0 });
   stdout = [];
@@ -105,7 +110,7 @@ describe('comfyctl users add', () => {
     kvs.on(PutKeyCommand).rejectsOnce(conflict()).resolves({ ETag: 'e8' });
     expect(await users('add', 'alice')).toBe(0);
     expect(kvs.commandCalls(PutKeyCommand).map((c) => c.args[0].input.IfMatch)).toEqual(['e1', 'e7']);
-    expect(kvs.commandCalls(GetKeyCommand)).toHaveLength(2);
+    expect(kvs.commandCalls(GetKeyCommand, { Key: userKey('alice') })).toHaveLength(2);
     expect(tokenMatches(stdout[0].trim(), puts()[userKey('alice')].Value)).toBe(true);
   });
 
@@ -187,6 +192,85 @@ describe('comfyctl users ls', () => {
     kvs.on(ListKeysCommand).resolves({ Items: [] });
     expect(await users('ls')).toBe(0);
     expect(stderr.join('')).toContain("comfyctl users add <name>");
+  });
+});
+
+describe('the session signing key', () => {
+  const noSessionKey = () => kvs.on(GetKeyCommand, { Key: SESSION_KEY_NAME }).rejects(notFound());
+  const sessionKeyPuts = () => kvs.commandCalls(PutKeyCommand).filter((c) => c.args[0].input.Key === SESSION_KEY_NAME);
+
+  test.each([['add', 'alice'], ['rotate', 'bob']])(
+    'users %s creates it when the store has none, before the user, with 32 random bytes against the store ETag',
+    async (command, name) => {
+      noSessionKey();
+      expect(await users(command, name)).toBe(0);
+      const written = kvs.commandCalls(PutKeyCommand).map((c) => c.args[0].input);
+      expect(written.map((w) => w.Key)).toEqual([SESSION_KEY_NAME, userKey(name)]);
+      expect(written[0].IfMatch).toBe('e1');
+      const key = parseSessionKey(written[0].Value!)!;
+      expect(Buffer.from(key.key, 'base64url')).toHaveLength(32);
+      expect(key.createdAt).toBeDefined();
+      expect(stderr.join('')).toContain(`created the session signing key (${SESSION_KEY_NAME})`);
+      // stdout still holds the token alone.
+      expect(stdout).toHaveLength(1);
+      expect(stdout[0]).toMatch(new RegExp(`^${name}\\.[A-Za-z0-9_-]{43}\n$`));
+    },
+  );
+
+  test('users add leaves a usable key alone and replaces an unusable one', async () => {
+    expect(await users('add', 'alice')).toBe(0);
+    expect(sessionKeyPuts()).toHaveLength(0);
+    expect(stderr.join('')).not.toContain('created the session signing key');
+    kvs.on(GetKeyCommand, { Key: SESSION_KEY_NAME }).resolves({ Key: SESSION_KEY_NAME, Value: 'v1$short' });
+    expect(await users('add', 'carol')).toBe(0);
+    expect(sessionKeyPuts()).toHaveLength(1);
+    expect(parseSessionKey(sessionKeyPuts()[0].args[0].input.Value!)).toBeDefined();
+  });
+
+  test('a store that cannot be reached while reading the key is reported as unreachable, and no token is printed', async () => {
+    kvs.on(GetKeyCommand, { Key: SESSION_KEY_NAME }).rejects(new Error('connect ECONNREFUSED 127.0.0.1:9'));
+    expect(await users('add', 'alice')).toBe(EXIT.unreachable);
+    expect(stderr.join('')).toContain(`cannot reach the KeyValueStore API for ${STORE}: connect ECONNREFUSED`);
+    expect(stdout).toEqual([]);
+    expect(kvs.commandCalls(PutKeyCommand)).toHaveLength(0);
+  });
+
+  test('users rotate-session-key replaces it against the store ETag, ending every session, and leaves the users alone', async () => {
+    expect(await users('rotate-session-key')).toBe(0);
+    const written = kvs.commandCalls(PutKeyCommand).map((c) => c.args[0].input);
+    expect(written.map((w) => [w.Key, w.IfMatch])).toEqual([[SESSION_KEY_NAME, 'e1']]);
+    const key = parseSessionKey(written[0].Value!)!;
+    expect(key.key).not.toBe(parseSessionKey(sessionKeyValue)!.key);
+    expect(Buffer.from(key.key, 'base64url')).toHaveLength(32);
+    expect(stdout.join('')).toContain('every browser session has ended');
+    expect(kvs.commandCalls(DeleteKeyCommand)).toHaveLength(0);
+  });
+
+  test('users rotate-session-key creates the key in a store that has none', async () => {
+    noSessionKey();
+    expect(await users('rotate-session-key')).toBe(0);
+    expect(sessionKeyPuts()).toHaveLength(1);
+  });
+
+  test('users ls says on stderr when the key was made, or warns that it is missing and names the command that creates it', async () => {
+    kvs.on(ListKeysCommand).resolves({ Items: [{ Key: userKey('bob'), Value: bobValue }, { Key: SESSION_KEY_NAME, Value: sessionKeyValue }] });
+    expect(await users('ls')).toBe(0);
+    // The key is not a user, and never printed.
+    expect(stdout.join('').trim().split('\n').map((l) => l.split(/\s+/)[0])).toEqual(['bob']);
+    expect(stderr.join('')).toContain(`session signing key (${SESSION_KEY_NAME}): created 2026-01-01T00:00:00Z`);
+    expect(stdout.join('') + stderr.join('')).not.toContain(parseSessionKey(sessionKeyValue)!.key);
+
+    stderr = [];
+    noSessionKey();
+    expect(await users('ls')).toBe(0);
+    expect(stderr.join('')).toContain(`warning: the store has no session signing key (${SESSION_KEY_NAME})`);
+    expect(stderr.join('')).toContain("'comfyctl users rotate-session-key' creates one");
+  });
+
+  test.each(['add', 'rotate', 'rm'])('users %s refuses the reserved name of the key as a user name, before calling AWS', async (command) => {
+    expect(await users(command, SESSION_KEY_NAME)).toBe(EXIT.usage);
+    expect(stderr.join('')).toContain(`'${SESSION_KEY_NAME}' is not a user but the store's session signing key, a reserved name`);
+    expect(kvs.calls()).toHaveLength(0);
   });
 });
 

@@ -1,6 +1,7 @@
 import { CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { Command } from 'commander';
 import { isoSeconds, issueCredential, parseStoredCredential, StoredCredential, usernameProblem } from '../../edge/credentials';
+import { issueSessionKey, parseSessionKey, SESSION_KEY_NAME } from '../../edge/session-key';
 import { OUTPUT_KEYS, STACK_NAMES } from '../../names';
 import { AwsOptions, awsClientConfig, withAwsOptions } from '../aws-options';
 import { CliError, EXIT } from '../cli-error';
@@ -15,9 +16,11 @@ interface UsersOptions extends AwsOptions {
 const STORE_ARN_PATTERN = /^arn:aws[a-z-]*:cloudfront::\d{12}:key-value-store\/[A-Za-z0-9-]+$/;
 
 /**
- * `comfyctl users add|rotate|rm|ls`: who may use ComfyUI through CloudFront. Users live in the edge's
- * KeyValueStore as salted hashes; a token is printed once, on stdout alone, so `TOKEN=$(comfyctl users add x)`
- * works, and the how-to-use hint goes to stderr. Changes reach every edge location in seconds, no deploy.
+ * `comfyctl users add|rotate|rm|ls|rotate-session-key`: who may use ComfyUI through CloudFront. Users live in the
+ * edge's KeyValueStore as salted hashes; a token is printed once, on stdout alone, so `TOKEN=$(comfyctl users add x)`
+ * works, and the how-to-use hint goes to stderr. The same store holds the key that signs browser sessions
+ * (lib/edge/session-key.ts): `add` and `rotate` create it when missing, before writing the user, so a failure
+ * never loses a token. Changes reach every edge location in seconds, no deploy.
  */
 export function registerUsersCommands(program: Command): void {
   const users = program
@@ -29,7 +32,9 @@ export function registerUsersCommands(program: Command): void {
     .action(async (name: string, options: UsersOptions) => {
       checkUsername(name);
       const issued = issueCredential(name, new Date());
-      await openStore(options).change(name, (current) => {
+      const store = openStore(options);
+      await createSessionKeyIfMissing(store);
+      await store.change(name, (current) => {
         if (current !== undefined) {
           throw new CliError(`user '${name}' already exists: 'comfyctl users rotate ${name}' issues a new token`, EXIT.usage);
         }
@@ -39,11 +44,13 @@ export function registerUsersCommands(program: Command): void {
     });
 
   withUsersOptions(users.command('rotate').argument('<name>', 'an existing user'))
-    .description("replace a user's token; the old one stops working within seconds")
+    .description("replace a user's token; the old one and their browser sessions stop working within seconds")
     .action(async (name: string, options: UsersOptions) => {
       checkUsername(name);
       let token = '';
-      await openStore(options).change(name, (current) => {
+      const store = openStore(options);
+      await createSessionKeyIfMissing(store);
+      await store.change(name, (current) => {
         if (current === undefined) throw unknownUser(name);
         const issued = issueCredential(name, new Date(), parseStoredCredential(current));
         token = issued.token;
@@ -53,7 +60,7 @@ export function registerUsersCommands(program: Command): void {
     });
 
   withUsersOptions(users.command('rm').argument('<name>', 'an existing user'))
-    .description('remove a user; their token and browser cookie stop working within seconds')
+    .description('remove a user; their token and browser sessions stop working within seconds')
     .action(async (name: string, options: UsersOptions) => {
       checkUsername(name);
       await openStore(options).change(name, (current) => {
@@ -66,10 +73,43 @@ export function registerUsersCommands(program: Command): void {
   withUsersOptions(users.command('ls'))
     .description('list users with their creation and last rotation times (never a token)')
     .action(async (options: UsersOptions) => {
-      const list = await openStore(options).list();
+      const store = openStore(options);
+      const list = await store.list();
       if (list.length === 0) process.stderr.write("no users yet: add one with 'comfyctl users add <name>'\n");
       for (const user of list) process.stdout.write(`${formatUserLine(user.name, user.credential)}\n`);
+      process.stderr.write(`${describeSessionKey(await store.sessionKey())}\n`);
     });
+
+  withUsersOptions(users.command('rotate-session-key'))
+    .description('replace the key that signs browser sessions: every browser signs in again (tokens stay valid)')
+    .action(async (options: UsersOptions) => {
+      await openStore(options).changeSessionKey(() => ({ put: issueSessionKey(new Date()) }));
+      process.stdout.write(
+        'rotated the session signing key: every browser session has ended; browsers sign in again with their token, which is unchanged\n',
+      );
+    });
+}
+
+/** Writes the session signing key when the store has no usable one, and says so on stderr. */
+async function createSessionKeyIfMissing(store: UsersStore): Promise<void> {
+  const stored = await store.sessionKey();
+  if (stored !== undefined && parseSessionKey(stored)) return;
+  let created = false;
+  await store.changeSessionKey((current) => {
+    created = current === undefined || parseSessionKey(current) === undefined;
+    return created ? { put: issueSessionKey(new Date()) } : undefined;
+  });
+  if (created) process.stderr.write(`created the session signing key (${SESSION_KEY_NAME}): browsers now get signed sessions\n`);
+}
+
+/** What `users ls` says of the session key: when it was made, or that browsers get no session and the fix. */
+function describeSessionKey(value: string | undefined): string {
+  const key = value === undefined ? undefined : parseSessionKey(value);
+  if (key) return `session signing key (${SESSION_KEY_NAME}): created ${key.createdAt ? isoSeconds(key.createdAt) : 'at an unknown time'}`;
+  return (
+    `warning: the store has ${value === undefined ? 'no' : 'no usable'} session signing key (${SESSION_KEY_NAME}), so the edge ` +
+    "gives browsers no session cookie and the UI's WebSocket may fail; 'comfyctl users rotate-session-key' creates one"
+  );
 }
 
 /** `alice  created 2026-01-05T09:00:00Z  rotated -`: one line per user, aligned for a terminal. */
@@ -87,6 +127,12 @@ function withUsersOptions(command: Command): Command {
 }
 
 function checkUsername(name: string): void {
+  if (name === SESSION_KEY_NAME) {
+    throw new CliError(
+      `'${name}' is not a user but the store's session signing key, a reserved name; 'comfyctl users rotate-session-key' replaces it`,
+      EXIT.usage,
+    );
+  }
   const problem = usernameProblem(name);
   if (problem) throw new CliError(problem, EXIT.usage);
 }

@@ -14,6 +14,7 @@ import {
   ResourceNotFoundException,
 } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { parseStoredCredential, StoredCredential, userKey, usernameFromKey } from '../../edge/credentials';
+import { SESSION_KEY_NAME } from '../../edge/session-key';
 import { CliError, EXIT } from '../cli-error';
 
 /** One user as `comfyctl users ls` shows it; `credential` is undefined when its value is not one comfyctl wrote. */
@@ -25,10 +26,13 @@ export interface StoredUser {
 /** What to do with one user's entry, decided from its current value (undefined: no such user). */
 export type UserChange = { readonly put: string } | { readonly delete: true };
 
+/** What to do with the session key, decided from its current value (undefined: none); undefined leaves it. */
+export type SessionKeyChange = { readonly put: string } | undefined;
+
 /**
- * The users KeyValueStore seen as users. Every write names the store's current ETag (IfMatch), so two admins
- * changing users at once cannot overwrite each other blindly: on a conflict the change is decided again from
- * fresh values and retried once.
+ * The users KeyValueStore seen as users and the edge's session signing key. Every write names the store's
+ * current ETag (IfMatch), so two admins changing users at once cannot overwrite each other blindly: on a
+ * conflict the change is decided again from fresh values and retried once.
  */
 export class UsersStore {
   constructor(
@@ -55,13 +59,38 @@ export class UsersStore {
    * against the ETag read before. Retries once from the start when another write got in between.
    */
   async change(name: string, decide: (current: string | undefined) => UserChange): Promise<void> {
+    await this.changeKey(userKey(name), `'${name}'`, decide);
+  }
+
+  /**
+   * The session signing key's stored value; undefined when the store has none. Callers have reached the store
+   * before (`list`) or write through `changeSessionKey` next, which tells a missing store from a missing key.
+   */
+  async sessionKey(): Promise<string | undefined> {
+    try {
+      return await this.explainAccessDenied(() => this.value(SESSION_KEY_NAME));
+    } catch (error) {
+      throw this.explainUnreachable(error);
+    }
+  }
+
+  /** Like `change`, for the session signing key: `decide` may also leave it as it is. */
+  async changeSessionKey(decide: (current: string | undefined) => SessionKeyChange): Promise<void> {
+    await this.changeKey(SESSION_KEY_NAME, 'the session key', decide);
+  }
+
+  private async changeKey(
+    key: string,
+    what: string,
+    decide: (current: string | undefined) => UserChange | SessionKeyChange,
+  ): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.explainAccessDenied(() => this.changeOnce(name, decide));
+        return await this.explainAccessDenied(() => this.changeOnce(key, decide));
       } catch (error) {
         if (!(error instanceof ConflictException)) throw error;
         if (attempt === 2) {
-          throw new CliError(`the users store kept changing while updating '${name}'; run the command again`, EXIT.failure);
+          throw new CliError(`the users store kept changing while updating ${what}; run the command again`, EXIT.failure);
         }
       }
     }
@@ -81,10 +110,10 @@ export class UsersStore {
     }
   }
 
-  private async changeOnce(name: string, decide: (current: string | undefined) => UserChange): Promise<void> {
+  private async changeOnce(Key: string, decide: (current: string | undefined) => UserChange | SessionKeyChange): Promise<void> {
     const etag = await this.currentEtag();
-    const change = decide(await this.value(name));
-    const Key = userKey(name);
+    const change = decide(await this.value(Key));
+    if (change === undefined) return;
     if ('put' in change) {
       await this.client.send(new PutKeyCommand({ KvsARN: this.storeArn, Key, Value: change.put, IfMatch: etag }));
     } else {
@@ -104,23 +133,25 @@ export class UsersStore {
           EXIT.usage,
         );
       }
-      // Not a service exception: the request never got an answer (network, DNS, an endpoint the SDK cannot address).
-      if (!(error instanceof CliError) && !(error instanceof CloudFrontKeyValueStoreServiceException)) {
-        throw new CliError(
-          `cannot reach the KeyValueStore API for ${this.storeArn}: ${(error as Error).message}; check the network, --region and --endpoint-url`,
-          EXIT.unreachable,
-        );
-      }
-      throw error;
+      throw this.explainUnreachable(error);
     }
   }
 
-  private async value(name: string): Promise<string | undefined> {
+  /** A request that never got an answer (network, DNS, an endpoint the SDK cannot address) becomes a CliError saying so. */
+  private explainUnreachable(error: unknown): unknown {
+    if (error instanceof CliError || error instanceof CloudFrontKeyValueStoreServiceException) return error;
+    return new CliError(
+      `cannot reach the KeyValueStore API for ${this.storeArn}: ${(error as Error).message}; check the network, --region and --endpoint-url`,
+      EXIT.unreachable,
+    );
+  }
+
+  private async value(Key: string): Promise<string | undefined> {
     try {
-      const item = await this.client.send(new GetKeyCommand({ KvsARN: this.storeArn, Key: userKey(name) }));
+      const item = await this.client.send(new GetKeyCommand({ KvsARN: this.storeArn, Key }));
       return item.Value;
     } catch (error) {
-      // The store exists (its ETag was just read), so not-found means no such key.
+      // Not-found means no such key: `change` has just read the store's ETag, and `sessionKey` callers check the store.
       if (error instanceof ResourceNotFoundException) return undefined;
       throw error;
     }
