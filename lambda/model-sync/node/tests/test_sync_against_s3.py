@@ -12,7 +12,9 @@ from types import SimpleNamespace
 
 import pytest
 import requests
-from conftest import CREDENTIALS, load_sync_models, script_args, sync_command, sync_env
+from conftest import CREDENTIALS, script_args, sync_command, sync_env
+from model_sync import cli, fetch, sync
+from model_sync.outcome import EXIT_NO_SPACE, SyncError
 
 KEYS = {
     "checkpoints/sd xl base.safetensors": b"base" * 1000,
@@ -136,23 +138,22 @@ def test_a_sync_that_would_fill_a_large_array_past_kubelets_eviction_threshold_c
         s3, bucket, s3_endpoint, tmp_path, monkeypatch):
     # A g5.12xlarge's 3.8 TB array with 700 GB free: a 30 GiB reserve would let 1 MiB more in, but kubelet
     # evicts below 15 % free, so the node's default keeps 20 % (760 GB) free and refuses.
-    sm = load_sync_models()
     gb = 1000 ** 3
     put(s3, bucket, {"checkpoints/new.safetensors": os.urandom(1024 * 1024)})
     for name, value in CREDENTIALS.items():
         monkeypatch.setenv(name, value)
     cache = tmp_path / "cache"
-    args = sm.parse_args(script_args(bucket, cache, s3_endpoint))  # the node's defaults: no reserve flags
+    args = cli.parse_args(script_args(bucket, cache, s3_endpoint))  # the node's defaults: no reserve flags
     pretend_array(monkeypatch, cache, size=3800 * gb, free=700 * gb)
-    with pytest.raises(sm.SyncError) as error:
-        sm.sync(args)
-    assert error.value.exit_code == sm.EXIT_NO_SPACE
+    with pytest.raises(SyncError) as error:
+        sync.sync(args)
+    assert error.value.exit_code == EXIT_NO_SPACE
     assert "the models do not fit" in str(error.value) and "707.8 GiB kept free" in str(error.value)
     assert cached_files(cache) == {}
     assert status(cache)["state"] == "failed"
 
     pretend_array(monkeypatch, cache, size=3800 * gb, free=761 * gb)  # 20 % stays free once it lands
-    assert sm.sync(args)["downloaded"] == 1
+    assert sync.sync(args)["downloaded"] == 1
     assert list(cached_files(cache)) == ["checkpoints/new.safetensors"]
 
 
@@ -224,11 +225,11 @@ def test_clear_errors_for_a_missing_s5cmd_a_missing_mount_and_a_missing_bucket(s
     assert status(tmp_path / "c2")["state"] == "failed"
 
 
-def in_process_args(sm, monkeypatch, bucket: str, cache: Path, endpoint: str):
-    """Arguments for sm.sync() in this process (to hook into a run), with the test bucket's credentials."""
+def in_process_args(monkeypatch, bucket: str, cache: Path, endpoint: str):
+    """Arguments for sync.sync() in this process (to hook into a run), with the test bucket's credentials."""
     for name, value in CREDENTIALS.items():
         monkeypatch.setenv(name, value)
-    return sm.parse_args(script_args(bucket, cache, endpoint) + ["--reserve-gib", "0", "--reserve-percent", "0"])
+    return cli.parse_args(script_args(bucket, cache, endpoint) + ["--reserve-gib", "0", "--reserve-percent", "0"])
 
 
 def outside(root: Path, cache: Path) -> list:
@@ -240,21 +241,20 @@ def test_a_key_added_after_the_listing_is_not_copied_even_with_dot_dot_segments(
         s3, bucket, s3_endpoint, tmp_path, monkeypatch):
     # Upstream s5cmd issue #872: a wildcard copy lists the bucket again and writes `..` keys outside its
     # destination. Six `..` from staging/run-*/tree/checkpoints reach tmp_path, outside the cache.
-    sm = load_sync_models()
     put(s3, bucket, {"checkpoints/a.safetensors": b"a", "loras/b.pt": b"b"})
     evil = "checkpoints/" + "../" * 6 + "escaped.txt"
-    listed = sm.list_remote
+    listed = sync.list_remote
 
     def list_then_add_a_key(*args, **kwargs):
         result = listed(*args, **kwargs)
         s3.put_object(Bucket=bucket, Key=evil, Body=b"written by whoever can write the bucket")
         return result
-    monkeypatch.setattr(sm, "list_remote", list_then_add_a_key)
+    monkeypatch.setattr(sync, "list_remote", list_then_add_a_key)
     cache = tmp_path / "cache"
-    args = in_process_args(sm, monkeypatch, bucket, cache, s3_endpoint)
+    args = in_process_args(monkeypatch, bucket, cache, s3_endpoint)
     try:
-        outcome = sm.sync(args)["downloaded"]
-    except sm.SyncError as error:
+        outcome = sync.sync(args)["downloaded"]
+    except SyncError as error:
         outcome = error
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]].count(evil) == 1  # it was there
     assert outside(tmp_path, cache) == []
@@ -262,8 +262,8 @@ def test_a_key_added_after_the_listing_is_not_copied_even_with_dot_dot_segments(
     assert cached_files(cache) == {"checkpoints/a.safetensors": b"a", "loras/b.pt": b"b"}
 
     # The next full sync lists it and refuses it: reported, nothing written, the node still ready.
-    monkeypatch.setattr(sm, "list_remote", listed)
-    st = sm.sync(args)
+    monkeypatch.setattr(sync, "list_remote", listed)
+    st = sync.sync(args)
     assert st["state"] == "ok" and st["refused"] == ["%r: has an empty, '.' or '..' path segment" % evil]
     assert outside(tmp_path, cache) == []
 
@@ -311,15 +311,14 @@ def test_objects_larger_than_a_part_are_copied_by_s5cmd_in_parts_and_small_ones_
 
 def test_a_failed_fetch_fails_that_key_alone_without_the_url_in_the_error(s3, bucket, s3_endpoint, tmp_path,
                                                                           monkeypatch):
-    sm = load_sync_models()
     put(s3, bucket, {"loras/a.pt": b"a", "loras/b.pt": b"b"})
-    fetch = sm.fetch_object
-    monkeypatch.setattr(sm, "fetch_object",
-                        lambda url, dest: "HTTP 403 Forbidden" if "b.pt" in url else fetch(url, dest))
+    fetch_object = fetch.fetch_object
+    monkeypatch.setattr(fetch, "fetch_object",
+                        lambda url, dest: "HTTP 403 Forbidden" if "b.pt" in url else fetch_object(url, dest))
     cache = tmp_path / "cache"
-    args = in_process_args(sm, monkeypatch, bucket, cache, s3_endpoint)
-    with pytest.raises(sm.SyncError) as error:
-        sm.sync(args)
+    args = in_process_args(monkeypatch, bucket, cache, s3_endpoint)
+    with pytest.raises(SyncError) as error:
+        sync.sync(args)
     assert "1 of 2 downloads failed; first: loras/b.pt: HTTP 403 Forbidden" in str(error.value)
     assert cached_files(cache) == {"loras/a.pt": b"a"}
     assert "X-Amz-Signature" not in json.dumps(status(cache))

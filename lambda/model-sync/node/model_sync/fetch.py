@@ -1,0 +1,69 @@
+"""Small objects by presigned GET, in threads (plan.split_downloads says why)."""
+from __future__ import annotations
+
+import http.client
+import queue
+import shutil
+import threading
+import time
+import urllib.error
+import urllib.request
+
+from .outcome import SyncError
+from .s5cmd import S5cmd
+
+PRESIGN_BATCH = 256
+FETCH_ATTEMPTS = 5
+FETCH_TIMEOUT_SECONDS = 60.0
+
+
+def fetch_object(url: str, dest: str) -> str | None:
+    """GETs one presigned URL into dest, retrying throttling and server errors like the AWS SDKs do.
+    Returns None, or why it failed (never the URL: it carries a signature)."""
+    why = "not fetched"
+    for attempt in range(FETCH_ATTEMPTS):
+        if attempt:
+            time.sleep(min(8.0, 0.25 * 2 ** attempt))
+        try:
+            with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT_SECONDS) as response, open(dest, "wb") as out:
+                shutil.copyfileobj(response, out, 1024 * 1024)
+            return None
+        except urllib.error.HTTPError as error:
+            why = "HTTP %d %s" % (error.code, error.reason)
+            if error.code < 500 and error.code != 429:
+                return why  # denied, expired or gone: the next sync tries again
+        except (OSError, http.client.HTTPException) as error:  # URLError, timeouts, a connection cut short
+            why = "%s: %s" % (type(error).__name__, error)
+    return why
+
+
+def fetch_presigned(s5: S5cmd, bucket: str, keys: list, dests: dict, finish) -> None:
+    """Fetches keys with presigned GETs in s5.workers threads; calls finish(key, error or None) for each.
+
+    URLs are signed a batch at a time, when the queue has room for it, so none waits long before its GET.
+    """
+    jobs = queue.Queue(maxsize=PRESIGN_BATCH)
+
+    def work() -> None:
+        while True:
+            job = jobs.get()
+            if job is None:
+                return
+            finish(job[0], fetch_object(job[1], dests[job[0]]))
+    workers = [threading.Thread(target=work, daemon=True) for _ in range(max(1, min(s5.workers, len(keys))))]
+    for worker in workers:
+        worker.start()
+    for start in range(0, len(keys), PRESIGN_BATCH):
+        batch = keys[start:start + PRESIGN_BATCH]
+        try:
+            urls = s5.presign(bucket, batch)
+        except SyncError as error:
+            for key in batch:
+                finish(key, str(error))
+            continue
+        for key in batch:
+            jobs.put((key, urls[key]))
+    for _ in workers:
+        jobs.put(None)
+    for worker in workers:
+        worker.join()
