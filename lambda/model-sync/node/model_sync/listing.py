@@ -17,7 +17,9 @@ def list_remote(s5: S5cmd, bucket: str, folders: frozenset, scope: set | None) -
             key = entry["key"][len("s3://%s/" % bucket):]
             problem = model_key_problem(key, folders)
             if problem is None:
-                remote[key] = {"size": int(entry["size"]), "etag": entry.get("etag", "")}
+                # s5cmd leaves "size" out of its JSON when it is 0 (Go's omitempty), e.g. for ComfyUI's empty
+                # put_*_here placeholders.
+                remote[key] = {"size": int(entry.get("size", 0)), "etag": entry.get("etag", "")}
             elif is_refused(problem) and (scope is None or key in scope):
                 refused[key] = problem
     return remote, refused

