@@ -1,7 +1,8 @@
 import { AppStacks } from './app-stacks';
 import { AppConfig } from './config';
 import { Acknowledgement, applyAcknowledgements } from './nag-acknowledgement';
-import { modelSyncLogGroupName } from './names';
+import { modelSyncLogGroupName, OUTPUTS_KEY_PREFIX } from './names';
+import { POD_NAME_VARIABLE } from './policies/pod-outputs';
 
 // Every cdk-nag acknowledgement of the app, each with its reason; lib/nag-acknowledgement.ts says how a rule
 // is written and applies them.
@@ -27,6 +28,9 @@ const PROVIDER_HANDLER_VERSIONS = wildcard('<**.Arn>:*');
 const ECR_PUBLIC_READ_IF_AVAILABLE =
   'AwsSolutions-IAM4[Policy::{"Fn::If":["**",{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},' +
   '":iam::aws:policy/AmazonElasticContainerRegistryPublicReadOnly"]]},{"Ref":"AWS::NoValue"}]}]';
+
+/** The calling pod's name (an IAM policy variable, `${...}`) as cdk-nag prints it: `<...>`. */
+const NAG_POD_NAME = POD_NAME_VARIABLE.replace(/^\$\{(.*)\}$/, '<$1>');
 
 /**
  * The resource types of Karpenter's node-lifecycle policy (eks-blueprints 1.19.0's copy of Karpenter's
@@ -127,10 +131,12 @@ function clusterAcknowledgements(config: AppConfig): Acknowledgement[] {
       reason: "Karpenter's published controller policy: it launches and terminates instances it names at runtime, scoped by cluster tags.",
     })),
     {
-      path: '$CLUSTER/s3-csi-driver-policy',
-      // eks-blueprints writes the partition literally.
-      rules: [wildcard(`arn:aws:s3:::${config.outputsBucketName}/*`)],
-      reason: 'Mountpoint S3 CSI driver: object access limited to the objects of the outputs bucket.',
+      path: 'PodOutputsAccess/Role',
+      rules: [wildcard(`arn:<AWS::Partition>:s3:::${config.outputsBucketName}/${OUTPUTS_KEY_PREFIX}${NAG_POD_NAME}/*`)],
+      reason:
+        "ComfyUI pods' Mountpoint (EKS Pod Identity, pod-level credentials): each session may look up, write and " +
+        'replace objects only in its own folder of the outputs bucket, named by the kubernetes-pod-name session tag ' +
+        'that Pod Identity takes from the pod\'s token; no delete, nothing in other pods\' folders.',
     },
     {
       path: 'karpenter-queue',

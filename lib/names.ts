@@ -24,6 +24,16 @@ export const DEFAULT_CLUSTER_NAME = 'comfyui';
 /** Kubernetes namespace of the ComfyUI workload. */
 export const COMFYUI_NAMESPACE = 'comfyui';
 
+/** Service account of the ComfyUI pods: their EKS Pod Identity association (PodOutputsAccess) names it. */
+export const COMFYUI_SERVICE_ACCOUNT = 'comfyui';
+
+/**
+ * Where ComfyUI outputs land in the outputs bucket: `<prefix><pod name>/<path>`, one folder per pod. The outputs
+ * PersistentVolume mounts this prefix (Mountpoint's `prefix` option), and each pod's IAM session may write only
+ * in its own folder (lib/policies/pod-outputs.ts).
+ */
+export const OUTPUTS_KEY_PREFIX = `${COMFYUI_NAMESPACE}/`;
+
 /** Port ComfyUI listens on inside its pod (ComfyUI's own default, `--port 8188`). */
 export const COMFYUI_PORT = 8188;
 

@@ -17,6 +17,8 @@ import { ComfyuiLoadBalancer } from '../constructs/comfyui-load-balancer';
 import { restrictGpuNodeRole } from '../constructs/gpu-node-role';
 import { restrictLoadBalancerControllerRole } from '../constructs/load-balancer-controller-role';
 import { NodeSyncBundle } from '../constructs/node-sync-bundle';
+import { PodOutputsAccess } from '../constructs/pod-outputs-access';
+import { removeS3CsiDriverBucketAccess } from '../constructs/s3-csi-driver-role';
 import { albSubnetsCidr } from '../alb-subnets';
 import { KUBERNETES_SERVICE_CIDR, modelSyncLogGroupName, OUTPUT_KEYS } from '../names';
 import { HELM_CHART_VERSIONS, MANAGED_ADDON_VERSIONS } from '../versions';
@@ -98,10 +100,8 @@ export async function buildClusterStack(scope: Construct, id: string, props: Clu
       new blueprints.EksPodIdentityAgentAddOn(versions.podIdentityAgent),
       new blueprints.AwsLoadBalancerControllerAddOn({ version: HELM_CHART_VERSIONS.awsLoadBalancerController }),
       new blueprints.KarpenterV1AddOn({ version: HELM_CHART_VERSIONS.karpenter, interruptionHandling: true }),
-      new blueprints.S3CSIDriverAddOn({
-        version: HELM_CHART_VERSIONS.mountpointS3CsiDriver,
-        bucketNames: [config.outputsBucketName],
-      }),
+      // No bucket for the driver's own role: the outputs PV uses each pod's credentials (PodOutputsAccess).
+      new blueprints.S3CSIDriverAddOn({ version: HELM_CHART_VERSIONS.mountpointS3CsiDriver, bucketNames: [] }),
       new NvidiaDevicePluginAddOn(),
     )
     .buildAsync(scope, id, props);
@@ -132,6 +132,8 @@ export async function buildClusterStack(scope: Construct, id: string, props: Clu
     dataRemovalPolicy: config.dataRemovalPolicy,
   });
   restrictLoadBalancerControllerRole(cluster, loadBalancer.targetGroup.targetGroupArn);
+  removeS3CsiDriverBucketAccess(cluster);
+  new PodOutputsAccess(stack, 'PodOutputsAccess', { cluster, bucketName: config.outputsBucketName });
 
   new CfnOutput(stack, OUTPUT_KEYS.clusterName, { value: cluster.clusterName });
   new CfnOutput(stack, OUTPUT_KEYS.region, { value: stack.region });

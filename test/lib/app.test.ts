@@ -5,7 +5,7 @@ import * as eks from 'aws-cdk-lib/aws-eks';
 import { albSubnetsCidr, cidrContains } from '../../lib/alb-subnets';
 import { loadConfig } from '../../lib/config';
 import { exampleStackValues, STACK_VALUE_SOURCES } from '../../lib/manifests/stack-values';
-import { KUBERNETES_SERVICE_CIDR, OUTPUT_KEYS, STACK_NAMES } from '../../lib/names';
+import { KUBERNETES_SERVICE_CIDR, OUTPUT_KEYS, OUTPUTS_KEY_PREFIX, STACK_NAMES } from '../../lib/names';
 import { GPU_NODE_MANAGED_POLICIES } from '../../lib/policies/node-role';
 import { albIngress } from '../helpers/alb-ingress';
 import { SynthesizedApp, synthApp } from '../helpers/synth-app';
@@ -114,12 +114,12 @@ describe('the default app', () => {
         .filter((a) => a.startsWith('s3:'));
       expect(s3Actions).toContain('s3:GetObject');
       const writes = s3Actions.filter((a) => /^s3:(\*|Put|Delete|Abort)/.test(a));
-      // Only the Mountpoint CSI driver writes, and only to the outputs bucket (checked below).
-      const csi = statements(app, STACK_NAMES.cluster).filter((s) =>
+      // Only the ComfyUI pods' outputs role writes, and only to the outputs bucket (its folders: checked below).
+      const writers = statements(app, STACK_NAMES.cluster).filter((s) =>
         (asList(s.Action) as string[]).some((a) => /^s3:(Put|Delete|Abort)/.test(a)),
       );
       expect(writes.every((a) => a !== 's3:*')).toBe(true);
-      for (const s of csi) expect(JSON.stringify(s.Resource)).toContain('comfyui-outputs-123456789012-us-west-2');
+      for (const s of writers) expect(JSON.stringify(s.Resource)).toContain('comfyui-outputs-123456789012-us-west-2');
     });
 
     test('no role anywhere attaches AmazonS3FullAccess or AdministratorAccess', () => {
@@ -127,6 +127,51 @@ describe('the default app', () => {
         const json = JSON.stringify(template.toJSON());
         expect(json, name).not.toMatch(/AmazonS3FullAccess|AdministratorAccess/);
       }
+    });
+  });
+
+  describe('outputs bucket', () => {
+    const OUTPUTS_BUCKET = 'comfyui-outputs-123456789012-us-west-2';
+    const POD_FOLDER = `${OUTPUTS_BUCKET}/${OUTPUTS_KEY_PREFIX}\${aws:PrincipalTag/kubernetes-pod-name}`;
+    const allows = () => statements(app, STACK_NAMES.cluster).filter((s) => s.Effect === 'Allow');
+    const onOutputs = (s: any) => JSON.stringify(s.Resource).includes(OUTPUTS_BUCKET) || s.Resource === '*';
+    const grants = (s: any, action: string) => (asList(s.Action) as string[]).some((p) => actionMatches(p, action));
+
+    test('no statement in the cluster stack allows deleting an S3 object', () => {
+      const deletes = allows().filter((s) => grants(s, 's3:DeleteObject') || grants(s, 's3:DeleteObjectVersion'));
+      expect(deletes).toEqual([]);
+    });
+
+    test("every write to the outputs bucket is limited to the calling pod's own folder, named by its Pod Identity session tag", () => {
+      const writes = allows().filter((s) => onOutputs(s) && ['s3:PutObject', 's3:AbortMultipartUpload'].some((a) => grants(s, a)));
+      expect(writes.length).toBeGreaterThan(0);
+      for (const s of writes) {
+        for (const resource of asList(s.Resource)) expect(JSON.stringify(resource), JSON.stringify(s)).toContain(`${POD_FOLDER}/*`);
+        expect(s.Condition?.Null?.['aws:PrincipalTag/kubernetes-pod-name']).toBe('false');
+      }
+    });
+
+    test('the outputs bucket can be listed only under an s3:prefix condition (a pod lists its own folder)', () => {
+      const lists = allows().filter((s) => onOutputs(s) && grants(s, 's3:ListBucket'));
+      expect(lists.length).toBeGreaterThan(0);
+      for (const s of lists) {
+        const prefix = s.Condition?.StringEquals?.['s3:prefix'] ?? s.Condition?.StringLike?.['s3:prefix'];
+        expect([OUTPUTS_KEY_PREFIX, `${OUTPUTS_KEY_PREFIX}\${aws:PrincipalTag/kubernetes-pod-name}/*`], JSON.stringify(s)).toContain(prefix);
+      }
+    });
+
+    test("the Mountpoint CSI driver's own role holds no policy: the outputs PV uses each pod's credentials", () => {
+      const template = app.templates[STACK_NAMES.cluster].toJSON();
+      const driverRoles = Object.entries(template.Resources as Record<string, Resource>)
+        .filter(([id, r]) => r.Type === 'AWS::IAM::Role' && /s3csidriversaRole/.test(id));
+      expect(driverRoles).toHaveLength(1);
+      const [[driverRoleId, driverRole]] = driverRoles;
+      expect(driverRole.Properties!.Policies ?? []).toEqual([]);
+      expect(driverRole.Properties!.ManagedPolicyArns ?? []).toEqual([]);
+      const attached = resources(app, STACK_NAMES.cluster, 'AWS::IAM::Policy').filter((p) =>
+        JSON.stringify(p.Properties!.Roles).includes(`"${driverRoleId}"`),
+      );
+      expect(attached).toEqual([]);
     });
   });
 

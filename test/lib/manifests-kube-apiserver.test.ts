@@ -7,7 +7,7 @@ import { loadConfig } from '../../lib/config';
 import { manifestValues } from '../../lib/manifests/manifest-values';
 import { OVERLAYS, renderManifests } from '../../lib/manifests/render-manifests';
 import { stackValuesFromOutputs } from '../../lib/manifests/stack-values';
-import { COMFYUI_NAMESPACE, GPU_NODE_POOLS, MODELS_READY_TAINT_KEY } from '../../lib/names';
+import { COMFYUI_NAMESPACE, COMFYUI_SERVICE_ACCOUNT, GPU_NODE_POOLS, MODELS_READY_TAINT_KEY, OUTPUTS_KEY_PREFIX } from '../../lib/names';
 import { COMFYUI_IMAGE_TAG, DEFAULT_KUBERNETES_VERSION } from '../../lib/versions';
 import { KubeControlPlane, startKubeControlPlane, waitFor } from '../helpers/kube-control-plane';
 
@@ -124,6 +124,16 @@ describe('the rendered overlays on a real kube-apiserver with the Karpenter and 
     // Defaulted by the API server, as on EKS: proof the server, not the file, answered.
     const deployment = getJson(kube, ['deployment', 'comfyui', '-n', COMFYUI_NAMESPACE]);
     expect(deployment.spec.template.spec.containers[0].terminationMessagePath).toBe('/dev/termination-log');
+  });
+
+  test("the server keeps what isolates each pod's outputs: pod-level credentials, the mounted prefix, one ComfyUI per node", () => {
+    const pv = getJson(kube, ['pv', `comfyui-outputs-${COMFYUI_NAMESPACE}`]);
+    expect(pv.spec.csi.volumeAttributes.authenticationSource).toBe('pod');
+    expect(pv.spec.mountOptions).toContain(`prefix ${OUTPUTS_KEY_PREFIX}`);
+    const pod = getJson(kube, ['deployment', 'comfyui', '-n', COMFYUI_NAMESPACE]).spec.template;
+    expect(pod.spec.serviceAccountName).toBe(COMFYUI_SERVICE_ACCOUNT);
+    expect(pod.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey).toBe('kubernetes.io/hostname');
+    expect(pod.metadata.annotations['eks.amazonaws.com/skip-containers']).toBe('output-shipper,comfyui');
   });
 
   test('Pod Security Admission (restricted, warn) objects only to the read-only hostPath volumes the namespace documents', () => {

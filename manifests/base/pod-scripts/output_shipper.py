@@ -147,9 +147,8 @@ class Shipper:
                 raise Refused("over the size cap of %d bytes (%d bytes)" % (self.max_file_bytes, before.st_size))
             with open(target, "wb") as dst:  # one sequential write, as Mountpoint needs
                 copied = copy_at_most(src, dst, self.max_file_bytes)
-            if copied > self.max_file_bytes:  # it grew while it was copied: the object is removed again
-                os.unlink(target)
-                raise Refused("grew over the size cap of %d bytes while it was copied" % self.max_file_bytes)
+            if copied > self.max_file_bytes:  # it grew while it was copied: remove the object if we may
+                raise Refused(discard_oversized(target, self.max_file_bytes))
         # close() above completed the upload; record what was copied, not what is there now
         self.shipped[rel] = (before.st_size, before.st_mtime_ns)
         log("shipped", file=rel, bytes=before.st_size, seconds=round(time.monotonic() - started, 3))
@@ -172,6 +171,20 @@ class Shipper:
                 log("copy failed; will retry", file=rel, error=str(error))
         self.seen = found
         return copied
+
+
+def discard_oversized(target: str, limit: int) -> str:
+    """Removes an object that outgrew the cap while it was copied, and says what became of it.
+
+    The outputs volume grants no delete (outputs-storage.yaml has no allow-delete, the pod's role no
+    s3:DeleteObject), so there the unlink fails and the truncated copy stays: refused once, not retried.
+    """
+    reason = "grew over the size cap of %d bytes while it was copied" % limit
+    try:
+        os.unlink(target)
+    except OSError as error:
+        return "%s; its first %d bytes stay in the bucket (cannot delete: %s)" % (reason, limit + 1, error.strerror)
+    return reason
 
 
 def copy_at_most(src, dst, limit: int) -> int:

@@ -187,6 +187,30 @@ def test_a_file_that_grew_past_the_size_cap_after_the_scan_is_refused(tmp_path):
     assert not (dest / "growing.mp4").exists()
 
 
+def test_a_copy_that_grew_past_the_cap_on_a_volume_without_delete_is_refused_once_not_retried(tmp_path, monkeypatch,
+                                                                                               capsys):
+    # The outputs volume has no allow-delete (and the pod's role no s3:DeleteObject): unlink fails there.
+    source, dest = tmp_path / "output", tmp_path / "bucket" / "comfyui-abc"
+    write(source / "growing.mp4", b"x" * 8, 1_000)
+    shipper = shipper_module.Shipper(str(source), str(dest), settle_seconds=0, max_file_bytes=10)
+
+    def grows_while_copied(src, dst, limit):  # the writer appends while the copy runs
+        dst.write(b"x" * (limit + 1))
+        return limit + 1
+
+    def refuse_unlink(path):
+        raise PermissionError(1, "Operation not permitted", path)
+
+    monkeypatch.setattr(shipper_module, "copy_at_most", grows_while_copied)
+    monkeypatch.setattr(shipper_module.os, "unlink", refuse_unlink)
+    assert shipper.run_once(final=True) == 0
+    assert shipper.run_once(final=True) == 0
+    assert shipper.failures == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    refused = [line for line in lines if "grew over the size cap" in line["msg"]]
+    assert len(refused) == 1 and "first 11 bytes stay in the bucket" in refused[0]["msg"]
+
+
 def test_a_copy_stops_one_byte_past_the_size_cap_so_a_growing_file_cannot_stall_it():
     dst = io.BytesIO()
     assert shipper_module.copy_at_most(io.BytesIO(b"x" * 100), dst, 10) == 11 and len(dst.getvalue()) == 11

@@ -1,0 +1,67 @@
+import { Stack } from 'aws-cdk-lib';
+import * as eks from 'aws-cdk-lib/aws-eks';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { COMFYUI_NAMESPACE, COMFYUI_SERVICE_ACCOUNT, OUTPUTS_KEY_PREFIX } from '../names';
+import { podIdentityTrustConditions, podOutputsStatements, POD_IDENTITY_SERVICE_PRINCIPAL } from '../policies/pod-outputs';
+
+export interface PodOutputsAccessProps {
+  /** The cluster whose ComfyUI pods get the role. */
+  readonly cluster: eks.ICluster;
+  /** Name of the outputs bucket (a plain name, so no export ties the stacks). */
+  readonly bucketName: string;
+  /** Namespace of the ComfyUI pods. @default COMFYUI_NAMESPACE */
+  readonly namespace?: string;
+  /** Service account of the ComfyUI pods. @default COMFYUI_SERVICE_ACCOUNT */
+  readonly serviceAccount?: string;
+  /** Key prefix that holds one folder per pod; the outputs PV mounts it. @default OUTPUTS_KEY_PREFIX */
+  readonly keyPrefix?: string;
+}
+
+/**
+ * Each ComfyUI pod's own, narrow access to the outputs bucket: an IAM role for EKS Pod Identity, associated
+ * with the ComfyUI service account, whose policy lets a session write only below `<keyPrefix><pod name>/`,
+ * with the pod name taken from the session tag Pod Identity derives from the pod's token.
+ *
+ * The outputs PersistentVolume asks the Mountpoint CSI driver for `authenticationSource: pod`: the driver v2.7.0
+ * (lib/versions.ts) then gives each pod's Mountpoint the pod's own token for `pods.eks.amazonaws.com` and the
+ * node's Pod Identity agent URI (pkg/driver/node/credentialprovider/provider_pod.go: IRSA when the service
+ * account has a role annotation, Pod Identity otherwise; the chart's CSIDriver requests both token audiences),
+ * so every pod's uploads are signed with a session tagged with that pod's name. The driver's own role keeps no
+ * S3 access (removeS3CsiDriverBucketAccess).
+ */
+export class PodOutputsAccess extends Construct {
+  readonly role: iam.Role;
+  readonly association: eks.CfnPodIdentityAssociation;
+
+  constructor(scope: Construct, id: string, props: PodOutputsAccessProps) {
+    super(scope, id);
+    const namespace = props.namespace ?? COMFYUI_NAMESPACE;
+    const serviceAccount = props.serviceAccount ?? COMFYUI_SERVICE_ACCOUNT;
+    const stack = Stack.of(this);
+    const trust = podIdentityTrustConditions({ clusterName: props.cluster.clusterName, namespace, serviceAccount });
+    this.role = new iam.Role(this, 'Role', {
+      description: `ComfyUI pods' Mountpoint: write only under ${props.bucketName}/${props.keyPrefix ?? OUTPUTS_KEY_PREFIX}<pod name>/`,
+      // Pod Identity calls sts:AssumeRole and sts:TagSession (it passes the session tags).
+      assumedBy: new iam.SessionTagsPrincipal(
+        new iam.PrincipalWithConditions(new iam.ServicePrincipal(POD_IDENTITY_SERVICE_PRINCIPAL), trust),
+      ),
+      inlinePolicies: {
+        OwnOutputsFolder: new iam.PolicyDocument({
+          statements: podOutputsStatements({
+            bucketArn: `arn:${stack.partition}:s3:::${props.bucketName}`,
+            keyPrefix: props.keyPrefix ?? OUTPUTS_KEY_PREFIX,
+          }),
+        }),
+      },
+    });
+    this.association = new eks.CfnPodIdentityAssociation(this, 'Association', {
+      clusterName: props.cluster.clusterName,
+      namespace,
+      serviceAccount,
+      roleArn: this.role.roleArn,
+      // The policy needs the kubernetes-pod-name tag; explicit, so nobody turns the tags off unawares.
+      disableSessionTags: false,
+    });
+  }
+}
