@@ -30,7 +30,7 @@ export interface PodOutputsScope {
 
 /**
  * What one ComfyUI pod's Mountpoint needs to ship that pod's outputs, and nothing more: create and replace
- * objects under `<keyPrefix><its own pod name>/`, and look names up there. Mountpoint 1.22.3 (the one the
+ * objects under `<keyPrefix><its own pod name>/`, and look names up (list the bucket's key names). Mountpoint 1.22.3 (the one the
  * pinned CSI driver v2.7.0 ships, its Dockerfile's MOUNTPOINT_VERSION) makes these calls for the output shipper
  * (https://github.com/awslabs/mountpoint-s3/blob/v1.22.3/doc/CONFIGURATION.md#iam-permissions):
  * - at mount, one ListObjectsV2 of the mounted prefix with max-keys=0 (mountpoint-s3-fs/src/s3/config.rs,
@@ -40,10 +40,11 @@ export interface PodOutputsScope {
  *   own folder, `<prefix><pod>`, hence GetObject on that exact key too. HeadObject needs s3:GetObject, and
  *   answers 404 rather than 403 for a missing key only to a caller with s3:ListBucket
  *   (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html); a 403 is an I/O error in
- *   Mountpoint, so ListBucket stays, limited by s3:prefix to the pod's folder. Not verified on AWS: whether
- *   S3 counts a ListBucket that holds only under an s3:prefix condition for that 404. If the shipper's first
- *   copy fails with an I/O error and the Mountpoint pod logs a 403 on HeadObject, ListOwnFolder is the
- *   statement to widen (to the bucket without condition: other pods' key names, never their objects);
+ *   Mountpoint, and every new file starts with a lookup of a missing key. S3 documents that 404 only for "the
+ *   s3:ListBucket permission on the bucket", not for a grant that holds under an s3:prefix condition (a
+ *   HeadObject request carries no s3:prefix), so ListBucket is granted on the bucket without one: a pod may
+ *   list every pod's key names (file names such as ComfyUI_00001_.png), never read or write their objects;
+ *   that also covers the mount probe above;
  * - per file, PutObject or a multipart upload (s3:PutObject), aborted on failure (s3:AbortMultipartUpload).
  *
  * No s3:DeleteObject: the PV has no `allow-delete`. Overwrite stays (the PV's `allow-overwrite`): the
@@ -62,16 +63,10 @@ export function podOutputsStatements(scope: PodOutputsScope): iam.PolicyStatemen
   const tagged = { Null: { [`aws:PrincipalTag/${POD_IDENTITY_SESSION_TAGS.podName}`]: 'false' } };
   return [
     new iam.PolicyStatement({
-      sid: 'MountProbe',
+      sid: 'ListOutputNames',
       actions: ['s3:ListBucket'],
       resources: [bucketArn],
-      conditions: { StringEquals: { 's3:prefix': keyPrefix }, NumericEquals: { 's3:max-keys': '0' } },
-    }),
-    new iam.PolicyStatement({
-      sid: 'ListOwnFolder',
-      actions: ['s3:ListBucket'],
-      resources: [bucketArn],
-      conditions: { ...tagged, StringLike: { 's3:prefix': `${folder}/*` } },
+      conditions: tagged,
     }),
     new iam.PolicyStatement({
       sid: 'LookUpOwnFolder',

@@ -99,15 +99,9 @@ describe('PodOutputsAccess in a bare stack', () => {
     }
   });
 
-  test('every ListBucket statement is limited by s3:prefix: the pod\'s own folder, or the mount check that returns no key', () => {
+  test('one ListBucket statement, on the outputs bucket, for tagged pod sessions only (HeadObject answers 404 only with it)', () => {
     const lists = statements.filter((s) => asList(s.Action).includes('s3:ListBucket'));
-    expect(lists.map((s) => s.Condition)).toEqual(
-      expect.arrayContaining([
-        { StringEquals: { 's3:prefix': OUTPUTS_KEY_PREFIX }, NumericEquals: { 's3:max-keys': '0' } },
-        { Null: { 'aws:PrincipalTag/kubernetes-pod-name': 'false' }, StringLike: { 's3:prefix': `${OUTPUTS_KEY_PREFIX}${POD_NAME_VARIABLE}/*` } },
-      ]),
-    );
-    expect(lists).toHaveLength(2);
+    expect(lists.map((s) => [s.Resource, s.Condition])).toEqual([[BUCKET_ARN, { Null: { 'aws:PrincipalTag/kubernetes-pod-name': 'false' } }]]);
   });
 
   describe('what one pod may do, per the statements', () => {
@@ -126,26 +120,25 @@ describe('PodOutputsAccess in a bare stack', () => {
       expect(allowed(statements, { action: 's3:AbortMultipartUpload', resource: object(own('video.mp4')), podName: a })).toBe(true);
     });
 
-    test("a compromised pod cannot overwrite, read or list another pod's outputs, nor delete its own", () => {
+    test("a compromised pod cannot overwrite or read another pod's outputs (only list their names), nor delete its own", () => {
       const theirs = object(`${OUTPUTS_KEY_PREFIX}${b}/ComfyUI_00001_.png`);
       expect(allowed(statements, { action: 's3:PutObject', resource: theirs, podName: a })).toBe(false);
       expect(allowed(statements, { action: 's3:AbortMultipartUpload', resource: theirs, podName: a })).toBe(false);
       expect(allowed(statements, { action: 's3:GetObject', resource: theirs, podName: a })).toBe(false);
-      expect(allowed(statements, { action: 's3:ListBucket', resource: BUCKET_ARN, podName: a, context: list(`${OUTPUTS_KEY_PREFIX}${b}/`) })).toBe(false);
+      // Key names are listable (ListOutputNames), the objects behind them are not.
+      expect(allowed(statements, { action: 's3:ListBucket', resource: BUCKET_ARN, podName: a, context: list(`${OUTPUTS_KEY_PREFIX}${b}/`) })).toBe(true);
       expect(allowed(statements, { action: 's3:DeleteObject', resource: object(own('video.mp4')), podName: a })).toBe(false);
     });
 
-    test('a name that only starts like the pod\'s own, the prefix root, other prefixes and other buckets are all refused', () => {
+    test('writes to a name that only starts like the pod\'s own, the prefix root or other prefixes, and other buckets, are refused', () => {
       expect(allowed(statements, { action: 's3:PutObject', resource: object(`${OUTPUTS_KEY_PREFIX}${a}x/f.png`), podName: a })).toBe(false);
       expect(allowed(statements, { action: 's3:PutObject', resource: object(`${OUTPUTS_KEY_PREFIX}${a}`), podName: a })).toBe(false);
       expect(allowed(statements, { action: 's3:PutObject', resource: object(`${a}/f.png`), podName: a })).toBe(false);
       expect(allowed(statements, { action: 's3:PutObject', resource: `arn:aws:s3:::other-bucket/${own('f.png')}`, podName: a })).toBe(false);
-      expect(allowed(statements, { action: 's3:ListBucket', resource: BUCKET_ARN, podName: a, context: list(OUTPUTS_KEY_PREFIX) })).toBe(false);
-      expect(allowed(statements, { action: 's3:ListBucket', resource: BUCKET_ARN, podName: a, context: list('') })).toBe(false);
-      expect(allowed(statements, { action: 's3:ListBucket', resource: BUCKET_ARN, podName: a, context: {} })).toBe(false);
+      expect(allowed(statements, { action: 's3:ListBucket', resource: 'arn:aws:s3:::other-bucket', podName: a, context: {} })).toBe(false);
     });
 
-    test('a session without the pod-name tag may do nothing but the mount check', () => {
+    test('a session without the pod-name tag may do nothing', () => {
       expect(allowed(statements, { action: 's3:PutObject', resource: object(own('f.png')) })).toBe(false);
       expect(allowed(statements, { action: 's3:ListBucket', resource: BUCKET_ARN, context: list(`${OUTPUTS_KEY_PREFIX}${a}/`) })).toBe(false);
     });
