@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Regenerates the image's hashed lock files, requirements-torch.lock and requirements.lock, from
+# comfyui-requirements.txt (ComfyUI's requirements.txt at the commit in multigpu/comfy_adapter/pins.py),
+# requirements-image.txt and the Dockerfile's TORCH_VERSION / TORCHVISION_VERSION / TORCHAUDIO_VERSION.
+# uv resolves them together for the image (linux/amd64, Ubuntu 24.04's Python 3.12) and writes every file
+# hash PyPI lists; requirements_lock.py splits the result into the torch layer and the rest.
+#
+#   bash comfyui_image/lock-requirements.sh                          # after changing an input: keeps other pins
+#   bash comfyui_image/lock-requirements.sh --upgrade-package aiohttp  # upgrade one package on purpose
+#   bash comfyui_image/lock-requirements.sh --upgrade                  # upgrade everything on purpose
+#
+# Arguments go to `uv pip compile`. uv (pinned below) is installed into a virtualenv outside the clone.
+# Needs PyPI; the tests (tests/adapter/test_requirements_lock.py) check the result offline.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+UV_VERSION=0.13.9
+tools="${XDG_CACHE_HOME:-$HOME/.cache}/comfyui-on-eks/lock-tools-uv-${UV_VERSION}"
+if [ ! -x "$tools/bin/uv" ]; then
+  python3 -m venv "$tools"
+  "$tools/bin/pip" install --quiet --disable-pip-version-check "uv==${UV_VERSION}"
+fi
+
+arg() {
+  local value
+  value=$(sed -n "s/^ARG $1=//p" Dockerfile)
+  [ -n "$value" ] || { echo "Dockerfile has no 'ARG $1=' default" >&2; exit 1; }
+  echo "$value"
+}
+torch_pins="torch==$(arg TORCH_VERSION)
+torchvision==$(arg TORCHVISION_VERSION)
+torchaudio==$(arg TORCHAUDIO_VERSION)"
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# uv keeps the versions of an existing output file unless told to upgrade: start from the current locks.
+cat requirements-torch.lock requirements.lock > "$work/resolved.lock" 2>/dev/null || true
+
+echo "$torch_pins" | "$tools/bin/uv" pip compile --quiet --generate-hashes \
+  --python-platform x86_64-manylinux_2_28 --python-version 3.12 \
+  --custom-compile-command "bash comfyui_image/lock-requirements.sh" \
+  comfyui-requirements.txt requirements-image.txt - --output-file "$work/resolved.lock" "$@"
+
+python3 requirements_lock.py split "$work/resolved.lock" requirements-torch.lock requirements.lock
+echo "wrote comfyui_image/requirements-torch.lock ($(grep -c '==' requirements-torch.lock) packages)" \
+     "and comfyui_image/requirements.lock ($(grep -c '==' requirements.lock) packages)"
