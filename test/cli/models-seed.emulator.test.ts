@@ -1,8 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CreateBucketCommand, GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, S3Client,
+} from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { EXIT } from '../../lib/cli/cli-error';
 import { runCaptured } from '../helpers/captured-comfyctl';
@@ -14,6 +16,7 @@ const MIB = 1024 * 1024;
 const BUCKET = 'models-seed-test';
 const good = randomBytes(6 * MIB + 7);
 const gated = randomBytes(1000);
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 let moto: MotoServer;
 /** The CLI's S3 calls go through it, so the tests can see which requests were made. */
 let observer: DelayProxy;
@@ -89,11 +92,11 @@ describe('models seed', () => {
   test('reports each entry as it goes, then a summary, and exits non-zero because some failed', () => {
     const at = (key: string) => `s3://${BUCKET}/${key}`;
     expect(run.stdout.split('\n')).toEqual([
-      `uploaded ${at('checkpoints/good.safetensors')} (6.0 MiB)`,
+      `uploaded ${at('checkpoints/good.safetensors')} (6.0 MiB, unchecked sha256 ${sha256(good)})`,
       `failed ${at('checkpoints/missing.safetensors')}: HTTP 404 Not Found from ${url('/org/missing/resolve/main/missing.safetensors')}`,
       `skipped ${at('checkpoints/present.safetensors')}: already in the bucket with the same size`,
       expect.stringMatching(new RegExp(`^failed ${at('checkpoints/cut.safetensors')}: download of .*cut.safetensors broke off`)),
-      `uploaded ${at('loras/sdxl/gated.safetensors')} (1000 B)`,
+      `uploaded ${at('loras/sdxl/gated.safetensors')} (1000 B, unchecked sha256 ${sha256(gated)})`,
       `skipped ${at('vae/presigned.safetensors')}: already in the bucket; the source does not report a size to compare (--force replaces it)`,
       'seed: 2 uploaded, 2 skipped, 2 failed',
       '',
@@ -165,5 +168,129 @@ describe('models seed', () => {
     const missing = await runCaptured(['models', 'seed', path.join(dir, 'nope.json'), '--bucket', BUCKET]);
     expect(missing.code).toBe(EXIT.usage);
     expect(missing.stderr).toContain(`manifest '${path.join(dir, 'nope.json')}' not found`);
+  });
+});
+
+describe('models seed with sha256', () => {
+  const verified = randomBytes(3000);
+  const big = randomBytes(6 * MIB + 7);
+  const small = randomBytes(2000);
+  const WRONG = 'ab'.repeat(32);
+  const at = (key: string) => `s3://${BUCKET}/${key}`;
+  const seed = (manifest: string, ...extra: string[]) =>
+    runCaptured(['models', 'seed', manifest, '--bucket', BUCKET, '--part-size', '5', '--quiet', ...extra,
+      '--endpoint-url', observer.endpoint, '--region', 'us-east-1', '--outputs', path.join(dir, 'absent.json')]);
+  const head = (key: string) => s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key, ChecksumMode: 'ENABLED' }));
+  const hostRequests = (file: string) => host.requests.filter((r) => r.path.endsWith(file)).map((r) => r.method);
+  let run: Awaited<ReturnType<typeof runCaptured>>;
+
+  beforeAll(async () => {
+    host.route('/sha/verified.safetensors', { body: verified });
+    host.route('/sha/big.safetensors', { body: big });
+    host.route('/sha/small.safetensors', { body: small });
+    run = await seed(writeManifest('sha.json', [
+      { url: url('/sha/verified.safetensors'), folder: 'vae', sha256: sha256(verified).toUpperCase() },
+      { url: url('/sha/big.safetensors'), folder: 'vae', sha256: WRONG },
+      { url: url('/sha/small.safetensors'), folder: 'vae', sha256: WRONG },
+    ]));
+  });
+
+  test('uploads a download that matches, and reports each mismatch as failed naming both digests', () => {
+    expect(run.stdout.split('\n')).toEqual([
+      `uploaded ${at('vae/verified.safetensors')} (2.9 KiB, sha256 verified)`,
+      `failed ${at('vae/big.safetensors')}: sha256 mismatch for ${url('/sha/big.safetensors')}: ` +
+        `the manifest expects ${WRONG}, the download is ${sha256(big)}; nothing was written ` +
+        "(check the URL, or update 'sha256' if the model changed on purpose)",
+      `failed ${at('vae/small.safetensors')}: sha256 mismatch for ${url('/sha/small.safetensors')}: ` +
+        `the manifest expects ${WRONG}, the download is ${sha256(small)}; nothing was written ` +
+        "(check the URL, or update 'sha256' if the model changed on purpose)",
+      'seed: 1 uploaded, 0 skipped, 2 failed',
+      '',
+    ]);
+    expect(run.code).toBe(EXIT.failure);
+  });
+
+  test('leaves no object and no pending multipart upload for a mismatch, whether it took one part or several', async () => {
+    expect(await keys()).not.toContain('vae/big.safetensors');
+    expect(await keys()).not.toContain('vae/small.safetensors');
+    expect((await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET }))).Uploads ?? []).toEqual([]);
+    // The large one got as far as a multipart upload (aborted); the small one never reached a PutObject.
+    const started = observer.requests.filter((r) => r.method === 'POST' && r.url.includes('big.safetensors') && r.url.includes('uploads'));
+    expect(started.length).toBeGreaterThan(0);
+    expect(observer.requests.filter((r) => r.method === 'PUT' && r.url.includes('small.safetensors'))).toEqual([]);
+  });
+
+  test('records the verified sha256 on the object, which S3 also checked with its own SHA-256 checksum', async () => {
+    const object = await head('vae/verified.safetensors');
+    expect(object.Metadata).toEqual({ sha256: sha256(verified) });
+    expect(object.ChecksumSHA256).toBe(createHash('sha256').update(verified).digest('base64'));
+  });
+
+  test('a rerun skips an object whose recorded sha256 matches without asking the source anything', async () => {
+    const before = hostRequests('verified.safetensors').length;
+    const again = await seed(writeManifest('sha-again.json', [
+      { url: url('/sha/verified.safetensors'), folder: 'vae', sha256: sha256(verified) },
+    ]));
+    expect(again.stdout).toContain(`skipped ${at('vae/verified.safetensors')}: already in the bucket with the same sha256`);
+    expect(again.code).toBe(0);
+    expect(hostRequests('verified.safetensors')).toHaveLength(before);
+  });
+
+  test('refuses to replace an object whose recorded sha256 differs, naming both, unless --force', async () => {
+    const other = 'cd'.repeat(32);
+    const refused = await seed(writeManifest('sha-other.json', [{ url: url('/sha/verified.safetensors'), folder: 'vae', sha256: other }]));
+    expect(refused.stdout).toContain(
+      `failed ${at('vae/verified.safetensors')}: the bucket already holds a different object there (sha256 ${sha256(verified)}, the manifest's is ${other})`,
+    );
+    expect((await head('vae/verified.safetensors')).Metadata).toEqual({ sha256: sha256(verified) });
+  });
+
+  test('downloads again, verifies and records an object of the same size that has no recorded sha256', async () => {
+    const model = randomBytes(1500);
+    host.route('/sha/unrecorded.safetensors', { body: model });
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'vae/unrecorded.safetensors', Body: model }));
+    const again = await seed(writeManifest('sha-unrecorded.json', [
+      { url: url('/sha/unrecorded.safetensors'), folder: 'vae', sha256: sha256(model) },
+    ]));
+    expect(again.stdout).toContain(`uploaded ${at('vae/unrecorded.safetensors')} (1.5 KiB, sha256 verified)`);
+    expect(hostRequests('unrecorded.safetensors')).toEqual(['HEAD', 'GET']);
+    expect((await head('vae/unrecorded.safetensors')).Metadata).toEqual({ sha256: sha256(model) });
+  });
+
+  test('--require-sha256 refuses a manifest with an entry lacking one before downloading anything', async () => {
+    const before = host.requests.length;
+    const refused = await seed(writeManifest('sha-required.json', [
+      { url: url('/sha/verified.safetensors'), folder: 'vae', sha256: sha256(verified) },
+      { url: url('/org/good/resolve/main/good.safetensors'), folder: 'checkpoints' },
+    ]), '--require-sha256');
+    expect(refused.code).toBe(EXIT.validation);
+    expect(refused.stderr).toContain(`models[1] (${url('/org/good/resolve/main/good.safetensors')}): has no 'sha256' and --require-sha256 is set`);
+    expect(host.requests.length).toBe(before);
+  });
+});
+
+describe('models seed over plain http', () => {
+  test('refuses a plain http URL to another host before downloading anything, naming the entry and the fix', async () => {
+    // 127.0.0.2 is loopback too, so nothing would leave the machine, but only 127.0.0.1 and localhost are exempt.
+    const plain = 'http://127.0.0.2:9/org/a/resolve/main/a.safetensors';
+    const refused = await runCaptured(['models', 'seed', writeManifest('plain.json', [{ url: plain, folder: 'vae' }]),
+      '--bucket', BUCKET, '--endpoint-url', moto.endpoint, '--region', 'us-east-1']);
+    expect(refused.code).toBe(EXIT.validation);
+    expect(refused.stderr).toContain(`models[0] (${plain}): 'url' must be https`);
+    expect(refused.stderr).toContain('use its https:// address');
+  });
+
+  test('fails an entry whose download redirects to plain http, naming only the host', async () => {
+    const cdnPort = new URL(cdn.url).port;
+    host.route('/org/downgrade/resolve/main/downgrade.safetensors', { redirectTo: `http://127.0.0.2:${cdnPort}/signed/gated.safetensors?X-Signature=abc` });
+    const run = await runCaptured(['models', 'seed', writeManifest('downgrade.json', [
+      { url: url('/org/downgrade/resolve/main/downgrade.safetensors'), folder: 'vae' },
+    ]), '--bucket', BUCKET, '--quiet', '--endpoint-url', moto.endpoint, '--region', 'us-east-1']);
+    expect(run.stdout).toContain(
+      `failed s3://${BUCKET}/vae/downgrade.safetensors: ${url('/org/downgrade/resolve/main/downgrade.safetensors')} ` +
+        `redirects to plain http://127.0.0.2:${cdnPort}: refusing a download that could be swapped on the way`,
+    );
+    expect(run.stdout).not.toContain('X-Signature');
+    expect(await keys()).not.toContain('vae/downgrade.safetensors');
   });
 });

@@ -22,17 +22,38 @@ export function openModelsBucket(options: BucketOptions): ModelsBucket {
   return { name, s3: new S3Client(awsClientConfig(options)) };
 }
 
-/** The size of the object at `key`, or undefined when there is none. */
-export async function objectSize(bucket: ModelsBucket, key: string): Promise<number | undefined> {
+/**
+ * The user metadata key (`x-amz-meta-sha256`) under which `models seed` records a model's SHA-256, set only
+ * when the download matched the manifest's `sha256`. Metadata, not S3's own checksum: for a multipart upload
+ * S3 keeps a SHA-256 of the parts' checksums, not of the file
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html).
+ */
+export const SHA256_METADATA_KEY = 'sha256';
+
+/** What the bucket holds at a key. */
+export interface StoredObject {
+  readonly size: number;
+  /** The verified SHA-256 a seed recorded (SHA256_METADATA_KEY), if any. */
+  readonly sha256?: string;
+}
+
+/** The object at `key`, or undefined when there is none. */
+export async function storedObject(bucket: ModelsBucket, key: string): Promise<StoredObject | undefined> {
   try {
     const head = await bucket.s3.send(new HeadObjectCommand({ Bucket: bucket.name, Key: key }));
-    return head.ContentLength ?? 0;
+    const sha256 = head.Metadata?.[SHA256_METADATA_KEY];
+    return { size: head.ContentLength ?? 0, ...(sha256 ? { sha256 } : {}) };
   } catch (error) {
     if (error instanceof S3ServiceException && (error.name === 'NotFound' || error.$metadata.httpStatusCode === 404)) {
       return undefined;
     }
     throw s3Error(error, bucket.name);
   }
+}
+
+/** The size of the object at `key`, or undefined when there is none. */
+export async function objectSize(bucket: ModelsBucket, key: string): Promise<number | undefined> {
+  return (await storedObject(bucket, key))?.size;
 }
 
 /** An S3 failure as a CliError that says which bucket and what to check. */

@@ -19,6 +19,7 @@ export interface SeedOptions extends BucketOptions {
   readonly hfToken?: string;
   readonly tokenHost: string[];
   readonly force: boolean;
+  readonly requireSha256: boolean;
   readonly partSize: number;
   readonly concurrency: number;
   readonly quiet?: boolean;
@@ -33,29 +34,34 @@ export function registerSeedCommand(models: Command): void {
     models
       .command('seed')
       .description('Copy the models a manifest lists (URL + folder) into the bucket, streaming, without local disk')
-      .addArgument(new Argument('[manifest]', 'JSON manifest: {"models": [{"url", "folder", "name"?, "subfolder"?}]}')
+      .addArgument(new Argument('[manifest]', 'JSON manifest: {"models": [{"url", "folder", "name"?, "subfolder"?, "sha256"?}]}')
         .default(DEFAULT_SEED_MANIFEST, 'examples/models-seed.json in this repository'))
       .addOption(new Option('--hf-token <token>', 'bearer token for gated models (prefer the env variable)').env('HF_TOKEN'))
       .addOption(new Option('--token-host <host>', 'exact host (not its subdomains) that receives the token; repeat for more')
         .argParser(collectHosts).default(DEFAULT_TOKEN_HOSTS, DEFAULT_TOKEN_HOSTS.join(', ')))
-      .option('--force', 'replace objects whose size differs from the download', false)
+      .option('--force', 'replace objects whose size (or recorded sha256) differs from the download', false)
+      .option('--require-sha256', 'refuse a manifest with any entry lacking "sha256", before downloading anything', false)
   )), 'hf-token', 'hfToken', 'HF_TOKEN')
     .addHelpText('after', `
-Objects already in the bucket with the size the URL announces are skipped, so a rerun resumes. A failed
-download writes nothing; the others still run and the command exits non-zero with a summary.
+URLs must be https (plain http only for 127.0.0.1, localhost and [::1]), and so must every redirect.
+An entry's optional "sha256" (64 hex digits) is checked while the file streams to S3: a mismatch writes
+nothing and fails that entry, naming both digests; a match is recorded on the object (x-amz-meta-sha256).
+Objects already in the bucket are skipped when their recorded sha256 equals the manifest's, or, for
+entries without one, when they have the size the URL announces, so a rerun resumes. A failed download
+writes nothing; the others still run and the command exits non-zero with a summary.
 The token goes over https to the listed hosts only, matched exactly: not to their subdomains, and never
 to a host a download redirects to (Hugging Face's CDNs, such as cdn-lfs.huggingface.co, get signed URLs).
 
 Examples:
   $ comfyctl models seed                                   # examples/models-seed.json: SDXL base + refiner
-  $ HF_TOKEN=hf_... comfyctl models seed ./studio-models.json
+  $ HF_TOKEN=hf_... comfyctl models seed ./studio-models.json --require-sha256
   $ comfyctl models seed ./models.json --token-host huggingface.co --token-host hf-mirror.com`)
     .action(async (manifest: string, options: SeedOptions) => {
       await seedModels(manifest, options);
     });
 }
 
-function readManifest(file: string): SeedEntry[] {
+function readManifest(file: string, requireSha256: boolean): SeedEntry[] {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -66,7 +72,7 @@ function readManifest(file: string): SeedEntry[] {
       : `cannot read manifest '${file}': ${(error as Error).message}`;
     throw new CliError(message, EXIT.usage);
   }
-  return parseSeedManifest(text, file);
+  return parseSeedManifest(text, file, { requireSha256 });
 }
 
 function outcomeLine(outcome: SeedOutcome, bucket: string): string {
@@ -76,7 +82,7 @@ function outcomeLine(outcome: SeedOutcome, bucket: string): string {
 }
 
 export async function seedModels(manifest: string, options: SeedOptions): Promise<void> {
-  const entries = readManifest(manifest);
+  const entries = readManifest(manifest, options.requireSha256);
   const bucket = openModelsBucket(options);
   const auth = { token: options.hfToken || undefined, tokenHosts: options.tokenHost };
   const outcomes: SeedOutcome[] = [];

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { ChecksumAlgorithm } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { ModelsBucket } from './models-bucket';
 
@@ -15,6 +16,14 @@ export interface StreamUploadOptions {
   readonly signal?: AbortSignal;
   /** Bytes acknowledged by S3 so far. */
   readonly onProgress?: (uploadedBytes: number) => void;
+  /** User metadata (x-amz-meta-*) of the object, set when it is created, so only on a completed upload. */
+  readonly metadata?: Record<string, string>;
+  /**
+   * The checksum S3 checks each request's body against (default: the SDK's CRC32). SHA256 makes S3 refuse a
+   * part whose SHA-256 differs from the one computed here; the object then carries a SHA-256 of the whole file
+   * only when it fits in one part (a multipart object's is of its parts' checksums).
+   */
+  readonly checksumAlgorithm?: ChecksumAlgorithm;
 }
 
 export interface StreamUploadResult {
@@ -44,7 +53,14 @@ export async function uploadStream(options: StreamUploadOptions): Promise<Stream
   if (signal?.aborted) throw new UploadInterruptedError();
   const upload = new Upload({
     client: bucket.s3,
-    params: { Bucket: bucket.name, Key: key, Body: body, ContentLength: options.size },
+    params: {
+      Bucket: bucket.name,
+      Key: key,
+      Body: body,
+      ContentLength: options.size,
+      ...(options.metadata && { Metadata: options.metadata }),
+      ...(options.checksumAlgorithm && { ChecksumAlgorithm: options.checksumAlgorithm }),
+    },
     partSize: options.partSizeBytes,
     queueSize: options.concurrency,
     leavePartsOnError: false,

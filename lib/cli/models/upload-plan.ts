@@ -49,3 +49,18 @@ export function decideUpload(sourceSize: number | undefined, existingSize: numbe
       'pass --force to replace it, or upload it under another name',
   };
 }
+
+/**
+ * With a `sha256` in the manifest and one recorded on the object (by an earlier verified seed), the digests
+ * decide instead of the sizes: the same digest is the same file, so it is skipped without contacting the
+ * source; another digest is another model under the same name, replaced only on --force.
+ */
+export function decideBySha256(expected: string, recorded: string, existingSize: number, force: boolean): UploadDecision {
+  if (force) return { action: 'replace', existingSize };
+  if (expected === recorded) return { action: 'skip', reason: 'already in the bucket with the same sha256' };
+  return {
+    action: 'refuse',
+    reason: `the bucket already holds a different object there (sha256 ${recorded}, the manifest's is ${expected}): ` +
+      'pass --force to replace it, or seed it under another name',
+  };
+}
