@@ -45,8 +45,9 @@ const MAX_SEGMENT_BYTES = 255;
 
 /**
  * Why a bucket key cannot be a model file (outside the layout, a folder marker, or a path a node could not
- * store as a file below its models directory), or undefined when it is one. The node script applies the same
- * rules (`model_key_problem` in lambda/model-sync/node/sync_models.py).
+ * store as a file below its models directory), or undefined when it is one. The node applies the same rules
+ * (`model_key_problem` in lambda/model-sync/node/model_sync/keys.py; test/fixtures/model-keys.json drives
+ * both test suites).
  */
 export function modelKeyProblem(key: string): string | undefined {
   const segments = key.split('/');
@@ -61,4 +62,37 @@ export function modelKeyProblem(key: string): string | undefined {
     return `has a file or folder name longer than ${MAX_SEGMENT_BYTES} bytes`;
   }
   return undefined;
+}
+
+/**
+ * Keys that other keys use as a folder (`loras/foo` beside `loras/foo/bar.pt`), each with the reason: a node
+ * cannot hold a file and a folder of one name. The deeper keys win, on every node alike (a file cannot hold
+ * files), so these are the ones refused; `comfyctl models upload` refuses a key that would make either side.
+ * The node's `clashing_keys` (model_sync/keys.py) applies the same rule.
+ */
+export function folderClashes(keys: Iterable<string>): Map<string, string> {
+  const all = new Set(keys);
+  const inside = new Map<string, string>();
+  for (const key of [...all].sort()) {
+    const segments = key.split('/');
+    for (let depth = 1; depth < segments.length; depth++) {
+      const folder = segments.slice(0, depth).join('/');
+      if (all.has(folder) && !inside.has(folder)) inside.set(folder, key);
+    }
+  }
+  return new Map([...inside].map(([folder, key]) => [folder, `is also the folder of '${key}'; a node cannot store a file and a folder of one name`]));
+}
+
+/**
+ * Storage classes whose objects S3 will not GET until restored (it answers 403 InvalidObjectState)
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/restoring-objects.html). Glacier Instant Retrieval
+ * reads like Standard. Intelligent-Tiering's opt-in archive tiers list as INTELLIGENT_TIERING: a node learns
+ * of those from the GET.
+ */
+export const ARCHIVED_STORAGE_CLASSES = ['GLACIER', 'DEEP_ARCHIVE'] as const;
+
+/** Why an object of this storage class cannot be synced to a node, or undefined (none given means STANDARD). */
+export function storageClassProblem(storageClass: string | undefined): string | undefined {
+  if (!storageClass || !(ARCHIVED_STORAGE_CLASSES as readonly string[]).includes(storageClass)) return undefined;
+  return `is archived in ${storageClass}, which nodes cannot read: copy it back over itself with --storage-class STANDARD`;
 }

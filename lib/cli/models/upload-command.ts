@@ -5,6 +5,7 @@ import { MODEL_FOLDERS } from '../../model-folders';
 import { withAwsOptions } from '../aws-options';
 import { CliError, EXIT } from '../cli-error';
 import { formatBytes, startProgress } from '../progress';
+import { checkKeyPlacement } from './key-placement';
 import { buildModelKey } from './model-key';
 import { BucketOptions, ModelsBucket, objectSize, openModelsBucket, s3Error } from './models-bucket';
 import { withBucketWriteOptions } from './bucket-write-options';
@@ -62,6 +63,7 @@ export async function uploadModelFile(file: string, options: UploadOptions): Pro
   const key = buildModelKey({ folder: options.type, name: options.name ?? path.basename(file), subfolder: options.subfolder });
   const bucket = openModelsBucket(options);
   const where = `s3://${bucket.name}/${key}`;
+  await checkKeyPlacement(bucket, key);
   const decision = decideUpload(size, await objectSize(bucket, key), options.force);
   if (decision.action === 'skip') {
     process.stdout.write(`skipped ${where}: ${decision.reason}\n`);

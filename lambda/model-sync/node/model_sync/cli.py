@@ -6,9 +6,10 @@ import os
 import shutil
 import signal
 import sys
+import traceback
 
 from .log import human_bytes, log
-from .outcome import EXIT_OK, SyncError
+from .outcome import EXIT_FAILED, EXIT_OK, SyncError
 from .plan import DEFAULT_RESERVE_GIB, DEFAULT_RESERVE_PERCENT
 from .prepare import prepare_cache, wait_for_mount
 from .sync import sync
@@ -65,6 +66,10 @@ def main(argv: list) -> int:
     except SyncError as error:
         log("FAILED: %s" % error)
         return error.exit_code
+    except Exception as error:  # noqa: BLE001 (a bug must still end in a FAILED line and a status)
+        log("FAILED: %s: %s (an error of the sync itself; the traceback follows)" % (type(error).__name__, error))
+        traceback.print_exc(file=sys.stdout)
+        return EXIT_FAILED
     log("done: %d downloaded (%s), %d deleted; cache holds %d objects, %s" % (
         status["downloaded"], human_bytes(status["downloaded_bytes"]), status["deleted"], status["objects"],
         human_bytes(status["bytes"])))

@@ -1,6 +1,7 @@
 """Downloads of one run: into a per-run staging folder, each renamed into place when complete."""
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -9,8 +10,8 @@ import time
 
 from .cache import Cache
 from .fetch import fetch_presigned
+from .keys import ARCHIVED_OBJECT_ERROR
 from .log import human_bytes, log
-from .outcome import SyncError
 from .plan import split_downloads
 from .s5cmd import S5cmd, copy_commands
 
@@ -48,7 +49,28 @@ class Progress:
             self.report()
 
 
-def download(s5: S5cmd, cache: Cache, bucket: str, keys: list, remote: dict, manifest: dict, errors: list) -> tuple:
+# What the filesystem answers when a key cannot be a file there (a folder of that name is in the way, a file
+# where a folder should be, a name it cannot store): that key is refused, the run goes on. Anything else
+# (ENOSPC, EIO, EACCES...) fails the run.
+UNPLACEABLE = frozenset({errno.ENAMETOOLONG, errno.EISDIR, errno.ENOTDIR, errno.ENOTEMPTY, errno.EEXIST,
+                         errno.EILSEQ, errno.EINVAL})
+
+
+def key_of_result(result: dict, by_dest: dict, staging: str) -> str | None:
+    """The key an s5cmd result line is about: by its destination, or for an error line (which has no
+    "destination", only "command": `cp <source> <destination>`, unquoted) by the staging path it ends with."""
+    dest = result.get("destination") or ""
+    if not dest:
+        command = result.get("command") or ""
+        at = command.rfind(" " + staging + os.sep)
+        dest = command[at + 1:] if at >= 0 else ""
+    return by_dest.get(dest)
+
+
+def download(s5: S5cmd, cache: Cache, bucket: str, keys: list, remote: dict, manifest: dict, errors: list,
+             refused: dict) -> tuple:
+    """Downloads keys and places each as it completes. A key that cannot be a file here goes to refused
+    (key -> why); any other failure to errors. Returns (keys placed, their bytes)."""
     staging = cache.new_staging_dir()
     dests = {key: os.path.join(staging, "%06d" % i) for i, key in enumerate(keys)}
     fetched, copied = split_downloads(keys, remote, s5.part_size)
@@ -65,7 +87,10 @@ def download(s5: S5cmd, cache: Cache, bucket: str, keys: list, remote: dict, man
     def finish(key: str, error: str | None) -> None:
         with lock:
             if error:
-                errors.append("%s: %s" % (key, error))
+                if ARCHIVED_OBJECT_ERROR in error:  # Intelligent-Tiering's archive tiers list as readable
+                    refused[key] = "is archived (%s): restore it or copy it back to STANDARD" % ARCHIVED_OBJECT_ERROR
+                else:
+                    errors.append("%s: %s" % (key, error))
                 return
             expected = remote[key]["size"]
             try:
@@ -74,7 +99,13 @@ def download(s5: S5cmd, cache: Cache, bucket: str, keys: list, remote: dict, man
                     errors.append("%s: got %d bytes, expected %d" % (key, got, expected))
                     return
                 cache.place(dests[key], key)
-            except (OSError, SyncError) as failure:  # e.g. a folder where the key wants a file: it fails alone
+            except OSError as failure:
+                if failure.errno in UNPLACEABLE:
+                    refused[key] = "cannot be placed: %s" % (failure.strerror or failure)
+                else:
+                    errors.append("%s: %s" % (key, failure))
+                return
+            except Exception as failure:  # noqa: BLE001 (SyncError, or a bug: that key fails, the others go on)
                 errors.append("%s: %s" % (key, failure))
                 return
             manifest[key] = remote[key]
@@ -89,10 +120,11 @@ def download(s5: S5cmd, cache: Cache, bucket: str, keys: list, remote: dict, man
             with lock:
                 errors.append(line.strip())
             return
-        key = by_dest.get(result.get("destination") or "")
+        key = key_of_result(result, by_dest, staging)
         if key is None:
             with lock:
-                errors.append("%s: %s" % (result.get("source", "?"), result.get("error", "copy failed")))
+                errors.append("%s: %s" % (result.get("command") or result.get("source", "?"),
+                                          result.get("error", "copy failed")))
         else:
             finish(key, None if result.get("success") and not result.get("error") else
                    result.get("error", "copy failed"))
@@ -107,7 +139,7 @@ def download(s5: S5cmd, cache: Cache, bucket: str, keys: list, remote: dict, man
         progress.stop.set()
         progress.report()
         shutil.rmtree(staging, ignore_errors=True)
-    missing = len(keys) - len(done)
+    missing = len(keys) - len(done) - len(set(keys) & set(refused))
     if missing and not errors:
         errors.append("%d objects were not downloaded (s5cmd exited with code %d)" % (missing, code))
     return done, progress.done_bytes

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import http.client
 import queue
+import re
 import shutil
 import threading
 import time
@@ -17,6 +18,15 @@ FETCH_ATTEMPTS = 5
 FETCH_TIMEOUT_SECONDS = 60.0
 
 
+def s3_error_code(error: urllib.error.HTTPError) -> str:
+    """S3's error code (<Code>InvalidObjectState</Code>...) from the body of an error answer, or ''."""
+    try:
+        found = re.search(rb"<Code>([A-Za-z0-9.]{1,64})</Code>", error.read(4096))
+    except (OSError, http.client.HTTPException):
+        return ""
+    return found.group(1).decode("ascii") if found else ""
+
+
 def fetch_object(url: str, dest: str) -> str | None:
     """GETs one presigned URL into dest, retrying throttling and server errors like the AWS SDKs do.
     Returns None, or why it failed (never the URL: it carries a signature)."""
@@ -29,7 +39,7 @@ def fetch_object(url: str, dest: str) -> str | None:
                 shutil.copyfileobj(response, out, 1024 * 1024)
             return None
         except urllib.error.HTTPError as error:
-            why = "HTTP %d %s" % (error.code, error.reason)
+            why = "HTTP %d %s" % (error.code, s3_error_code(error) or error.reason)
             if error.code < 500 and error.code != 429:
                 return why  # denied, expired or gone: the next sync tries again
         except (OSError, http.client.HTTPException) as error:  # URLError, timeouts, a connection cut short

@@ -51,3 +51,34 @@ def decode_keys(keys_b64: str, folders: frozenset) -> set | None:
     if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
         raise SyncError("--keys-b64 must decode to a JSON list of strings", EXIT_USAGE)
     return {k for k in keys if model_key_problem(k, folders) is None}
+
+
+def clashing_keys(keys) -> dict:
+    """Keys that other keys use as a folder (`loras/foo` beside `loras/foo/bar.pt`): key -> why. A node cannot
+    hold a file and a folder of one name; the deeper keys win on every node alike (a file cannot hold files).
+    Same rule as folderClashes in lib/model-folders.ts."""
+    present = set(keys)
+    inside = {}
+    for key in sorted(present):
+        segments = key.split("/")
+        for depth in range(1, len(segments)):
+            folder = "/".join(segments[:depth])
+            if folder in present and folder not in inside:
+                inside[folder] = key
+    return {folder: "is also the folder of %r; a node cannot store a file and a folder of one name" % key
+            for folder, key in inside.items()}
+
+
+# S3 answers a GET in these classes with 403 InvalidObjectState until the object is restored
+# (https://docs.aws.amazon.com/AmazonS3/latest/userguide/restoring-objects.html); same list as
+# ARCHIVED_STORAGE_CLASSES in lib/model-folders.ts. Intelligent-Tiering's archive tiers list as
+# INTELLIGENT_TIERING: their GET says so (ARCHIVED_OBJECT_ERROR).
+ARCHIVED_STORAGE_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE"})
+ARCHIVED_OBJECT_ERROR = "InvalidObjectState"
+
+
+def storage_class_problem(storage_class: str) -> str | None:
+    if storage_class not in ARCHIVED_STORAGE_CLASSES:
+        return None
+    return "is archived in %s, which nodes cannot read: copy it back over itself with --storage-class STANDARD" \
+        % storage_class

@@ -31,7 +31,7 @@ def plan_sync(remote: dict, manifest: dict, local_files: set, scope: set | None)
     placed; local_files: model keys present on disk; scope: keys to reconcile, or None for everything.
     """
     candidates = set(remote) | set(manifest) | local_files if scope is None else scope
-    downloads, deletes = [], []
+    downloads, deletes = [], set()
     for key in candidates:
         if key in remote:
             have = manifest.get(key)
@@ -39,7 +39,12 @@ def plan_sync(remote: dict, manifest: dict, local_files: set, scope: set | None)
                     or have.get("size") != remote[key]["size"]:
                 downloads.append(key)
         elif key in local_files or key in manifest:
-            deletes.append(key)
+            deletes.add(key)
+    # A file where a download needs a folder (the bucket now holds loras/foo/bar.pt, the node the older file
+    # loras/foo, which the listing refused): a keys run that was not told about loras/foo deletes it too.
+    for key in downloads:
+        segments = key.split("/")
+        deletes.update(f for f in ("/".join(segments[:d]) for d in range(2, len(segments))) if f in local_files)
     return sorted(downloads), sorted(deletes)
 
 

@@ -81,12 +81,29 @@ class S5cmd:
         """Runs every line of run_file in parallel; calls on_result(json) as each copy ends."""
         proc = subprocess.Popen(self.base + ["run", run_file], env=self.env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, preexec_fn=die_with_parent)
-        errors_thread = threading.Thread(target=lambda: [on_result(l) for l in proc.stderr], daemon=True)
-        errors_thread.start()
-        for line in proc.stdout:
-            on_result(line)
-        errors_thread.join()
-        return proc.wait()
+        try:
+            errors_thread = threading.Thread(target=read_lines, args=(proc.stderr, on_result), daemon=True)
+            errors_thread.start()
+            read_lines(proc.stdout, on_result)
+            errors_thread.join()
+            return proc.wait()
+        finally:
+            if proc.poll() is None:  # this run is ending (SIGTERM, an error): s5cmd must not write on
+                proc.kill()
+                proc.wait()
+
+
+def read_lines(stream, on_line) -> None:
+    """Hands each line to on_line until the stream ends. A line on_line cannot take is handed on as text, so the
+    pipe is always drained: a reader that stopped would leave s5cmd blocked on a full pipe, holding the lock."""
+    for line in stream:
+        try:
+            on_line(line)
+        except Exception as error:  # noqa: BLE001 (reported as a failed line, never a dead reader)
+            try:
+                on_line(json.dumps({"error": "%s on s5cmd output %.200r" % (type(error).__name__, line)}))
+            except Exception:  # noqa: BLE001
+                pass
 
 
 def presigned_key(url: str, bucket: str) -> str | None:

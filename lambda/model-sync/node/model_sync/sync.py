@@ -19,15 +19,17 @@ from .s5cmd import S5cmd
 MAX_ERRORS_IN_STATUS = 20
 
 
-def report_refused(refused: dict, status: dict, full: bool) -> None:
+def report_refused(refused: dict, status: dict, scope: set | None) -> None:
     """Logs keys that cannot be files here and lists them in status.json; the sync goes on without them.
-    repr() keeps a key with a line break on one log line."""
+    A keys run replaces only the entries of its own keys. repr() keeps a key with a line break on one line."""
     lines = ["%r: %s" % (key, why) for key, why in sorted(refused.items())]
     if lines:
         log("refused %d keys that cannot be files below models/ (rename them in the bucket): %s"
             % (len(lines), "; ".join(lines[:MAX_ERRORS_IN_STATUS])))
-    if full:  # a keys sync sees only some keys: the last full sync's list stays
-        status["refused"] = lines[:MAX_ERRORS_IN_STATUS]
+    if scope is not None:
+        mine = tuple("%r: " % key for key in scope)
+        lines = sorted(lines + [line for line in status.get("refused", []) if not line.startswith(mine)])
+    status["refused"] = lines[:MAX_ERRORS_IN_STATUS]
 
 
 def sync(args) -> dict:
@@ -53,7 +55,7 @@ def sync(args) -> dict:
     status = cache.read_json("status.json", {})
     status.update({"bucket": args.bucket, "host": socket.gethostname(), "last_attempt": now_iso(),
                    "mode": "full" if scope is None else "keys", "state": "running"})
-    errors = []
+    errors, refused, manifest = [], {}, None
     try:
         if scope is not None and not scope:
             log("no model keys to reconcile")
@@ -64,7 +66,6 @@ def sync(args) -> dict:
                     if k in local and os.path.getsize(cache.path_of(k)) == v.get("size")}
         s5 = S5cmd(args)
         remote, refused = list_remote(s5, args.bucket, folders, scope) if scope != set() else ({}, {})
-        report_refused(refused, status, full=scope is None)
         downloads, deletes = plan_sync(remote, manifest, local, scope)
         need = sum(remote[k]["size"] for k in downloads)
         freed = sum(os.path.getsize(cache.path_of(k)) for k in deletes if k in local)
@@ -86,14 +87,13 @@ def sync(args) -> dict:
             cache.remove_model(key)
             manifest.pop(key, None)
         cache.write_json("manifest.json", manifest)
-        done, done_bytes = download(s5, cache, args.bucket, downloads, remote, manifest, errors) if downloads \
-            else ([], 0)
-        cache.write_json("manifest.json", manifest)
+        done, done_bytes = download(s5, cache, args.bucket, downloads, remote, manifest, errors, refused) \
+            if downloads else ([], 0)
         status.update({"downloaded": len(done), "downloaded_bytes": done_bytes, "deleted": len(deletes),
                        "objects": len(manifest), "bytes": sum(v["size"] for v in manifest.values())})
         if errors:
-            raise SyncError("%d of %d downloads failed; first: %s" % (len(downloads) - len(done), len(downloads),
-                                                                      errors[0]))
+            failed = len(downloads) - len(done) - len(set(downloads) & set(refused))
+            raise SyncError("%d of %d downloads failed; first: %s" % (failed, len(downloads), errors[0]))
         status.update({"state": "ok", "last_success": now_iso(), "errors": []})
         if scope is None:
             cache.mark_ready()
@@ -103,6 +103,9 @@ def sync(args) -> dict:
         status.update({"state": "failed", "errors": ([reason] + errors)[:MAX_ERRORS_IN_STATUS]})
         raise
     finally:
+        report_refused(refused, status, scope)
+        if manifest is not None:  # what this run placed and deleted, whatever stopped it
+            cache.write_json("manifest.json", manifest)
         status["duration_seconds"] = round(time.monotonic() - started, 3)
         cache.write_json("status.json", status)
         lock.close()

@@ -145,3 +145,27 @@ def test_objects_of_one_part_are_fetched_by_presigned_get_and_the_rest_copied_by
 ])
 def test_a_presigned_url_is_matched_to_its_key_by_its_path(url, key):
     assert s5cmd.presigned_key(url, "models") == key
+
+
+@pytest.mark.parametrize("case", KEY_CASES["folderClashes"], ids=lambda c: ",".join(c["keys"]))
+def test_a_key_other_keys_use_as_a_folder_is_refused_and_the_deeper_keys_win(case):
+    clashes = keys.clashing_keys(case["keys"])
+    assert sorted(clashes) == case["refused"]
+    assert all("is also the folder of" in why for why in clashes.values())
+
+
+@pytest.mark.parametrize("storage_class", KEY_CASES["storageClasses"]["refused"])
+def test_archived_objects_are_refused_with_the_way_back(storage_class):
+    assert "--storage-class STANDARD" in keys.storage_class_problem(storage_class)
+
+
+@pytest.mark.parametrize("storage_class", KEY_CASES["storageClasses"]["accepted"])
+def test_readable_storage_classes_are_accepted(storage_class):
+    assert keys.storage_class_problem(storage_class) is None
+
+
+def test_a_keys_run_deletes_an_older_file_where_its_download_needs_a_folder():
+    remote = {"loras/foo/bar.pt": obj(1, "b")}
+    manifest = {"loras/foo": obj(1, "f")}
+    downloads, deletes = plan.plan_sync(remote, manifest, {"loras/foo", "loras/other.pt"}, {"loras/foo/bar.pt"})
+    assert (downloads, deletes) == (["loras/foo/bar.pt"], ["loras/foo"])

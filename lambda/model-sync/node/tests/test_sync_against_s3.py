@@ -334,3 +334,87 @@ def test_zero_byte_objects_sync_like_any_other(s3, bucket, run_sync, tmp_path):
     assert cached_files(cache) == {"checkpoints/put_checkpoints_here": b"", "loras/empty.pt": b"", "loras/a.pt": b"a"}
     assert (cache / "model-sync" / "ready").is_file()
     assert "0 to download" in run_sync().stdout  # and recorded, so not fetched again
+
+
+UNPLACEABLE = {
+    "loras/foo": b"a file where other keys need a folder",
+    "loras/" + "x" * 256 + ".pt": b"name too long",
+}
+
+
+def test_unplaceable_keys_are_refused_one_by_one_and_the_node_still_becomes_ready(s3, bucket, run_sync, tmp_path):
+    put(s3, bucket, {**UNPLACEABLE, "loras/foo/bar.pt": b"bar", "loras/ok.pt": b"ok"})
+    s3.put_object(Bucket=bucket, Key="checkpoints/cold.safetensors", Body=b"cold", StorageClass="DEEP_ARCHIVE")
+    result = run_sync()
+    assert result.returncode == 0, result.stdout
+    cache = tmp_path / "cache"
+    assert cached_files(cache) == {"loras/foo/bar.pt": b"bar", "loras/ok.pt": b"ok"}
+    assert (cache / "model-sync" / "ready").is_file()
+    st = status(cache)
+    assert st["state"] == "ok" and st["errors"] == []
+    assert [line.split(":")[0] for line in st["refused"]] == sorted(
+        repr(k) for k in ["checkpoints/cold.safetensors", "loras/foo", "loras/" + "x" * 256 + ".pt"])
+    assert any("archived in DEEP_ARCHIVE" in line and "--storage-class STANDARD" in line for line in st["refused"])
+    assert any("is also the folder of 'loras/foo/bar.pt'" in line for line in st["refused"])
+
+
+def test_a_key_that_turns_a_synced_file_into_a_folder_replaces_it_in_a_keys_run(s3, bucket, run_sync, tmp_path):
+    put(s3, bucket, {"loras/foo": b"old file"})
+    assert run_sync().returncode == 0
+    put(s3, bucket, {"loras/foo/bar.pt": b"bar"})
+    result = run_sync(*keys_arg(["loras/foo/bar.pt"]))
+    assert result.returncode == 0, result.stdout
+    assert cached_files(tmp_path / "cache") == {"loras/foo/bar.pt": b"bar"}
+    result = run_sync()  # the next full sync reports the clash and changes nothing
+    assert result.returncode == 0 and "0 to download" in result.stdout and "0 to delete" in result.stdout
+    assert status(tmp_path / "cache")["refused"][0].startswith("'loras/foo': is also the folder of")
+
+
+def test_a_folder_in_the_way_of_a_file_refuses_that_key_alone(s3, bucket, run_sync, tmp_path):
+    put(s3, bucket, {"loras/a.pt": b"a"})
+    assert run_sync().returncode == 0
+    in_the_way = tmp_path / "cache" / "models" / "loras" / "b.pt"
+    (in_the_way / "sub").mkdir(parents=True)  # a folder (no files: nothing a full sync would delete)
+    put(s3, bucket, {"loras/b.pt": b"b", "loras/c.pt": b"c"})
+    result = run_sync(*keys_arg(["loras/b.pt", "loras/c.pt"]))
+    assert result.returncode == 0, result.stdout
+    assert cached_files(tmp_path / "cache") == {"loras/a.pt": b"a", "loras/c.pt": b"c"}
+    assert status(tmp_path / "cache")["refused"] == ["'loras/b.pt': cannot be placed: Is a directory"]
+
+
+def test_an_object_whose_get_says_it_is_archived_is_refused_through_either_download_path(
+        s3, bucket, s3_endpoint, tmp_path, monkeypatch):
+    # Intelligent-Tiering's archive tiers list as INTELLIGENT_TIERING and answer the GET with InvalidObjectState;
+    # moto archives only GLACIER objects, so the listing is made to let them through.
+    from model_sync import listing
+    monkeypatch.setattr(listing, "storage_class_problem", lambda storage_class: None)
+    big = os.urandom(2 * 1024 * 1024)
+    for key, body in {"loras/small.pt": b"s", "checkpoints/big.safetensors": big}.items():
+        s3.put_object(Bucket=bucket, Key=key, Body=body, StorageClass="GLACIER")
+    put(s3, bucket, {"loras/ok.pt": b"ok"})
+    cache = tmp_path / "cache"
+    args = in_process_args(monkeypatch, bucket, cache, s3_endpoint)
+    args.part_size_mib = 1  # big.safetensors goes through s5cmd, small.pt by presigned GET
+    st = sync.sync(args)
+    assert st["state"] == "ok" and cached_files(cache) == {"loras/ok.pt": b"ok"}
+    assert sorted(line.split(":")[0] for line in st["refused"]) == ["'checkpoints/big.safetensors'", "'loras/small.pt'"]
+    assert all("is archived (InvalidObjectState)" in line for line in st["refused"])
+
+
+def test_an_unexpected_error_while_placing_fails_that_key_keeps_the_others_and_writes_manifest_and_status(
+        s3, bucket, s3_endpoint, tmp_path, monkeypatch):
+    from model_sync.cache import Cache
+    put(s3, bucket, {"loras/a.pt": b"a", "loras/b.pt": b"b"})
+    place = Cache.place
+
+    def place_or_break(self, staged, key):
+        if key == "loras/b.pt":
+            raise RuntimeError("a bug")
+        place(self, staged, key)
+    monkeypatch.setattr(Cache, "place", place_or_break)
+    cache = tmp_path / "cache"
+    with pytest.raises(SyncError) as error:
+        sync.sync(in_process_args(monkeypatch, bucket, cache, s3_endpoint))
+    assert "1 of 2 downloads failed; first: loras/b.pt: a bug" in str(error.value)
+    manifest = json.loads((cache / "model-sync" / "manifest.json").read_text())
+    assert list(manifest) == ["loras/a.pt"] and status(cache)["state"] == "failed"
