@@ -18,8 +18,9 @@ import { VPC_CNI_MANAGED_POLICY } from '../policies/node-role';
  * for Karpenter's chart. Strict needs allow policies for kube-system and mount-s3 in place before their
  * pods start (they would only restate today's allow-all there), and upstream still reports strict-mode
  * denials despite an allow-all policy (https://github.com/aws/aws-network-policy-agent/issues/288). What
- * standard leaves open is the first seconds of a new pod in `comfyui`: its own image, with no
- * Kubernetes token and no AWS role, before the namespace's default deny reaches it.
+ * standard leaves open is the first seconds of a new pod in `comfyui`, before the namespace's default deny
+ * reaches it; the ComfyUI pod's first init container (pod-scripts/wait_for_network_policy.py) closes that gap:
+ * nothing else of the pod starts until a connection its egress policy forbids stops getting through.
  *
  * Written out rather than left to the add-on's default, so the choice shows in the template and a test
  * guards it: switching to `strict` means adding those policies first.

@@ -133,7 +133,8 @@ describe('the rendered overlays on a real kube-apiserver with the Karpenter and 
     const pod = getJson(kube, ['deployment', 'comfyui', '-n', COMFYUI_NAMESPACE]).spec.template;
     expect(pod.spec.serviceAccountName).toBe(COMFYUI_SERVICE_ACCOUNT);
     expect(pod.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey).toBe('kubernetes.io/hostname');
-    expect(pod.metadata.annotations['eks.amazonaws.com/skip-containers']).toBe('output-shipper,comfyui');
+    const containers = [...pod.spec.initContainers, ...pod.spec.containers].map((c: any) => c.name).sort();
+    expect(pod.metadata.annotations['eks.amazonaws.com/skip-containers'].split(',').sort()).toEqual(containers);
   });
 
   test('Pod Security Admission (restricted, warn) objects only to the read-only hostPath volumes the namespace documents', () => {

@@ -1,29 +1,6 @@
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { parseAllDocuments } from 'yaml';
-import { loadConfig } from '../../lib/config';
-import { manifestValues } from '../../lib/manifests/manifest-values';
-import { renderManifests } from '../../lib/manifests/render-manifests';
-import { stackValuesFromOutputs } from '../../lib/manifests/stack-values';
+import { renderedBase } from '../helpers/rendered-manifests';
 import { COMFYUI_NAMESPACE, COMFYUI_SERVICE_ACCOUNT, OUTPUTS_KEY_PREFIX } from '../../lib/names';
-
-const REPO = path.join(__dirname, '..', '..');
-
-/** The rendered base manifests, parsed: every document of every file. */
-function renderedBase(): any[] {
-  const outputs = JSON.parse(fs.readFileSync(path.join(REPO, 'test', 'fixtures', 'cdk-outputs.json'), 'utf8'));
-  const values = manifestValues(stackValuesFromOutputs(outputs, 'cdk-outputs.json'), loadConfig(() => undefined), '0.1.0');
-  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'comfyui-outputs-')), 'manifests');
-  renderManifests({ values, outDir: out });
-  const base = path.join(out, 'base');
-  return fs
-    .readdirSync(base)
-    .filter((f) => f.endsWith('.yaml'))
-    .flatMap((f) => parseAllDocuments(fs.readFileSync(path.join(base, f), 'utf8')).map((d) => d.toJS()))
-    .filter((d) => d && d.kind);
-}
 
 describe('outputs isolation in the rendered manifests', () => {
   let docs: any[];
