@@ -13,6 +13,7 @@ distroless Python 3.11), which holds nothing else.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import signal
@@ -44,15 +45,38 @@ def taint_removal_patch(node: dict, taint_key: str) -> list | None:
     return patch
 
 
-def sync_summary(status_file: str) -> dict:
-    """The parts of status.json an operator wants while waiting; {} when the sync has not written it yet."""
+def sync_holds_lock(state_dir: str) -> bool:
+    """Whether a sync runs on the node now: it holds an exclusive flock on model-sync/lock while it runs. A
+    shared flock, on a read-only descriptor, is refused while it does (and, taken and dropped at once, holds
+    no sync back for long: a waiting sync tries again within a fraction of a second)."""
     try:
-        with open(status_file, encoding="utf-8") as f:
+        fd = os.open(os.path.join(state_dir, "lock"), os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+
+
+def sync_summary(state_dir: str) -> dict:
+    """The parts of status.json an operator wants while waiting; {} when the sync has not written it yet.
+    A `running` state whose run no longer holds the lock is reported as `killed` (the sync's pid means nothing
+    in this pod's pid namespace; the lock tells)."""
+    try:
+        with open(os.path.join(state_dir, "status.json"), encoding="utf-8") as f:
             status = json.load(f)
     except (OSError, ValueError):
         return {}
-    keys = ("state", "mode", "objects", "bytes", "downloaded", "downloaded_bytes", "errors", "last_success")
-    return {k: status[k] for k in keys if k in status}
+    keys = ("state", "mode", "objects", "bytes", "downloaded", "downloaded_bytes", "errors", "last_success",
+            "progress", "refused")
+    summary = {k: status[k] for k in keys if k in status}
+    if summary.get("state") == "running" and not sync_holds_lock(state_dir):
+        summary["state"] = "killed"
+    return summary
 
 
 class KubernetesApi:
@@ -124,12 +148,11 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     api = in_cluster_api(args.api_url)
     ready_file = os.path.join(args.state_dir, "ready")
-    status_file = os.path.join(args.state_dir, "status.json")
     log("waiting for the first model sync", node=args.node_name, marker=ready_file)
     last_log = 0.0
     while not stop["now"] and not os.path.exists(ready_file):
         if time.monotonic() - last_log >= args.log_every_seconds:
-            log("model sync not complete yet", node=args.node_name, **sync_summary(status_file))
+            log("model sync not complete yet", node=args.node_name, **sync_summary(args.state_dir))
             last_log = time.monotonic()
         time.sleep(args.poll_seconds)
     if stop["now"]:
@@ -138,7 +161,7 @@ def main(argv: list[str]) -> int:
         try:
             lift_taint(api, args.node_name, args.taint_key)
             log("models ready; startup taint lifted", node=args.node_name, taint=args.taint_key,
-                **sync_summary(status_file))
+                **sync_summary(args.state_dir))
             break
         except (urllib.error.URLError, OSError, ValueError) as error:
             log("could not lift the taint; retrying in 10 s", node=args.node_name, error=str(error))

@@ -6,48 +6,15 @@ import json
 import os
 import shutil
 import threading
-import time
 
 from .cache import Cache
 from .fetch import fetch_presigned
 from .keys import ARCHIVED_OBJECT_ERROR
-from .log import human_bytes, log
+from .manifest import Manifest
 from .plan import split_downloads
+from .progress import Progress
+from .run_status import RunStatus
 from .s5cmd import S5cmd, copy_commands
-
-PROGRESS_EVERY_SECONDS = 5.0
-
-
-class Progress:
-    def __init__(self, total_files: int, total_bytes: int, staging: str):
-        self.total_files, self.total_bytes, self.staging = total_files, total_bytes, staging
-        self.done_files, self.done_bytes = 0, 0
-        self.started = time.monotonic()
-        self.stop = threading.Event()
-
-    def in_flight_bytes(self) -> int:
-        total = 0
-        for root, _dirs, files in os.walk(self.staging):
-            for name in files:
-                if name == "commands.txt":
-                    continue
-                try:
-                    total += os.path.getsize(os.path.join(root, name))
-                except OSError:
-                    pass
-        return total
-
-    def report(self) -> None:
-        moved = self.done_bytes + self.in_flight_bytes()
-        elapsed = max(time.monotonic() - self.started, 1e-6)
-        log("progress: %d/%d files, %s of %s, %s/s" % (
-            self.done_files, self.total_files, human_bytes(moved), human_bytes(self.total_bytes),
-            human_bytes(moved / elapsed)))
-
-    def run(self) -> None:
-        while not self.stop.wait(PROGRESS_EVERY_SECONDS):
-            self.report()
-
 
 # What the filesystem answers when a key cannot be a file there (a folder of that name is in the way, a file
 # where a folder should be, a name it cannot store): that key is refused, the run goes on. Anything else
@@ -67,8 +34,8 @@ def key_of_result(result: dict, by_dest: dict, staging: str) -> str | None:
     return by_dest.get(dest)
 
 
-def download(s5: S5cmd, cache: Cache, bucket: str, keys: list, remote: dict, manifest: dict, errors: list,
-             refused: dict) -> tuple:
+def download(s5: S5cmd, cache: Cache, bucket: str, keys: list, remote: dict, manifest: Manifest,
+             status: RunStatus, errors: list, refused: dict) -> tuple:
     """Downloads keys and places each as it completes. A key that cannot be a file here goes to refused
     (key -> why); any other failure to errors. Returns (keys placed, their bytes)."""
     staging = cache.new_staging_dir()
@@ -78,7 +45,7 @@ def download(s5: S5cmd, cache: Cache, bucket: str, keys: list, remote: dict, man
     with open(run_file, "w", encoding="utf-8") as f:
         f.write("".join(line + "\n" for line in copy_commands(bucket, [(k, dests[k]) for k in copied], s5.cp_flags)))
     by_dest = {dests[k]: k for k in copied}
-    progress = Progress(len(keys), sum(remote[k]["size"] for k in keys), staging)
+    progress = Progress(len(keys), sum(remote[k]["size"] for k in keys), staging, status)
     reporter = threading.Thread(target=progress.run, daemon=True)
     reporter.start()
     done = []
@@ -108,10 +75,9 @@ def download(s5: S5cmd, cache: Cache, bucket: str, keys: list, remote: dict, man
             except Exception as failure:  # noqa: BLE001 (SyncError, or a bug: that key fails, the others go on)
                 errors.append("%s: %s" % (key, failure))
                 return
-            manifest[key] = remote[key]
+            manifest.placed(key, expected, remote[key]["etag"])
             done.append(key)
-            progress.done_files += 1
-            progress.done_bytes += expected
+            progress.placed(expected)
 
     def on_result(line: str) -> None:
         try:

@@ -2,24 +2,22 @@
 from __future__ import annotations
 
 import os
-import socket
-import time
 
 from .cache import Cache
 from .download import download
 from .keys import decode_keys
 from .listing import list_remote
 from .lock import acquire_lock
-from .log import human_bytes, log, now_iso
+from .log import human_bytes, log
+from .manifest import Manifest
 from .outcome import EXIT_NO_SPACE, EXIT_USAGE, SyncError
 from .plan import free_space_reserve, plan_sync, space_shortfall
 from .prepare import current_user, wait_for_mount
+from .run_status import MAX_ERRORS_IN_STATUS, RunStatus
 from .s5cmd import S5cmd
 
-MAX_ERRORS_IN_STATUS = 20
 
-
-def report_refused(refused: dict, status: dict, scope: set | None) -> None:
+def report_refused(refused: dict, status: RunStatus, scope: set | None) -> None:
     """Logs keys that cannot be files here and lists them in status.json; the sync goes on without them.
     A keys run replaces only the entries of its own keys. repr() keeps a key with a line break on one line."""
     lines = ["%r: %s" % (key, why) for key, why in sorted(refused.items())]
@@ -28,11 +26,12 @@ def report_refused(refused: dict, status: dict, scope: set | None) -> None:
             % (len(lines), "; ".join(lines[:MAX_ERRORS_IN_STATUS])))
     if scope is not None:
         mine = tuple("%r: " % key for key in scope)
-        lines = sorted(lines + [line for line in status.get("refused", []) if not line.startswith(mine)])
-    status["refused"] = lines[:MAX_ERRORS_IN_STATUS]
+        lines = sorted(lines + [line for line in status.fields.get("refused", []) if not line.startswith(mine)])
+    status.update(refused=lines[:MAX_ERRORS_IN_STATUS])
 
 
-def sync(args) -> dict:
+def check_settings(args) -> tuple:
+    """(folders, scope) from the arguments, or a SyncError that names the bad one."""
     folders = frozenset(f.strip() for f in args.folders.split(",") if f.strip())
     if not folders:
         raise SyncError("--folders must list at least one model folder", EXIT_USAGE)
@@ -42,70 +41,86 @@ def sync(args) -> dict:
     if not (os.path.isfile(args.s5cmd) and os.access(args.s5cmd, os.X_OK)):
         raise SyncError("s5cmd not found at %s: the node was not bootstrapped by install-node-sync.sh "
                         "(or pass --s5cmd)" % args.s5cmd, EXIT_USAGE)
-    scope = decode_keys(args.keys_b64, folders)
+    return folders, decode_keys(args.keys_b64, folders)
+
+
+def open_cache(args) -> Cache:
     if args.require_mount:
         wait_for_mount(args.require_mount, args.mount_wait_seconds)
     try:
-        cache = Cache(args.data_dir)
+        return Cache(args.data_dir)
     except PermissionError as error:
         raise SyncError("cannot write the model cache as %s (%s): as root, run this script with "
                         "--prepare-cache-for %s first" % (current_user(), error, current_user()), EXIT_USAGE)
-    lock = acquire_lock(cache, args.lock_timeout_seconds)
-    started = time.monotonic()
-    status = cache.read_json("status.json", {})
-    status.update({"bucket": args.bucket, "host": socket.gethostname(), "last_attempt": now_iso(),
-                   "mode": "full" if scope is None else "keys", "state": "running"})
-    errors, refused, manifest = [], {}, None
+
+
+def check_space(cache: Cache, args, need: int, freed: int, counts: str) -> None:
+    """Raises EXIT_NO_SPACE, before anything changes, when the downloads would not leave the reserve free."""
+    disk = os.statvfs(cache.models)
+    free = disk.f_bavail * disk.f_frsize
+    reserve = free_space_reserve(disk.f_blocks * disk.f_frsize, args.reserve_gib, args.reserve_percent)
+    log("%s; %s free, %s kept free" % (counts, human_bytes(free), human_bytes(reserve)))
+    missing = space_shortfall(need, free, freed, reserve)
+    if missing:
+        raise SyncError(
+            "the models do not fit: %s to download, %s free on %s after deletions, %s kept free for images, "
+            "pod data and kubelet's eviction threshold (--reserve-percent %g, at least --reserve-gib %g); "
+            "%s short. Use an instance type with more instance store, or remove models from the bucket."
+            % (human_bytes(need), human_bytes(free + freed), cache.models, human_bytes(reserve),
+               args.reserve_percent, args.reserve_gib, human_bytes(missing)), EXIT_NO_SPACE)
+
+
+def sync_pass(args, cache: Cache, folders: frozenset, scope: set | None, status: RunStatus) -> None:
+    """Reconciles scope (None: everything) with the bucket; records the outcome in status."""
+    mode = "full" if scope is None else "keys"
+    status.begin(args.bucket, mode)
+    errors, refused = [], {}
+    manifest = Manifest(cache)
     try:
         if scope is not None and not scope:
             log("no model keys to reconcile")
-        manifest = cache.read_json("manifest.json", {})
         local = cache.local_files(folders)
         # Trust the manifest only for files still on disk at the size it recorded.
-        manifest = {k: v for k, v in manifest.items()
-                    if k in local and os.path.getsize(cache.path_of(k)) == v.get("size")}
+        manifest.keep_only({k for k, v in manifest.entries.items()
+                            if k in local and os.path.getsize(cache.path_of(k)) == v.get("size")})
         s5 = S5cmd(args)
         remote, refused = list_remote(s5, args.bucket, folders, scope) if scope != set() else ({}, {})
-        downloads, deletes = plan_sync(remote, manifest, local, scope)
+        downloads, deletes = plan_sync(remote, manifest.entries, local, scope)
         need = sum(remote[k]["size"] for k in downloads)
         freed = sum(os.path.getsize(cache.path_of(k)) for k in deletes if k in local)
-        disk = os.statvfs(cache.models)
-        free = disk.f_bavail * disk.f_frsize
-        reserve = free_space_reserve(disk.f_blocks * disk.f_frsize, args.reserve_gib, args.reserve_percent)
-        log("%s sync of s3://%s: %d objects listed, %d to download (%s), %d to delete; %s free, %s kept free"
-            % (status["mode"], args.bucket, len(remote), len(downloads), human_bytes(need), len(deletes),
-               human_bytes(free), human_bytes(reserve)))
-        missing = space_shortfall(need, free, freed, reserve)
-        if missing:
-            raise SyncError(
-                "the models do not fit: %s to download, %s free on %s after deletions, %s kept free for images, "
-                "pod data and kubelet's eviction threshold (--reserve-percent %g, at least --reserve-gib %g); "
-                "%s short. Use an instance type with more instance store, or remove models from the bucket."
-                % (human_bytes(need), human_bytes(free + freed), cache.models, human_bytes(reserve),
-                   args.reserve_percent, args.reserve_gib, human_bytes(missing)), EXIT_NO_SPACE)
+        check_space(cache, args, need, freed, "%s sync of s3://%s: %d objects listed, %d to download (%s), %d to "
+                    "delete" % (mode, args.bucket, len(remote), len(downloads), human_bytes(need), len(deletes)))
         for key in deletes:
             cache.remove_model(key)
-            manifest.pop(key, None)
-        cache.write_json("manifest.json", manifest)
-        done, done_bytes = download(s5, cache, args.bucket, downloads, remote, manifest, errors, refused) \
+            manifest.deleted(key)
+        done, done_bytes = download(s5, cache, args.bucket, downloads, remote, manifest, status, errors, refused) \
             if downloads else ([], 0)
-        status.update({"downloaded": len(done), "downloaded_bytes": done_bytes, "deleted": len(deletes),
-                       "objects": len(manifest), "bytes": sum(v["size"] for v in manifest.values())})
+        counts = {"downloaded": len(done), "downloaded_bytes": done_bytes, "deleted": len(deletes),
+                  "objects": len(manifest.entries), "bytes": sum(v["size"] for v in manifest.entries.values())}
         if errors:
             failed = len(downloads) - len(done) - len(set(downloads) & set(refused))
+            status.update(**counts)
             raise SyncError("%d of %d downloads failed; first: %s" % (failed, len(downloads), errors[0]))
-        status.update({"state": "ok", "last_success": now_iso(), "errors": []})
+        status.succeeded(**counts)
         if scope is None:
             cache.mark_ready()
-        return status
     except BaseException as error:  # SyncError, or SIGTERM/Ctrl-C arriving as SystemExit/KeyboardInterrupt
         reason = str(error) if isinstance(error, SyncError) else "interrupted (%s)" % type(error).__name__
-        status.update({"state": "failed", "errors": ([reason] + errors)[:MAX_ERRORS_IN_STATUS]})
+        status.failed([reason] + errors)
         raise
     finally:
         report_refused(refused, status, scope)
-        if manifest is not None:  # what this run placed and deleted, whatever stopped it
-            cache.write_json("manifest.json", manifest)
-        status["duration_seconds"] = round(time.monotonic() - started, 3)
-        cache.write_json("status.json", status)
+        manifest.close()
+        status.end()
+
+
+def sync(args) -> dict:
+    folders, scope = check_settings(args)
+    cache = open_cache(args)
+    lock = acquire_lock(cache, args.lock_timeout_seconds)
+    try:
+        status = RunStatus(cache)
+        sync_pass(args, cache, folders, scope, status)
+        return status.fields
+    finally:
         lock.close()

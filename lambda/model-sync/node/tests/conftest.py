@@ -92,6 +92,46 @@ class ThrottlingProxy:
         self.loop.call_soon_threadsafe(shutdown)
 
 
+class HoldingProxy(ThrottlingProxy):
+    """TCP proxy that holds back every request whose first bytes contain `hold` until release(): a download
+    that is reliably in flight at a known point, without timing."""
+
+    def __init__(self, upstream_port: int, hold: bytes):
+        self.hold, self.released = hold, None
+        self.held = threading.Event()
+        super().__init__(upstream_port, bytes_per_second=1 << 40)
+
+    async def _handle(self, client_reader, client_writer):
+        if self.released is None:
+            self.released = asyncio.Event()
+        first = await client_reader.read(65536)
+        if self.hold in first:
+            self.held.set()
+            await self.released.wait()
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        up_writer.write(first)
+        await asyncio.gather(self._pipe(client_reader, up_writer, False), self._pipe(up_reader, client_writer, False))
+
+    def release(self):
+        self.loop.call_soon_threadsafe(lambda: self.released and self.released.set())
+
+
+@pytest.fixture
+def holding_proxy(s3_endpoint):
+    """holding_proxy(b"/loras/c.pt") -> a HoldingProxy in front of the moto server; .url is its endpoint."""
+    proxies = []
+
+    def make(hold: bytes) -> HoldingProxy:
+        proxy = HoldingProxy(int(s3_endpoint.rsplit(":", 1)[1]), hold)
+        proxy.url = "http://127.0.0.1:%d" % proxy.port
+        proxies.append(proxy)
+        return proxy
+    yield make
+    for proxy in proxies:
+        proxy.release()
+        proxy.close()
+
+
 @pytest.fixture
 def slow_endpoint(s3_endpoint):
     proxy = ThrottlingProxy(int(s3_endpoint.rsplit(":", 1)[1]), bytes_per_second=4 * 1024 * 1024)

@@ -418,3 +418,40 @@ def test_an_unexpected_error_while_placing_fails_that_key_keeps_the_others_and_w
     assert "1 of 2 downloads failed; first: loras/b.pt: a bug" in str(error.value)
     manifest = json.loads((cache / "model-sync" / "manifest.json").read_text())
     assert list(manifest) == ["loras/a.pt"] and status(cache)["state"] == "failed"
+
+
+def wait_until(what: str, check, seconds: float = 60.0):
+    """Polls check() until it is true; the bound is against hangs, never a pass mark."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "never happened: " + what
+        time.sleep(0.02)
+
+
+def test_a_killed_run_is_reported_as_killed_and_the_next_one_keeps_what_it_placed(s3, bucket, holding_proxy,
+                                                                                   run_sync, tmp_path):
+    put(s3, bucket, {"loras/a.pt": b"a", "loras/b.pt": b"b", "loras/c.pt": b"c", "loras/d.pt": b"d"})
+    proxy = holding_proxy(b"/loras/c.pt?")  # the third GET waits; one fetch thread takes them in order
+    cache = tmp_path / "cache"
+    proc = subprocess.Popen(sync_command(bucket, cache, proxy.url, "--workers", "1"), env=sync_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_until("c.pt requested", proxy.held.is_set)
+        assert set(cached_files(cache)) == {"loras/a.pt", "loras/b.pt"}
+        running = status(cache)  # written as the run goes: state, pid, progress
+        assert running["state"] == "running" and running["pid"] == proc.pid and running["mode"] == "full"
+        assert running["progress"]["total_files"] == 4 and running["progress"]["files"] >= 1
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+    assert status(cache)["state"] == "running"  # nobody could say otherwise: the next run does
+
+    result = run_sync()
+    assert result.returncode == 0, result.stdout
+    assert "the previous run (pid %d, full sync since" % proc.pid in result.stdout
+    assert "was killed before it finished" in result.stdout
+    assert "2 to download" in result.stdout  # a.pt and b.pt were recorded as they were placed
+    st = status(cache)
+    assert st["previous_run"]["state"] == "killed" and st["previous_run"]["pid"] == proc.pid
+    assert st["state"] == "ok" and "pid" not in st
+    assert cached_files(cache) == {"loras/a.pt": b"a", "loras/b.pt": b"b", "loras/c.pt": b"c", "loras/d.pt": b"d"}

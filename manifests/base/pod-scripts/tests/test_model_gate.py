@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import copy
+import fcntl
+import json
 import threading
 import time
 
@@ -95,3 +97,19 @@ def test_a_taint_list_changed_during_the_patch_is_re_read_and_the_right_entry_re
 def test_the_node_name_is_required():
     with pytest.raises(SystemExit):
         gate.parse_args(["--taint-key", KEY, "--state-dir", "/x", "--node-name", ""])
+
+
+def write_status(state_dir, **fields):
+    (state_dir / "status.json").write_text(json.dumps(fields))
+
+
+def test_a_running_sync_is_reported_running_while_it_holds_the_lock_and_killed_once_it_does_not(tmp_path):
+    write_status(tmp_path, state="running", pid=4242, mode="full", progress={"files": 2, "total_files": 4})
+    with open(tmp_path / "lock", "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # as the sync does while it runs
+        assert gate.sync_summary(str(tmp_path))["state"] == "running"
+    summary = gate.sync_summary(str(tmp_path))  # the lock went with the process
+    assert summary["state"] == "killed" and summary["progress"] == {"files": 2, "total_files": 4}
+    write_status(tmp_path, state="ok")
+    assert gate.sync_summary(str(tmp_path))["state"] == "ok"
+    assert gate.sync_summary(str(tmp_path / "nothing-yet")) == {}
