@@ -51,6 +51,10 @@ SYMBOLS = (
     Symbol(MM, "soft_empty_cache", ("force",)),
     Symbol(MM, "unload_all_models", ()),
     Symbol(MM, "free_memory", ("memory_required", "device", "keep_loaded")),
+    Symbol(MM, "cleanup_models", ()),
+    Symbol(MM, "cleanup_models_gc", ()),
+    Symbol(MM, "loaded_models", ("only_currently_used",)),
+    Symbol(MM, "LoadedModel.is_dead", ("self",)),
     Symbol(MM, "OOM_EXCEPTION"),
     Symbol("nodes", "interrupt_processing", ("value",)),
     # weights, noise, file names (weights_cache.py, seeding.py, filename_locks.py)

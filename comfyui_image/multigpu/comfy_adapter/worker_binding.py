@@ -43,5 +43,9 @@ class PerGpuSlots(Generic[T]):
                 slot = self._slots[gpu_id] = self._factory()
             return slot
 
+    def keys(self) -> "list[Optional[int]]":
+        with self._lock:
+            return list(self._slots)
+
     def current(self) -> T:
         return self.for_gpu(bound_gpu())

@@ -5,7 +5,6 @@ import pytest
 
 from multigpu.comfy_adapter.graph_prefix import patch_graph_builder
 from multigpu.comfy_adapter.interrupt import GpuInterruptFlags, patch_interrupts
-from multigpu.comfy_adapter.loaded_models import patch_loaded_models
 from multigpu.comfy_adapter.progress import patch_progress
 from multigpu.comfy_adapter.server_state import patch_prompt_server
 from multigpu.comfy_adapter.worker_binding import bind_current_thread
@@ -90,29 +89,6 @@ def test_an_interrupt_from_the_http_thread_stops_every_gpu_like_stock(comfy_stub
     patch_interrupts(mm, flags)
     nodes.interrupt_processing()
     assert [flags.is_set(gpu) for gpu in range(3)] == [True, True, True]
-
-
-def test_each_gpu_unloads_only_its_own_models(comfy_stubs):
-    import comfy.model_management as mm
-    import torch
-
-    proxy = patch_loaded_models(mm)
-
-    class Loaded:
-        def __init__(self, gpu):
-            self.device = torch.device("cuda", gpu)
-
-    def load_and_unload(gpu, unload):
-        torch.cuda.set_device(gpu)
-        mm.current_loaded_models.insert(0, Loaded(gpu))
-        if unload:
-            mm.unload_all_models()
-        return len(mm.current_loaded_models)
-
-    assert run_on_gpu(0, lambda: load_and_unload(0, unload=False)) == 1
-    assert run_on_gpu(1, lambda: load_and_unload(1, unload=True)) == 0
-    assert len(proxy.for_gpu(0)) == 1 and len(proxy.for_gpu(1)) == 0
-    assert len(mm.current_loaded_models) == 0  # the unbound (HTTP/main) view
 
 
 def test_progress_registries_and_graph_prefixes_are_per_gpu(comfy_stubs):
