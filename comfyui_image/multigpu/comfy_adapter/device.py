@@ -7,14 +7,7 @@ already makes `current_device()` per host thread (the CUDA runtime keeps the cur
 thread), and the patch returns the bound GPU explicitly so a custom node that changes the current
 device cannot move later loads.
 
-`soft_empty_cache` targets comfy/model_management.py `soft_empty_cache`. `torch.cuda.empty_cache()`
-has no device argument: it releases the unused cached blocks of every GPU the process touched
-(both the native caching allocator and the cudaMallocAsync backend ComfyUI enables by default loop
-over all devices, and the async backend synchronizes each one first). Blocks in use by other
-workers are never freed, so it is safe, but it makes the calling thread wait for the other GPUs'
-queued work and makes them allocate anew. We keep ComfyUI's calls (needed after unloading a model)
-but coalesce them: a call that arrives while another thread is emptying waits, and skips its own
-run if a run that started after it arrived has completed meanwhile.
+`CoalescedCall` serves cache_trim.py, which decides when `soft_empty_cache` runs.
 """
 from __future__ import annotations
 
@@ -52,7 +45,8 @@ def patch_get_torch_device(model_management, torch, device_type: str = "cuda") -
 
 
 class CoalescedCall:
-    """Run `function` at most once per wave of concurrent callers.
+    """Run `function` at most once per wave of concurrent callers (`torch.cuda.empty_cache` frees
+    every GPU's unused blocks, so a call that arrives while another runs can share its result).
 
     A caller skips its own run only if a run that *started after it arrived* has completed, so
     whatever it freed before calling was seen by that run.
@@ -71,18 +65,3 @@ class CoalescedCall:
             self.runs += 1
             self._function(*args, **kwargs)
             return True
-
-
-def patch_soft_empty_cache(model_management) -> CoalescedCall:
-    original = model_management.soft_empty_cache
-    if isinstance(getattr(original, "_multigpu_coalesced", None), CoalescedCall):
-        return original._multigpu_coalesced
-    coalesced = CoalescedCall(original)
-
-    def soft_empty_cache(force=False):
-        coalesced(force)
-
-    soft_empty_cache._multigpu_original = original
-    soft_empty_cache._multigpu_coalesced = coalesced
-    model_management.soft_empty_cache = soft_empty_cache
-    return coalesced

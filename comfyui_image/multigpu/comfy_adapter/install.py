@@ -17,7 +17,8 @@ from ..core.cache_metrics import expose_weights_cache
 from ..core.keyed_locks import KeyedLocks
 from ..core.pool import GpuPool
 from ..core.settings import PoolSettings
-from .device import patch_get_torch_device, patch_soft_empty_cache
+from .cache_trim import patch_soft_empty_cache
+from .device import patch_get_torch_device
 from .executor import ComfyExecutor
 from .filename_locks import patch_save_image_path, release_after_node
 from .graph_prefix import patch_graph_builder
@@ -94,7 +95,7 @@ def install(comfyui_dir: str, num_gpus: int, *, weights_cache_bytes: int,
         server_ref.module = server_module
 
     on("comfy.model_management", "per-GPU interrupt flag, loaded-model list, device; "
-       "coalesced empty_cache", patch_model_management)
+       "empty_cache only after an unload, rate-limited per GPU", patch_model_management)
     if weights_cache_bytes > 0:
         weights_cache = new_weights_cache(weights_cache_bytes)
         expose_weights_cache(pool.metrics.registry, weights_cache)

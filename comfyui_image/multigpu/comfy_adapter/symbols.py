@@ -55,6 +55,7 @@ SYMBOLS = (
     Symbol(MM, "cleanup_models_gc", ()),
     Symbol(MM, "loaded_models", ("only_currently_used",)),
     Symbol(MM, "LoadedModel.is_dead", ("self",)),
+    Symbol(MM, "LoadedModel.model_unload", ("self", "memory_to_free", "unpatch_weights")),
     Symbol(MM, "OOM_EXCEPTION"),
     Symbol("nodes", "interrupt_processing", ("value",)),
     # weights, noise, file names (weights_cache.py, seeding.py, filename_locks.py)

@@ -1,0 +1,84 @@
+"""soft_empty_cache empties every GPU's cache, so workers call it only after an unload and at most
+once per interval per GPU (issue 22 item 4). The clock is a counter the test moves."""
+from multigpu.comfy_adapter.cache_trim import CacheTrimPolicy, patch_soft_empty_cache
+from multigpu.comfy_adapter.worker_binding import bind_current_thread
+from thread_runner import run_in_thread
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def run_on_gpu(gpu, function):
+    def bound():
+        bind_current_thread(gpu)
+        return function()
+
+    return run_in_thread(bound)
+
+
+def test_a_gpu_trims_once_per_interval_however_often_it_asks():
+    clock = Clock()
+    policy = CacheTrimPolicy(min_interval_s=30, clock=clock)
+    assert policy.should_trim(0, force=False) is True
+    policy.note_unloaded(0)
+    assert [policy.should_trim(0, force=False) for _ in range(5)] == [False] * 5
+    clock.now += 30
+    assert policy.should_trim(0, force=False) is True  # it unloaded something meanwhile
+
+
+def test_without_an_unload_the_periodic_trim_waits_twice_as_long():
+    clock = Clock()
+    policy = CacheTrimPolicy(min_interval_s=30, clock=clock)
+    policy.should_trim(1, force=False)
+    clock.now += 45
+    assert policy.should_trim(1, force=False) is False
+    clock.now += 15
+    assert policy.should_trim(1, force=False) is True
+
+
+def test_gpus_are_limited_separately_and_force_and_unbound_threads_always_trim():
+    clock = Clock()
+    policy = CacheTrimPolicy(min_interval_s=30, clock=clock)
+    assert policy.should_trim(0, force=False) and policy.should_trim(1, force=False)
+    assert policy.should_trim(0, force=True) is True  # attention/VAE out-of-memory fallbacks
+    assert policy.should_trim(None, force=False) is True  # stock behaviour off the workers
+
+
+def test_model_loads_on_a_worker_empty_the_cache_once_per_interval(comfy_stubs):
+    import comfy.model_management as mm
+    import torch
+
+    clock = Clock()
+    patch_soft_empty_cache(mm, CacheTrimPolicy(min_interval_s=30, clock=clock))
+
+    class TorchModule:
+        pass
+
+    class Patcher:
+        def __init__(self):
+            self.load_device = torch.device("cuda", 0)
+            self.model = TorchModule()
+
+        def model_size(self):
+            return 1
+
+        def loaded_size(self):
+            return 1
+
+    def switch_models_ten_times():
+        torch.cuda.set_device(0)
+        kept = []
+        for _ in range(10):
+            kept.append(Patcher())
+            mm.unload_all_models()  # free_memory unloads the previous model and trims
+            mm.load_models_gpu([kept[-1]])
+        return torch.cuda.empty_cache_calls
+
+    assert run_on_gpu(0, switch_models_ten_times) == 1  # stock: 9, one per unload
+    clock.now += 30
+    assert run_on_gpu(0, switch_models_ten_times) == 2
