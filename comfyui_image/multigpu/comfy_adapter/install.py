@@ -27,7 +27,7 @@ from .loaded_models import patch_loaded_models
 from .post_import import PostImportHooks
 from .progress import patch_progress
 from .prompt_queue import make_prompt_queue_class
-from .seeding import patch_prepare_noise
+from .seeding import patch_node_module, patch_private_seed
 from .server_hooks import patch_server_startup
 from .server_state import patch_prompt_server
 from .weights_cache import new_weights_cache, patch_load_torch_file
@@ -88,10 +88,16 @@ def install(comfyui_dir: str, num_gpus: int, *, weights_cache_bytes: int,
     def patch_execution(execution) -> None:
         execution.PromptQueue = make_prompt_queue_class(pool, execution.PromptQueue)
 
+    def after_nodes_loaded() -> None:
+        nodes = sys.modules.get("nodes")
+        if nodes is not None:
+            patch_node_module(nodes, "ImageAddNoise")
+
     def patch_server(server_module) -> None:
         patch_prompt_server(server_module, on_node_boundary=lambda: release_after_node(file_locks))
         patch_server_startup(server_module, pool, install_routes=install_routes,
-                             warmup_timeout_s=warmup_timeout_s, pending_hooks=hooks.pending)
+                             warmup_timeout_s=warmup_timeout_s, pending_hooks=hooks.pending,
+                             after_nodes_loaded=after_nodes_loaded)
         server_ref.module = server_module
 
     on("comfy.model_management", "per-GPU interrupt flag, loaded-model list, device; "
@@ -103,7 +109,10 @@ def install(comfyui_dir: str, num_gpus: int, *, weights_cache_bytes: int,
            lambda m: patch_load_torch_file(m, weights_cache))
     else:
         log.info("Shared weights cache off (COMFY_WEIGHTS_CACHE_GIB=0)")
-    on("comfy.sample", "prepare_noise uses a private generator", patch_prepare_noise)
+    on("comfy.sample", "prepare_noise uses a private generator", patch_private_seed)
+    on("comfy.samplers", "inpaint 'random' noise uses a private generator", patch_private_seed)
+    on("comfy.ldm.modules.diffusionmodules.upscaling", "upscaler noise uses a private generator",
+       patch_private_seed)
     on("folder_paths", "output file counters locked per (folder, prefix)",
        lambda m: patch_save_image_path(m, file_locks))
     on("comfy_execution.progress", "progress registry per GPU", patch_progress)

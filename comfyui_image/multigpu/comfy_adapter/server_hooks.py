@@ -6,7 +6,8 @@ main.py `start_comfyui` runs, in order: `PromptServer(loop)` (which creates our 
 prompt_worker thread (idle in multi-GPU mode), then `start_all` -> `run` ->
 `start_multi_address`, which binds the sockets.
 
-- After `add_routes`: the multi-GPU middleware is put first in the app's middleware list (the app
+- After `add_routes` (custom nodes have loaded): `after_nodes_loaded` runs (patches that need the
+  loaded nodes), then the multi-GPU middleware is put first in the app's middleware list (the app
   is not frozen until `AppRunner.setup` in `start_multi_address`), then the pool starts: one
   worker per GPU binds its device and warms up while ComfyUI finishes starting.
 - Before `start_multi_address`: wait (in a thread, so the event loop stays free) until every
@@ -28,7 +29,8 @@ log = logging.getLogger("multigpu.server_hooks")
 
 
 def patch_server_startup(server_module, pool: GpuPool, *, install_routes: Callable,
-                         warmup_timeout_s: float, pending_hooks: Callable[[], List[str]]) -> None:
+                         warmup_timeout_s: float, pending_hooks: Callable[[], List[str]],
+                         after_nodes_loaded: Callable[[], None] = lambda: None) -> None:
     cls = server_module.PromptServer
     if getattr(cls.add_routes, "_multigpu_original", None):
         return
@@ -37,6 +39,7 @@ def patch_server_startup(server_module, pool: GpuPool, *, install_routes: Callab
 
     def add_routes(self):
         result = original_add_routes(self)
+        after_nodes_loaded()
         install_routes(self.app, pool)
         log.info("Multi-GPU routes and middleware installed")
         pool.start()

@@ -62,6 +62,11 @@ SYMBOLS = (
     Symbol("comfy.utils", "load_torch_file", ("ckpt", "safe_load", "device", "return_metadata")),
     Symbol("comfy.sample", "prepare_noise", ("latent_image", "seed", "noise_inds")),
     Symbol("comfy.sample", "torch.manual_seed"),
+    Symbol("comfy.samplers", "torch.manual_seed"),
+    Symbol("comfy.samplers", "KSAMPLER.sample"),
+    Symbol("comfy.ldm.modules.diffusionmodules.upscaling", "torch.manual_seed"),
+    Symbol("comfy.ldm.modules.diffusionmodules.upscaling", "AbstractLowScaleModel.q_sample",
+           ("self", "x_start", "t", "noise", "seed")),
     Symbol("folder_paths", "get_save_image_path",
            ("filename_prefix", "output_dir", "image_width", "image_height")),
     # per-GPU progress and subgraph prefixes (progress.py, graph_prefix.py)

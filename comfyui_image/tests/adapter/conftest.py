@@ -6,8 +6,8 @@ import sys
 import pytest
 
 STUBS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stubs")
-STUB_MODULES = ("torch", "comfy", "comfy_execution", "execution", "server", "folder_paths",
-                "nodes", "hook_breaker_ac10a0", "main", "utils")
+STUB_MODULES = ("torch", "comfy", "comfy_execution", "comfy_extras", "execution", "server",
+               "folder_paths", "nodes", "hook_breaker_ac10a0", "main", "utils")
 
 
 def _forget_stub_modules():

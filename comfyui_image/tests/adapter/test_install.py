@@ -33,7 +33,8 @@ def test_modules_are_patched_as_comfyui_imports_them(installed):
     import comfy.utils
     import execution
 
-    assert installation.hooks.pending() == ["comfy.sample", "comfy_execution.graph_utils",
+    assert installation.hooks.pending() == ["comfy.ldm.modules.diffusionmodules.upscaling", "comfy.sample",
+                                            "comfy.samplers", "comfy_execution.graph_utils",
                                             "comfy_execution.progress", "folder_paths", "server"]
     assert mm.get_torch_device._multigpu_original
     assert comfy.utils.load_torch_file._multigpu_original

@@ -22,4 +22,11 @@ class RaiseValueError:
         raise ValueError("bad input")
 
 
+def init_extra_nodes():
+    """v0.8.0 loads comfy_extras and custom nodes by file path; the stub imports them."""
+    from comfy_extras.nodes_images import ImageAddNoise
+
+    NODE_CLASS_MAPPINGS["ImageAddNoise"] = ImageAddNoise
+
+
 NODE_CLASS_MAPPINGS = {"Noop": Noop, "RaiseOOM": RaiseOOM, "RaiseValueError": RaiseValueError}
