@@ -21,6 +21,12 @@ import { StackValues } from './stack-values';
 
 /** Seconds the preStop drain leaves before the kubelet's SIGTERM, for the sidecar's final pass. */
 const SHUTDOWN_MARGIN_SECONDS = 60;
+/**
+ * Seconds of that margin the output shipper's final pass may spend copying. The sidecar gets SIGTERM only after
+ * ComfyUI has exited, so the rest covers ComfyUI's exit and the last close; the shipper starts no copy it cannot
+ * finish in time and aborts one still running at the end, because a copy cut by SIGKILL is published truncated.
+ */
+const SHIPPER_FINAL_PASS_SECONDS = SHUTDOWN_MARGIN_SECONDS - 10;
 /** CPU and memory per GPU of the multi-GPU pod: 40 vCPU / 160 GiB on a 4-GPU g5.12xlarge (48 / 192). */
 const MULTI_GPU_CPU_PER_GPU = 10;
 const MULTI_GPU_MEMORY_GIB_PER_GPU = 40;
@@ -64,6 +70,7 @@ export function manifestValues(stack: StackValues, config: AppConfig, imageTag: 
     gpuNodeExpireAfter: config.gpuNodeExpireAfter,
     podTerminationGraceSeconds: graceSeconds,
     drainTimeoutSeconds: graceSeconds - SHUTDOWN_MARGIN_SECONDS,
+    outputShipperFinalPassSeconds: SHIPPER_FINAL_PASS_SECONDS,
     // Karpenter stops waiting for pods after this; it must outlast the pods' own grace period.
     gpuNodeTerminationGracePeriod: `${Math.ceil(graceSeconds / 60) + 15}m`,
   };

@@ -147,6 +147,32 @@ describe('renderManifests', () => {
     expect(gate.volumeMounts.find((m: any) => m.name === 'kube-api-access').mountPath).toBe('/var/run/secrets/kubernetes.io/serviceaccount');
   });
 
+  test("the output shipper's final pass ends before the kubelet's SIGKILL, after the drain's deadline", () => {
+    const out = path.join(tempDir(), 'manifests');
+    renderManifests({ values, outDir: out });
+    const docs = parseAllDocuments(fs.readFileSync(path.join(out, 'base', 'comfyui-deployment.yaml'), 'utf8')).map((d) => d.toJS());
+    const pod = docs.find((d) => d.kind === 'Deployment').spec.template.spec;
+    const shipper = pod.initContainers.find((c: any) => c.name === 'output-shipper');
+    const finalPass = Number(/^--final-pass-seconds=(\d+)$/.exec(shipper.args.find((a: string) => a.startsWith('--final-pass-seconds')))?.[1]);
+    const drain = Number(/^--timeout=(\d+)$/.exec(pod.containers[0].lifecycle.preStop.exec.command.at(-1))?.[1]);
+    expect(finalPass).toBeGreaterThan(0);
+    // The sidecar's SIGTERM comes after the drain and ComfyUI's exit; at least 10 s stay for that exit.
+    expect(drain + finalPass + 10).toBeLessThanOrEqual(pod.terminationGracePeriodSeconds);
+    // It prunes shipped outputs, so it needs the output folder writable.
+    expect(shipper.volumeMounts.find((m: any) => m.name === 'output').readOnly).toBeUndefined();
+  });
+
+  test('the pod-scripts ConfigMap carries every pod script and the helper modules they import', () => {
+    const scripts = path.join(REPO, 'manifests', 'base', 'pod-scripts');
+    const out = path.join(tempDir(), 'manifests');
+    renderManifests({ values, outDir: out });
+    const kustomization = fs.readFileSync(path.join(out, 'base', 'kustomization.yaml'), 'utf8');
+    const carried = parseAllDocuments(kustomization)[0].toJS().configMapGenerator
+      .find((g: any) => g.name === 'comfyui-pod-scripts').files.map((f: string) => path.basename(f));
+    const modules = fs.readdirSync(scripts).filter((f) => f.endsWith('.py'));
+    expect(carried.sort()).toEqual(modules.sort());
+  });
+
   test('the command fails naming the missing output and writes nothing', () => {
     const dir = tempDir();
     const doc = outputs();

@@ -10,6 +10,7 @@ from pathlib import Path
 
 SCRIPTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(SCRIPTS))  # a script's helper modules, as python3 finds them beside it in the pod
 
 
 def load(name: str):
