@@ -101,7 +101,16 @@ def _pool_settings(env: Mapping[str, str]) -> PoolSettings:
     slack = _float(env, "COMFY_AFFINITY_SLACK", default=defaults.affinity_slack)
     if slack < 0:
         raise LaunchError(f"COMFY_AFFINITY_SLACK must be >= 0 executions, got {slack:g}")
-    return PoolSettings(max_queue_depth=max_depth, affinity_slack=slack)
+    faults = _int(env, "COMFY_GPU_BREAKER_FAULTS", default=defaults.breaker_threshold)
+    if faults < 0:
+        raise LaunchError(f"COMFY_GPU_BREAKER_FAULTS must be >= 0 (0 = never take a GPU out of "
+                          f"service), got {faults}")
+    probe_s = _float(env, "COMFY_GPU_BREAKER_PROBE_S", default=defaults.breaker_probe_seconds)
+    if probe_s <= 0:
+        raise LaunchError(f"COMFY_GPU_BREAKER_PROBE_S must be > 0 seconds, got {probe_s:g}")
+    return PoolSettings(max_queue_depth=max_depth, affinity_slack=slack, breaker_threshold=faults,
+                        breaker_probe_seconds=probe_s,
+                        breaker_probe_max_seconds=max(defaults.breaker_probe_max_seconds, probe_s))
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -19,7 +19,7 @@ from .device import select_device
 from .filename_locks import release_after_node
 from .interrupt import GpuInterruptFlags
 from .prompt_executor import cache_settings, make_prompt_executor_class
-from .warmup import warm_up_gpu
+from .warmup import probe_gpu, warm_up_gpu
 from .worker_binding import bind_current_thread
 
 log = logging.getLogger("multigpu.comfy_executor")
@@ -59,6 +59,11 @@ class ComfyExecutor:
         import torch
 
         warm_up_gpu(torch, gpu_id, self._device_type)
+
+    def probe(self, gpu_id: int) -> None:
+        import torch
+
+        probe_gpu(torch, gpu_id, self._device_type)
 
     # ---- prompts ---------------------------------------------------------------------------
     def execute(self, gpu_id: int, task: Task, *, last_attempt: bool) -> ExecutionResult:

@@ -36,3 +36,17 @@ def warm_up_gpu(torch, gpu_id: int, device_type: str = "cuda") -> float:
     seconds = time.perf_counter() - started
     log.info("GPU %d warmup (matmul + conv2d on %s) took %.2f s", gpu_id, device, seconds)
     return seconds
+
+
+def probe_gpu(torch, gpu_id: int, device_type: str = "cuda") -> None:
+    """The breaker's probe (core/breaker.py): a tiny kernel and a synchronize, so a GPU whose CUDA
+    context is broken (a sticky error such as an illegal memory access, a lost device) raises here,
+    while a healthy one answers in milliseconds without touching its loaded models."""
+    device = worker_device(torch, device_type, gpu_id)
+    with torch.inference_mode():
+        a = torch.randn(8, 8, device=device, dtype=torch.float32)
+        product = a @ a.T
+        if device_type == "cuda":
+            torch.cuda.synchronize(device)
+        if not torch.isfinite(product).all().item():
+            raise RuntimeError(f"GPU {gpu_id}: probe produced non-finite values")

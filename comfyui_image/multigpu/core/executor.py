@@ -25,6 +25,9 @@ class ExecutionResult:
     out_of_memory: bool = False
     interrupted: bool = False
     error: Optional[str] = None
+    # Whose fault a failure is, when the executor knows: True = the GPU's (counts towards its
+    # breaker), False = the workflow's; None = let core/faults.py decide from the messages.
+    gpu_fault: Optional[bool] = None
 
 
 class Executor(Protocol):
@@ -54,3 +57,7 @@ class Executor(Protocol):
 
     def free(self, gpu_id: int, *, unload_models: bool, free_memory: bool) -> None:
         """POST /free for this GPU, applied between prompts."""
+
+    def probe(self, gpu_id: int) -> None:
+        """Check that the GPU still computes (e.g. a tiny kernel and a synchronize); raise if not.
+        Called on the worker thread while the GPU's breaker is open (core/breaker.py)."""

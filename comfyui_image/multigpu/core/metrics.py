@@ -81,6 +81,14 @@ class PoolMetrics:
                               registry=self.registry)
         self._ready = Gauge("comfyui_gpu_worker_ready", "1 once the GPU's worker warmed up.", labels,
                             registry=self.registry)
+        self._breaker_open = Gauge("comfyui_gpu_breaker_open",
+                                   "1 while the GPU is out of service (its breaker is open).", labels,
+                                   registry=self.registry)
+        self._gpu_faults = Counter("comfyui_gpu_faults",
+                                   "Failed prompts counted as the GPU's fault, not the workflow's.",
+                                   labels, registry=self.registry)
+        self._probes = Counter("comfyui_gpu_probes", "Probes of out-of-service GPUs by outcome.",
+                               labels + ["outcome"], registry=self.registry)
         for gpu in range(num_gpus):
             g = str(gpu)
             for outcome in ("success", "error", "interrupted"):
@@ -89,6 +97,10 @@ class PoolMetrics:
             self._depth.labels(gpu=g)
             self._running.labels(gpu=g)
             self._ready.labels(gpu=g)
+            self._breaker_open.labels(gpu=g)
+            self._gpu_faults.labels(gpu=g)
+            for outcome in ("passed", "failed"):
+                self._probes.labels(gpu=g, outcome=outcome)
 
     # ---- recording ---------------------------------------------------------------------
     def task_started(self, gpu: int, wait_seconds: float, queue_depth: int) -> None:
@@ -106,7 +118,8 @@ class PoolMetrics:
             window.successes += 1 if outcome == "success" else 0
             window.ooms += ooms
             window.exec_s.append(exec_seconds)
-            if outcome != "interrupted":
+            # Successes only: a GPU whose prompts fail in 5 ms must not look 5 ms fast.
+            if outcome == "success":
                 if self._measured[gpu]:
                     old = self._exec_estimate[gpu]
                     self._exec_estimate[gpu] = old + self._alpha * (exec_seconds - old)
@@ -125,6 +138,15 @@ class PoolMetrics:
 
     def set_ready(self, gpu: int, ready: bool) -> None:
         self._ready.labels(gpu=str(gpu)).set(1 if ready else 0)
+
+    def gpu_fault(self, gpu: int) -> None:
+        self._gpu_faults.labels(gpu=str(gpu)).inc()
+
+    def set_breaker_open(self, gpu: int, is_open: bool) -> None:
+        self._breaker_open.labels(gpu=str(gpu)).set(1 if is_open else 0)
+
+    def probed(self, gpu: int, passed: bool) -> None:
+        self._probes.labels(gpu=str(gpu), outcome="passed" if passed else "failed").inc()
 
     def exec_estimate(self, gpu: int) -> float:
         """Recent mean execution time; GPUs that ran nothing yet borrow the mean of those that did."""

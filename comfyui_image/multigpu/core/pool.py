@@ -5,6 +5,7 @@ import logging
 import time
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
+from .breaker import GpuBreaker
 from .executor import Executor
 from .history import HistoryStore
 from .metrics import PoolMetrics
@@ -57,7 +58,10 @@ class GpuPool:
         self._workers = [
             GpuWorker(gpu, queues=self._queues, executor=executor, history=self.history,
                       metrics=self.metrics, clock=clock, on_queue_changed=self._queue_changed,
-                      oom_retries=s.oom_retries)
+                      oom_retries=s.oom_retries,
+                      breaker=GpuBreaker(gpu, threshold=s.breaker_threshold,
+                                         probe_seconds=s.breaker_probe_seconds,
+                                         probe_max_seconds=s.breaker_probe_max_seconds, clock=clock))
             for gpu in range(num_gpus)
         ]
         self._started = False
@@ -123,6 +127,7 @@ class GpuPool:
                 "queue_pending": [_stock_item(t) for t in pending],
                 "running_count": len(running),
                 "pending_count": len(pending),
+                **self._workers[gpu].breaker.describe(),
             })
         return {
             "queues": queues,
@@ -181,13 +186,24 @@ class GpuPool:
         return gpus
 
     # ---- health ----------------------------------------------------------------------------
+    @property
+    def workers(self) -> List[GpuWorker]:
+        return list(self._workers)
+
     def health(self) -> Tuple[bool, str]:
-        """Process alive and every worker thread alive."""
+        """Process alive, every worker thread alive, and at least one GPU in service: when every
+        GPU's breaker is open the pod is unhealthy, so Kubernetes restarts it."""
         dead = [w for w in self._workers if not w.alive]
         if not self._started:
             return False, "workers not started"
         if dead:
             return False, "; ".join(w.reason for w in dead)
+        broken = [w for w in self._workers if w.breaker.open]
+        if len(broken) == len(self._workers):
+            return False, "every GPU is out of service: " + "; ".join(w.breaker.reason() for w in broken)
+        if broken:
+            return True, (f"{self.num_gpus - len(broken)} of {self.num_gpus} GPUs in service; "
+                          + "; ".join(w.breaker.reason() for w in broken))
         return True, f"{self.num_gpus} workers alive"
 
     def readiness(self) -> Tuple[bool, str]:
@@ -206,4 +222,8 @@ class GpuPool:
         pending = self._queues.remaining()
         if limit and pending > limit:
             return False, f"{pending} prompts queued, above COMFY_MAX_QUEUE_DEPTH={limit}"
+        broken = [w.gpu_id for w in self._workers if w.breaker.open]
+        if broken:
+            return True, (f"{self.num_gpus - len(broken)} of {self.num_gpus} GPUs ready; out of "
+                          f"service: {', '.join(f'GPU {g}' for g in broken)}")
         return True, f"{self.num_gpus} GPUs ready"

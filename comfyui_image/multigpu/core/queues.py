@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import Callable, Deque, Dict, FrozenSet, Iterable, List, Optional, Tuple
+from typing import Callable, Deque, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 
 from .routing import GpuLoad
 from .task import Task
@@ -25,12 +25,17 @@ class GpuQueues:
         self._pending: List[Deque[Task]] = [deque() for _ in range(num_gpus)]
         self._running: Dict[int, Task] = {}
         self._last_models: List[FrozenSet[str]] = [frozenset() for _ in range(num_gpus)]
+        # GPUs whose breaker is open (core/breaker.py): not routed to, take nothing.
+        self._out_of_service: Set[int] = set()
         self._closed = False
 
     # ---- placement -------------------------------------------------------------------------
     def _loads(self) -> List[GpuLoad]:
+        """Loads of the GPUs in service; of every GPU when none is (the prompts then wait for a
+        probe to bring one back, or for the pod's restart)."""
+        serving = [g for g in range(self.num_gpus) if g not in self._out_of_service]
         loads = []
-        for gpu in range(self.num_gpus):
+        for gpu in serving or range(self.num_gpus):
             pending = self._pending[gpu]
             running = self._running.get(gpu)
             if pending:
@@ -71,7 +76,7 @@ class GpuQueues:
             return task
 
     def _take_locked(self, gpu: int) -> Optional[Task]:
-        if self._closed:
+        if self._closed or gpu in self._out_of_service:
             return None
         own = self._pending[gpu]
         if own:
@@ -96,6 +101,18 @@ class GpuQueues:
                 self._last_models[gpu] = task.models
             self._cond.notify_all()
             return task is not None
+
+    def set_in_service(self, gpu: int, in_service: bool) -> None:
+        with self._cond:
+            if in_service:
+                self._out_of_service.discard(gpu)
+            else:
+                self._out_of_service.add(gpu)
+            self._cond.notify_all()  # idle workers may now steal the GPU's unpinned prompts
+
+    def in_service(self, gpu: int) -> bool:
+        with self._cond:
+            return gpu not in self._out_of_service
 
     def wake(self) -> None:
         with self._cond:

@@ -24,6 +24,11 @@ class PoolSettings:
     max_queue_depth: int = 0
     # OOM retries on the same GPU before the failure is reported.
     oom_retries: int = 1
+    # Consecutive GPU faults (core/faults.py) that take a GPU out of service (0 = never).
+    breaker_threshold: int = 3
+    # Seconds before an out-of-service GPU's first probe; doubled per failed probe up to the max.
+    breaker_probe_seconds: float = 30.0
+    breaker_probe_max_seconds: float = 600.0
 
     def __post_init__(self) -> None:
         checks = [
@@ -34,6 +39,10 @@ class PoolSettings:
             (self.log_interval_seconds > 0, "log_interval_seconds must be > 0"),
             (self.max_queue_depth >= 0, "max_queue_depth must be >= 0"),
             (self.oom_retries >= 0, "oom_retries must be >= 0"),
+            (self.breaker_threshold >= 0, "breaker_threshold must be >= 0"),
+            (self.breaker_probe_seconds > 0, "breaker_probe_seconds must be > 0"),
+            (self.breaker_probe_max_seconds >= self.breaker_probe_seconds,
+             "breaker_probe_max_seconds must be >= breaker_probe_seconds"),
         ]
         for ok, message in checks:
             if not ok:

@@ -59,6 +59,9 @@ class SimExecutor:
             raise RuntimeError(f"warmup for GPU {gpu_id} ran on another worker's thread")
         time.sleep(self._warmup_s)
 
+    def probe(self, gpu_id: int) -> None:
+        """A simulated GPU always computes; a broken one is for the core's tests to script."""
+
     def interrupt(self, gpu_id: int) -> None:
         self._interrupts[gpu_id].set()
 

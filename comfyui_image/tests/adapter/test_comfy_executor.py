@@ -121,3 +121,25 @@ def test_the_cpu_rehearsal_binds_workers_to_the_cpu_without_touching_cuda(comfy_
     assert device == torch.device("cpu")
     assert current == 0  # torch.cuda.set_device(1) was not called on the worker
     assert torch.cuda.synchronized == synchronized_before
+
+
+def test_the_probe_runs_a_tiny_kernel_on_the_workers_gpu_and_raises_when_cuda_fails(comfy_stubs):
+    import comfy.model_management as mm
+    import torch
+    from multigpu.comfy_adapter.device import patch_get_torch_device
+
+    patch_get_torch_device(mm, torch)
+    executor, _ = setup(comfy_stubs)
+    on_worker(1, [lambda: executor.bind_thread(1), lambda: executor.probe(1)])
+    assert torch.cuda.synchronized[-1] == torch.device("cuda", 1)
+
+    def sticky_error(device=None):
+        raise RuntimeError("CUDA error: an illegal memory access was encountered")
+
+    torch.cuda.synchronize = sticky_error
+    try:
+        on_worker(1, [lambda: executor.bind_thread(1), lambda: executor.probe(1)])
+    except RuntimeError as error:
+        assert "illegal memory access" in str(error)
+    else:
+        raise AssertionError("the probe must raise when the GPU cannot synchronize")

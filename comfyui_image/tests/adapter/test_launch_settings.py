@@ -38,6 +38,10 @@ def test_scheduler_settings_come_from_the_environment_with_defaults():
     pool = parse({"COMFY_MULTI_GPU_SCHED": "1", "COMFY_MAX_QUEUE_DEPTH": "12",
                   "COMFY_AFFINITY_SLACK": "2.5"}).pool
     assert (pool.max_queue_depth, pool.affinity_slack) == (12, 2.5)
+    assert (pool.breaker_threshold, pool.breaker_probe_seconds) == (3, 30.0)
+    pool = parse({"COMFY_MULTI_GPU_SCHED": "1", "COMFY_GPU_BREAKER_FAULTS": "5",
+                  "COMFY_GPU_BREAKER_PROBE_S": "10"}).pool
+    assert (pool.breaker_threshold, pool.breaker_probe_seconds) == (5, 10.0)
 
 
 @pytest.mark.parametrize("env, message", [
@@ -51,6 +55,8 @@ def test_scheduler_settings_come_from_the_environment_with_defaults():
     ({"COMFY_MULTI_GPU_SCHED": "1", "COMFY_MAX_QUEUE_DEPTH": "many"},
      "COMFY_MAX_QUEUE_DEPTH must be a whole number, got 'many'"),
     ({"COMFY_MULTI_GPU_SCHED": "1", "COMFY_AFFINITY_SLACK": "-0.5"}, "COMFY_AFFINITY_SLACK must be >= 0"),
+    ({"COMFY_MULTI_GPU_SCHED": "1", "COMFY_GPU_BREAKER_FAULTS": "-1"}, "COMFY_GPU_BREAKER_FAULTS must be >= 0"),
+    ({"COMFY_MULTI_GPU_SCHED": "1", "COMFY_GPU_BREAKER_PROBE_S": "0"}, "COMFY_GPU_BREAKER_PROBE_S must be > 0"),
 ])
 def test_invalid_values_name_the_variable(env, message):
     with pytest.raises(LaunchError, match=message):

@@ -63,6 +63,9 @@ class FakeExecutor:
     def interrupt(self, gpu_id: int) -> None:
         self._stop[gpu_id].set()
 
+    def probe(self, gpu_id: int) -> None:
+        pass
+
     def free(self, gpu_id: int, *, unload_models: bool, free_memory: bool) -> None:
         self.freed.append((gpu_id, unload_models, free_memory))
 

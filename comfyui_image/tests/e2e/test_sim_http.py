@@ -19,7 +19,7 @@ def test_queue_all_has_exactly_the_documented_shape_when_idle(sim):
     assert status == 200
     assert body == {
         "queues": [{"gpu_id": g, "queue_running": [], "queue_pending": [], "running_count": 0,
-                    "pending_count": 0} for g in range(4)],
+                    "pending_count": 0, "state": "in_service"} for g in range(4)],
         "total_running": 0, "total_pending": 0}
 
 
