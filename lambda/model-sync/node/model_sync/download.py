@@ -7,9 +7,11 @@ import os
 import shutil
 import threading
 
+from .aws import AwsError
 from .cache import Cache
 from .fetch import fetch_presigned
 from .keys import ARCHIVED_OBJECT_ERROR
+from .log import log
 from .manifest import Manifest
 from .plan import split_downloads
 from .progress import Progress
@@ -34,10 +36,46 @@ def key_of_result(result: dict, by_dest: dict, staging: str) -> str | None:
     return by_dest.get(dest)
 
 
+# How often a key is fetched again when it keeps changing while it downloads; then the next sync tries.
+VERSION_ROUNDS = 3
+
+
 def download(s5: S5cmd, cache: Cache, bucket: str, keys: list, remote: dict, manifest: Manifest,
-             status: RunStatus, errors: list, refused: dict) -> tuple:
-    """Downloads keys and places each as it completes. A key that cannot be a file here goes to refused
-    (key -> why); any other failure to errors. Returns (keys placed, their bytes)."""
+             status: RunStatus, errors: list, refused: dict, current_version, check_space) -> tuple:
+    """Downloads keys and places each as it completes; returns (keys placed, their bytes). A key that cannot
+    be a file here goes to refused (key -> why), any other failure to errors.
+
+    A model replaced while it downloads is never placed mixed: s5cmd fetches a large object in ranged parts,
+    which may come from both versions, so each is placed only if a HEAD afterwards (current_version(key) ->
+    {etag, size} or None when gone) still shows the version listed; else it is fetched again, up to
+    VERSION_ROUNDS times, once check_space(bytes) agrees the new versions fit. A presigned GET reads one
+    version whole, and the manifest records that version.
+    """
+    done, done_bytes = [], 0
+    for _ in range(VERSION_ROUNDS):
+        changed = {}
+        placed, placed_bytes = download_round(s5, cache, bucket, keys, remote, manifest, status, errors, refused,
+                                              current_version, changed)
+        done += placed
+        done_bytes += placed_bytes
+        gone = sorted(k for k, version in changed.items() if version is None)
+        if gone:
+            log("%d objects were deleted while they downloaded, not placed: %s" % (len(gone), ", ".join(map(repr, gone[:5]))))
+        keys = sorted(k for k, version in changed.items() if version is not None)
+        if not keys:
+            return done, done_bytes
+        log("%d objects changed while they downloaded (%s); fetching their new versions"
+            % (len(keys), ", ".join(map(repr, keys[:5]))))
+        remote.update((k, changed[k]) for k in keys)
+        check_space(sum(remote[k]["size"] for k in keys))
+    errors.extend("%s: changed while each of %d downloads ran; the next sync tries again" % (k, VERSION_ROUNDS)
+                  for k in keys)
+    return done, done_bytes
+
+
+def download_round(s5: S5cmd, cache: Cache, bucket: str, keys: list, remote: dict, manifest: Manifest,
+                   status: RunStatus, errors: list, refused: dict, current_version, changed: dict) -> tuple:
+    """One round of download: every key once. Keys whose object changed meanwhile go to changed."""
     staging = cache.new_staging_dir()
     dests = {key: os.path.join(staging, "%06d" % i) for i, key in enumerate(keys)}
     fetched, copied = split_downloads(keys, remote, s5.part_size)
@@ -51,19 +89,38 @@ def download(s5: S5cmd, cache: Cache, bucket: str, keys: list, remote: dict, man
     done = []
     lock = threading.Lock()  # finish runs in the fetch threads and in both s5cmd output readers
 
-    def finish(key: str, error: str | None) -> None:
+    def unchanged(key: str) -> dict | None:
+        """The listed version if the key still holds it after an s5cmd copy, else None (changed[key] set)."""
+        try:
+            now = current_version(key)
+        except AwsError as error:
+            with lock:
+                errors.append("%s: its version could not be checked after the download: %s" % (key, error))
+            return None
+        listed = remote[key]
+        if now is not None and now["etag"] == listed["etag"] and now["size"] == listed["size"]:
+            return listed
         with lock:
-            if error:
+            changed[key] = now
+        return None
+
+    def finish(key: str, error: str | None, version: dict | None) -> None:
+        if error:
+            with lock:
                 if ARCHIVED_OBJECT_ERROR in error:  # Intelligent-Tiering's archive tiers list as readable
                     refused[key] = "is archived (%s): restore it or copy it back to STANDARD" % ARCHIVED_OBJECT_ERROR
                 else:
                     errors.append("%s: %s" % (key, error))
+            return
+        if version is None:  # copied by s5cmd in ranged parts
+            version = unchanged(key)
+            if version is None:
                 return
-            expected = remote[key]["size"]
+        with lock:
             try:
                 got = os.path.getsize(dests[key])
-                if got != expected:
-                    errors.append("%s: got %d bytes, expected %d" % (key, got, expected))
+                if got != version["size"]:
+                    errors.append("%s: got %d bytes, expected %d" % (key, got, version["size"]))
                     return
                 cache.place(dests[key], key)
             except OSError as failure:
@@ -75,9 +132,9 @@ def download(s5: S5cmd, cache: Cache, bucket: str, keys: list, remote: dict, man
             except Exception as failure:  # noqa: BLE001 (SyncError, or a bug: that key fails, the others go on)
                 errors.append("%s: %s" % (key, failure))
                 return
-            manifest.placed(key, expected, remote[key]["etag"])
+            manifest.placed(key, got, version["etag"] or remote[key]["etag"])
             done.append(key)
-            progress.placed(expected)
+            progress.placed(got)
 
     def on_result(line: str) -> None:
         try:
@@ -93,7 +150,7 @@ def download(s5: S5cmd, cache: Cache, bucket: str, keys: list, remote: dict, man
                                           result.get("error", "copy failed")))
         else:
             finish(key, None if result.get("success") and not result.get("error") else
-                   result.get("error", "copy failed"))
+                   result.get("error", "copy failed"), None)
 
     fetcher = threading.Thread(target=fetch_presigned, args=(s5, bucket, fetched, dests, finish), daemon=True)
     try:
@@ -105,7 +162,7 @@ def download(s5: S5cmd, cache: Cache, bucket: str, keys: list, remote: dict, man
         progress.stop.set()
         progress.report()
         shutil.rmtree(staging, ignore_errors=True)
-    missing = len(keys) - len(done) - len(set(keys) & set(refused))
+    missing = len(keys) - len(done) - len(set(keys) & (set(refused) | set(changed)))
     if missing and not errors:
         errors.append("%d objects were not downloaded (s5cmd exited with code %d)" % (missing, code))
     return done, progress.done_bytes

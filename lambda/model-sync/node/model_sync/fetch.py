@@ -27,9 +27,13 @@ def s3_error_code(error: urllib.error.HTTPError) -> str:
     return found.group(1).decode("ascii") if found else ""
 
 
-def fetch_object(url: str, dest: str) -> str | None:
+def fetch_object(url: str, dest: str) -> tuple:
     """GETs one presigned URL into dest, retrying throttling and server errors like the AWS SDKs do.
-    Returns None, or why it failed (never the URL: it carries a signature)."""
+
+    Returns (None, version) or (why it failed, None); never the URL in why (it carries a signature). version
+    is {etag, size} of what this GET returned: one GET reads one version of the object whole, so that is what
+    dest holds, even if the object was replaced after it was listed.
+    """
     why = "not fetched"
     for attempt in range(FETCH_ATTEMPTS):
         if attempt:
@@ -37,18 +41,18 @@ def fetch_object(url: str, dest: str) -> str | None:
         try:
             with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT_SECONDS) as response, open(dest, "wb") as out:
                 shutil.copyfileobj(response, out, 1024 * 1024)
-            return None
+                return None, {"etag": (response.headers.get("ETag") or "").strip('"'), "size": out.tell()}
         except urllib.error.HTTPError as error:
             why = "HTTP %d %s" % (error.code, s3_error_code(error) or error.reason)
             if error.code < 500 and error.code != 429:
-                return why  # denied, expired or gone: the next sync tries again
+                return why, None  # denied, expired or gone: the next sync tries again
         except (OSError, http.client.HTTPException) as error:  # URLError, timeouts, a connection cut short
             why = "%s: %s" % (type(error).__name__, error)
-    return why
+    return why, None
 
 
 def fetch_presigned(s5: S5cmd, bucket: str, keys: list, dests: dict, finish) -> None:
-    """Fetches keys with presigned GETs in s5.workers threads; calls finish(key, error or None) for each.
+    """Fetches keys with presigned GETs in s5.workers threads; calls finish(key, error or None, version) for each.
 
     URLs are signed a batch at a time, when the queue has room for it, so none waits long before its GET.
     """
@@ -59,7 +63,14 @@ def fetch_presigned(s5: S5cmd, bucket: str, keys: list, dests: dict, finish) -> 
             job = jobs.get()
             if job is None:
                 return
-            finish(job[0], fetch_object(job[1], dests[job[0]]))
+            try:
+                result = fetch_object(job[1], dests[job[0]])
+            except Exception as error:  # noqa: BLE001 (a worker that died would leave the queue full)
+                result = ("%s: %s" % (type(error).__name__, error), None)
+            try:
+                finish(job[0], *result)
+            except Exception:  # noqa: BLE001 (the key counts as not downloaded; the workers go on)
+                pass
     workers = [threading.Thread(target=work, daemon=True) for _ in range(max(1, min(s5.workers, len(keys))))]
     for worker in workers:
         worker.start()
@@ -69,7 +80,7 @@ def fetch_presigned(s5: S5cmd, bucket: str, keys: list, dests: dict, finish) -> 
             urls = s5.presign(bucket, batch)
         except SyncError as error:
             for key in batch:
-                finish(key, str(error))
+                finish(key, str(error), None)
             continue
         for key in batch:
             jobs.put((key, urls[key]))

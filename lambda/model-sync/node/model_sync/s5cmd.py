@@ -34,9 +34,12 @@ class S5cmd:
         endpoint = args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
         if endpoint:
             self.base += ["--endpoint-url", endpoint]
+        self.endpoint = endpoint or ""
         self.env = dict(os.environ)
         if args.region:
             self.env["AWS_REGION"] = args.region
+        # The region s5cmd finds the same way (its --endpoint-url aside), for the calls this package signs itself.
+        self.region = self.env.get("AWS_REGION") or self.env.get("AWS_DEFAULT_REGION") or "us-east-1"
         self.cp_flags = ["--concurrency", str(args.part_concurrency), "--part-size", str(args.part_size_mib)]
         self.part_size = args.part_size_mib * 1024 * 1024
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 
+from .aws import Credentials, head_object
 from .cache import Cache
 from .download import download
 from .keys import decode_keys
@@ -93,8 +94,15 @@ def sync_pass(args, cache: Cache, folders: frozenset, scope: set | None, status:
         for key in deletes:
             cache.remove_model(key)
             manifest.deleted(key)
-        done, done_bytes = download(s5, cache, args.bucket, downloads, remote, manifest, status, errors, refused) \
-            if downloads else ([], 0)
+        credentials = Credentials()
+
+        def current_version(key: str) -> dict | None:
+            return head_object(s5.endpoint, s5.region, credentials, args.bucket, key)
+
+        def space_for_new_versions(need: int) -> None:
+            check_space(cache, args, need, 0, "%s more to download" % human_bytes(need))
+        done, done_bytes = download(s5, cache, args.bucket, downloads, remote, manifest, status, errors, refused,
+                                    current_version, space_for_new_versions) if downloads else ([], 0)
         counts = {"downloaded": len(done), "downloaded_bytes": done_bytes, "deleted": len(deletes),
                   "objects": len(manifest.entries), "bytes": sum(v["size"] for v in manifest.entries.values())}
         if errors:

@@ -55,12 +55,14 @@ class ThrottlingProxy:
         threading.Thread(target=self._serve, daemon=True).start()
         self.ready.wait(10)
 
-    async def _pipe(self, reader, writer, throttle: bool):
+    async def _pipe(self, reader, writer, throttle: bool, on_data=None):
         try:
             while True:
                 data = await reader.read(16384)
                 if not data:
                     break
+                if on_data:
+                    on_data(data)
                 writer.write(data)
                 await writer.drain()
                 if throttle:
@@ -114,6 +116,33 @@ class HoldingProxy(ThrottlingProxy):
 
     def release(self):
         self.loop.call_soon_threadsafe(lambda: self.released and self.released.set())
+
+
+class RequestHookProxy(ThrottlingProxy):
+    """TCP proxy that shows on_request(bytes) every chunk a client sends before passing it on (in the proxy's
+    thread): a test can change the bucket between two requests of one download."""
+
+    def __init__(self, upstream_port: int, on_request):
+        self.on_request = on_request
+        super().__init__(upstream_port, bytes_per_second=1 << 40)
+
+    async def _handle(self, client_reader, client_writer):
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        await asyncio.gather(self._pipe(client_reader, up_writer, False, self.on_request),
+                             self._pipe(up_reader, client_writer, False))
+
+
+@pytest.fixture
+def hook_proxy(s3_endpoint):
+    """hook_proxy(on_request) -> the endpoint URL of a RequestHookProxy in front of the moto server."""
+    proxies = []
+
+    def make(on_request) -> str:
+        proxies.append(RequestHookProxy(int(s3_endpoint.rsplit(":", 1)[1]), on_request))
+        return "http://127.0.0.1:%d" % proxies[-1].port
+    yield make
+    for proxy in proxies:
+        proxy.close()
 
 
 @pytest.fixture

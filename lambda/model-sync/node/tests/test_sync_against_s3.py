@@ -314,7 +314,7 @@ def test_a_failed_fetch_fails_that_key_alone_without_the_url_in_the_error(s3, bu
     put(s3, bucket, {"loras/a.pt": b"a", "loras/b.pt": b"b"})
     fetch_object = fetch.fetch_object
     monkeypatch.setattr(fetch, "fetch_object",
-                        lambda url, dest: "HTTP 403 Forbidden" if "b.pt" in url else fetch_object(url, dest))
+                        lambda url, dest: ("HTTP 403 Forbidden", None) if "b.pt" in url else fetch_object(url, dest))
     cache = tmp_path / "cache"
     args = in_process_args(monkeypatch, bucket, cache, s3_endpoint)
     with pytest.raises(SyncError) as error:
@@ -455,3 +455,66 @@ def test_a_killed_run_is_reported_as_killed_and_the_next_one_keeps_what_it_place
     assert st["previous_run"]["state"] == "killed" and st["previous_run"]["pid"] == proc.pid
     assert st["state"] == "ok" and "pid" not in st
     assert cached_files(cache) == {"loras/a.pt": b"a", "loras/b.pt": b"b", "loras/c.pt": b"c", "loras/d.pt": b"d"}
+
+
+def manifest_of(data_dir: Path) -> dict:
+    return json.loads((data_dir / "model-sync" / "manifest.json").read_text(encoding="utf-8"))
+
+
+def test_a_model_replaced_while_its_parts_download_is_fetched_again_never_placed_mixed(s3, bucket, hook_proxy,
+                                                                                       run_sync, tmp_path):
+    mib = 1024 * 1024
+    old, new = b"o" * (3 * mib), b"n" * (3 * mib)  # same size: only the ETag tells them apart
+    key = "checkpoints/big.safetensors"
+    put(s3, bucket, {key: old})
+    ranged_gets = []
+
+    def replace_before_the_second_part(data: bytes) -> None:
+        if data.startswith(b"GET /%s/%s" % (bucket.encode(), key.encode())) and b"\r\nrange:" in data.lower():
+            ranged_gets.append(data)
+            if len(ranged_gets) == 2:
+                s3.put_object(Bucket=bucket, Key=key, Body=new)
+    endpoint = hook_proxy(replace_before_the_second_part)
+    # 1 MiB parts, one at a time: part 1 of the old version, parts 2 and 3 of the new one.
+    result = run_sync("--part-size-mib", "1", "--part-concurrency", "1", endpoint=endpoint)
+    assert result.returncode == 0, result.stdout
+    cache = tmp_path / "cache"
+    assert cached_files(cache)[key] == new  # not b"o" * mib + b"n" * (2 * mib)
+    assert "1 objects changed while they downloaded ('%s'); fetching their new versions" % key in result.stdout
+    assert len(ranged_gets) >= 3 + 3  # the mixed copy, then the whole new version
+    assert manifest_of(cache)[key]["etag"] == s3.head_object(Bucket=bucket, Key=key)["ETag"].strip('"')
+
+
+def test_a_small_model_replaced_after_the_listing_is_placed_as_fetched_and_recorded_so(s3, bucket, s3_endpoint,
+                                                                                      tmp_path, monkeypatch):
+    put(s3, bucket, {"loras/a.pt": b"old"})
+    listed = sync.list_remote
+
+    def list_then_replace(*args, **kwargs):
+        result = listed(*args, **kwargs)
+        s3.put_object(Bucket=bucket, Key="loras/a.pt", Body=b"a newer and longer version")
+        return result
+    monkeypatch.setattr(sync, "list_remote", list_then_replace)
+    cache = tmp_path / "cache"
+    args = in_process_args(monkeypatch, bucket, cache, s3_endpoint)
+    assert sync.sync(args)["state"] == "ok"
+    assert cached_files(cache) == {"loras/a.pt": b"a newer and longer version"}
+    head = s3.head_object(Bucket=bucket, Key="loras/a.pt")
+    assert manifest_of(cache)["loras/a.pt"] == {"etag": head["ETag"].strip('"'), "size": head["ContentLength"]}
+    monkeypatch.setattr(sync, "list_remote", listed)
+    assert sync.sync(args)["downloaded"] == 0  # the version it holds is the one the bucket holds
+
+
+def test_a_large_model_deleted_while_it_downloads_is_not_placed(s3, bucket, s3_endpoint, tmp_path, monkeypatch):
+    put(s3, bucket, {"checkpoints/big.safetensors": os.urandom(2 * 1024 * 1024), "loras/a.pt": b"a"})
+    cache = tmp_path / "cache"
+    args = in_process_args(monkeypatch, bucket, cache, s3_endpoint)
+    args.part_size_mib = 1
+    head = sync.head_object
+
+    def deleted_meanwhile(endpoint, region, credentials, bucket_name, key):
+        s3.delete_object(Bucket=bucket_name, Key=key)
+        return head(endpoint, region, credentials, bucket_name, key)
+    monkeypatch.setattr(sync, "head_object", deleted_meanwhile)
+    st = sync.sync(args)
+    assert st["state"] == "ok" and cached_files(cache) == {"loras/a.pt": b"a"}
