@@ -29,7 +29,9 @@ def select_device(torch, device_type: str, gpu_id: int) -> None:
         torch.cuda.set_device(gpu_id)
 
 
-def patch_get_torch_device(model_management, torch, device_type: str = "cuda") -> None:
+def patch_get_torch_device(model_management, torch, device_type: str = "cuda",
+                           on_unbound: Callable[[], None] = lambda: None) -> None:
+    """`on_unbound` is called when a thread no worker bound asks (thread_binding.py warns)."""
     original = model_management.get_torch_device
     if getattr(original, "_multigpu_original", None):
         return
@@ -37,6 +39,7 @@ def patch_get_torch_device(model_management, torch, device_type: str = "cuda") -
     def get_torch_device():
         gpu = bound_gpu()
         if gpu is None:
+            on_unbound()
             return original()
         return worker_device(torch, device_type, gpu)
 

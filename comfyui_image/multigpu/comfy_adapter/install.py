@@ -10,15 +10,15 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from dataclasses import dataclass
-from typing import Callable, Optional, Sequence
+from dataclasses import dataclass, field
+from typing import Callable, List, Optional, Sequence
 
 from ..core.cache_metrics import expose_weights_cache
 from ..core.keyed_locks import KeyedLocks
 from ..core.pool import GpuPool
 from ..core.settings import PoolSettings
 from .cache_trim import patch_soft_empty_cache
-from .device import patch_get_torch_device
+from .device import patch_get_torch_device, select_device
 from .executor import ComfyExecutor
 from .filename_locks import patch_save_image_path, release_after_node
 from .graph_prefix import patch_graph_builder
@@ -30,6 +30,8 @@ from .prompt_queue import make_prompt_queue_class
 from .seeding import patch_node_module, patch_private_seed
 from .server_hooks import patch_server_startup
 from .server_state import patch_prompt_server
+from .thread_binding import (DeviceBinder, UnboundDeviceWarning, patch_executor_submit,
+                             patch_thread_start)
 from .weights_cache import new_weights_cache, patch_load_torch_file
 
 log = logging.getLogger("multigpu.install")
@@ -41,6 +43,13 @@ class Installation:
     hooks: PostImportHooks
     interrupt_flags: GpuInterruptFlags
     file_locks: KeyedLocks
+    undo: List[Callable[[], None]] = field(default_factory=list)
+
+    def uninstall(self) -> None:
+        """Tests: take the process-wide patches (import hooks, threading) off again."""
+        self.hooks.uninstall()
+        while self.undo:
+            self.undo.pop()()
 
 
 def _default_install_routes(app, pool) -> None:
@@ -82,7 +91,8 @@ def install(comfyui_dir: str, num_gpus: int, *, weights_cache_bytes: int,
 
         patch_interrupts(mm, flags)
         patch_loaded_models(mm)
-        patch_get_torch_device(mm, torch, device_type)
+        patch_get_torch_device(mm, torch, device_type,
+                               on_unbound=UnboundDeviceWarning(lambda: bool(pool.running_prompt_ids())))
         patch_soft_empty_cache(mm)
 
     def patch_execution(execution) -> None:
@@ -121,9 +131,28 @@ def install(comfyui_dir: str, num_gpus: int, *, weights_cache_bytes: int,
     on("server", "per-GPU client_id/last_prompt_id/last_node_id; pool start and warmup "
        "before listening", patch_server)
     hooks.install()
+    binder = _device_binder(device_type)
+    undo = [patch_thread_start(binder), patch_executor_submit(binder)]
+    log.info("Threads and executor tasks started by a GPU worker run on its GPU")
     log.info("Multi-GPU adapter installed for %d GPUs; patches wait for: %s",
              num_gpus, ", ".join(patched))
-    return Installation(pool=pool, hooks=hooks, interrupt_flags=flags, file_locks=file_locks)
+    return Installation(pool=pool, hooks=hooks, interrupt_flags=flags, file_locks=file_locks, undo=undo)
+
+
+def _device_binder(device_type: str) -> DeviceBinder:
+    def select(gpu: int) -> None:
+        import torch
+
+        select_device(torch, device_type, gpu)
+
+    def current() -> Optional[int]:
+        if device_type != "cuda":
+            return None
+        import torch
+
+        return torch.cuda.current_device()
+
+    return DeviceBinder(select, current)
 
 
 class _ServerRef:

@@ -16,7 +16,7 @@ def installed(comfy_stubs):
     try:
         yield installation, routes
     finally:
-        installation.hooks.uninstall()
+        installation.uninstall()
         installation.pool.stop()
 
 
@@ -87,7 +87,7 @@ def test_without_a_cache_no_cache_series_are_exposed(comfy_stubs):
     try:
         assert b"comfyui_weights_cache" not in installation.pool.metrics.exposition()[0]
     finally:
-        installation.hooks.uninstall()
+        installation.uninstall()
 
 
 def test_install_names_the_directory_when_main_py_is_missing(tmp_path):

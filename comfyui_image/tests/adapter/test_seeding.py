@@ -12,7 +12,7 @@ def installed(comfy_stubs):
     try:
         yield installation
     finally:
-        installation.hooks.uninstall()
+        installation.uninstall()
         installation.pool.stop()
 
 
