@@ -90,6 +90,13 @@ describe('ram-sharing verdict', () => {
     expect(judgeRamSharing(round(scrape(1, 1), scrape(1, 1)), 4).hint).toContain('did POST /free unload the models');
   });
 
+  it('passes a round of .safetensors loads left to mmap, which share one page-cache copy', () => {
+    const mmap = (n: number) => scrape(0, 0, `comfyui_weights_cache_mmap_loads_total ${n}\n`);
+    const outcome = judgeRamSharing(round(mmap(2), mmap(6)), 4);
+    expect(outcome).toMatchObject({ status: 'PASS', detail: '4 .safetensors loads over 4 GPUs shared through mmap (one page-cache copy)' });
+    expect(judgeRamSharing(round(mmap(2), mmap(4)), 4).status).toBe('FAIL');
+  });
+
   it('skips, with the reason, when the server has no weights-cache series or no /metrics', () => {
     const off = judgeRamSharing(round('process_resident_memory_bytes 1\n', parsePrometheusText('process_resident_memory_bytes 2\n')), 4);
     expect(off.status).toBe('SKIP');

@@ -32,7 +32,7 @@ from .server_hooks import patch_server_startup
 from .server_state import patch_prompt_server
 from .thread_binding import (DeviceBinder, UnboundDeviceWarning, patch_executor_submit,
                              patch_thread_start)
-from .weights_cache import new_weights_cache, patch_load_torch_file
+from .weights_cache import MmapLoads, new_weights_cache, patch_load_torch_file
 
 log = logging.getLogger("multigpu.install")
 
@@ -114,9 +114,10 @@ def install(comfyui_dir: str, num_gpus: int, *, weights_cache_bytes: int,
        "empty_cache only after an unload, rate-limited per GPU", patch_model_management)
     if weights_cache_bytes > 0:
         weights_cache = new_weights_cache(weights_cache_bytes)
-        expose_weights_cache(pool.metrics.registry, weights_cache)
+        mmap_loads = MmapLoads()
+        expose_weights_cache(pool.metrics.registry, weights_cache, lambda: mmap_loads.count)
         on("comfy.utils", f"load_torch_file shared cache ({weights_cache_bytes / 2**30:.1f} GiB)",
-           lambda m: patch_load_torch_file(m, weights_cache))
+           lambda m: patch_load_torch_file(m, weights_cache, mmap_loads))
     else:
         log.info("Shared weights cache off (COMFY_WEIGHTS_CACHE_GIB=0)")
     on("comfy.sample", "prepare_noise uses a private generator", patch_private_seed)

@@ -7,7 +7,7 @@ keeps no second set of counters in step with Prometheus'.
 """
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Callable, Iterator, Optional
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -18,8 +18,9 @@ PREFIX = "comfyui_weights_cache"
 
 
 class WeightsCacheCollector:
-    def __init__(self, cache: SharedFileCache):
+    def __init__(self, cache: SharedFileCache, mmap_loads: Optional[Callable[[], int]] = None):
         self._cache = cache
+        self._mmap_loads = mmap_loads
 
     def collect(self) -> Iterator[Metric]:
         stats = self._cache.stats()
@@ -35,7 +36,12 @@ class WeightsCacheCollector:
                                 value=stats["max_bytes"])
         yield GaugeMetricFamily(f"{PREFIX}_files", "Model files held in the cache.",
                                 value=stats["entries"])
+        if self._mmap_loads is not None:
+            yield CounterMetricFamily(f"{PREFIX}_mmap_loads", "Model file loads left to mmap "
+                                      "(.safetensors): the page cache holds one copy for every "
+                                      "GPU, so they bypass the cache.", value=self._mmap_loads())
 
 
-def expose_weights_cache(registry: CollectorRegistry, cache: SharedFileCache) -> None:
-    registry.register(WeightsCacheCollector(cache))
+def expose_weights_cache(registry: CollectorRegistry, cache: SharedFileCache,
+                         mmap_loads: Optional[Callable[[], int]] = None) -> None:
+    registry.register(WeightsCacheCollector(cache, mmap_loads))

@@ -73,13 +73,16 @@ def test_loads_through_the_patched_loader_show_on_metrics(installed, tmp_path):
     installation, _ = installed
     import comfy.utils
 
-    model = tmp_path / "m.safetensors"
+    model = tmp_path / "m.pt"
     model.write_bytes(b"weights")
     for _ in range(3):
         comfy.utils.load_torch_file(str(model))
+    (tmp_path / "m.safetensors").write_bytes(b"weights")
+    comfy.utils.load_torch_file(str(tmp_path / "m.safetensors"))
     text = installation.pool.metrics.exposition()[0].decode()
     assert "comfyui_weights_cache_disk_reads_total 1.0" in text.splitlines()
     assert "comfyui_weights_cache_ram_hits_total 2.0" in text.splitlines()
+    assert "comfyui_weights_cache_mmap_loads_total 1.0" in text.splitlines()
 
 
 def test_without_a_cache_no_cache_series_are_exposed(comfy_stubs):

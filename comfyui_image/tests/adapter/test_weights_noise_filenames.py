@@ -27,7 +27,7 @@ def test_four_workers_loading_one_checkpoint_read_it_once_and_get_independent_di
 
     comfy.utils.load_torch_file = slow_read
     patch_load_torch_file(comfy.utils, new_weights_cache(max_bytes=10_000))
-    ckpt = write(tmp_path / "model.safetensors", 100)
+    ckpt = write(tmp_path / "model.pt", 100)
     start = threading.Barrier(4)
     results = []
 
@@ -52,7 +52,7 @@ def test_metadata_is_returned_when_asked_and_gpu_loads_bypass_the_cache(comfy_st
     import torch
 
     patch_load_torch_file(comfy.utils, new_weights_cache(max_bytes=10_000))
-    ckpt = write(tmp_path / "lora.safetensors", 10)
+    ckpt = write(tmp_path / "lora.pt", 10)
     state_dict, metadata = comfy.utils.load_torch_file(ckpt, return_metadata=True)
     assert metadata == {"format": "pt"} and "weight" in state_dict
     comfy.utils.load_torch_file(ckpt)

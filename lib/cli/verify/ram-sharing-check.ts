@@ -7,13 +7,16 @@ import { ParallelRound } from './verify-context';
 export const WEIGHTS_CACHE_PREFIX = 'comfyui_weights_cache_';
 const DISK_READS = `${WEIGHTS_CACHE_PREFIX}disk_reads_total`;
 const RAM_HITS = `${WEIGHTS_CACHE_PREFIX}ram_hits_total`;
+/** .safetensors loads the image leaves to mmap: the page cache already holds one copy for every GPU. */
+const MMAP_LOADS = `${WEIGHTS_CACHE_PREFIX}mmap_loads_total`;
 const CACHE_BYTES = `${WEIGHTS_CACHE_PREFIX}bytes`;
 const RESIDENT_BYTES = 'process_resident_memory_bytes';
 
 /**
  * Over the parallel round (N GPUs loading the same files after POST /free), the loads must come from RAM but
  * the first of each file: RAM hits >= max(N-1, (N-1) x disk reads). Files already cached from earlier checks
- * make every load a hit (0 reads), which passes too.
+ * make every load a hit (0 reads), which passes too. A round whose files are all .safetensors reads nothing
+ * through the cache: the image leaves them to mmap, which shares one page-cache copy, and N mmap loads pass.
  */
 export function judgeRamSharing(round: ParallelRound, gpus: number): CheckOutcome {
   if (!round.metrics) return skip(`${round.metricsProblem ?? 'no metrics'}, so RAM sharing cannot be seen`);
@@ -32,6 +35,11 @@ export function judgeRamSharing(round: ParallelRound, gpus: number): CheckOutcom
   }
   const needed = Math.max(gpus - 1, (gpus - 1) * reads);
   const memory = memoryFigures(after);
+  const mmapLoads = delta(MMAP_LOADS) ?? 0;
+  if (reads === 0 && hits === 0 && mmapLoads >= gpus) {
+    return pass(`${mmapLoads} .safetensors loads over ${gpus} GPUs shared through mmap (one page-cache copy)${memory}`,
+      { diskReads: 0, ramHits: 0, mmapLoads, cacheBytes: sampleValue(after, CACHE_BYTES), residentBytes: sampleValue(after, RESIDENT_BYTES) });
+  }
   const figures = { diskReads: reads, ramHits: hits, neededHits: needed, cacheBytes: sampleValue(after, CACHE_BYTES), residentBytes: sampleValue(after, RESIDENT_BYTES) };
   const counted = `${reads} disk read${reads === 1 ? '' : 's'}, ${hits} RAM hit${hits === 1 ? '' : 's'} over ${gpus} GPUs (needed >= ${needed})${memory}`;
   if (hits >= needed) return pass(counted, figures);
