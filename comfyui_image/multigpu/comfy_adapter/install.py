@@ -89,7 +89,7 @@ def install(comfyui_dir: str, num_gpus: int, *, weights_cache_bytes: int,
     def patch_model_management(mm) -> None:
         import torch
 
-        patch_interrupts(mm, flags)
+        patch_interrupts(mm, flags, off_worker=lambda: pool.interrupt())  # scoped, not global
         patch_loaded_models(mm)
         patch_get_torch_device(mm, torch, device_type,
                                on_unbound=UnboundDeviceWarning(lambda: bool(pool.running_prompt_ids())))

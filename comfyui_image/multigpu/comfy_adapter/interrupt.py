@@ -7,18 +7,24 @@ Targets comfy/model_management.py (v0.8.0) `interrupt_current_processing`,
 module, so replacing the module attributes covers every caller.
 
 On a worker thread each function touches that GPU's flag only, so clearing the flag as GPU 1
-starts a prompt cannot swallow an interrupt meant for GPU 0. On any other thread (the stock
-/interrupt route, custom-node routes) setting the flag sets every GPU's, as stock ComfyUI's global
-interrupt did; the multi-GPU /interrupt route calls `GpuInterruptFlags.set` for one GPU instead.
-Custom nodes that read the module variable `interrupt_processing` directly see nothing: a module
-variable cannot be per thread.
+starts a prompt cannot swallow an interrupt meant for GPU 0. On any other thread (a custom node's
+route, the stock /interrupt handler if something bypassed the multi-GPU route) an interrupt does
+not set every GPU's flag, which would stop every user's render: it goes to `off_worker`, which
+the installation points at the pool's rule for a Cancel that names nothing (core/interrupt_scope.py:
+stop what runs only when it is one prompt or one client's prompts). Clearing from such a thread
+does nothing (only a worker clears its own flag). The multi-GPU /interrupt route calls
+`GpuInterruptFlags.set` for the GPUs it chose. Custom nodes that read the module variable
+`interrupt_processing` directly see nothing: a module variable cannot be per thread.
 """
 from __future__ import annotations
 
+import logging
 import threading
-from typing import Dict
+from typing import Callable, Dict, Optional
 
 from .worker_binding import bound_gpu
+
+log = logging.getLogger("multigpu.interrupt")
 
 
 class GpuInterruptFlags:
@@ -51,7 +57,9 @@ class GpuInterruptFlags:
             return any(self._flags.values())
 
 
-def patch_interrupts(model_management, flags: GpuInterruptFlags) -> None:
+def patch_interrupts(model_management, flags: GpuInterruptFlags,
+                     off_worker: Optional[Callable[[], None]] = None) -> None:
+    """`off_worker` is called for an interrupt raised on a thread bound to no GPU."""
     if getattr(model_management.interrupt_current_processing, "_multigpu_original", None):
         return
     originals = {
@@ -62,10 +70,13 @@ def patch_interrupts(model_management, flags: GpuInterruptFlags) -> None:
 
     def interrupt_current_processing(value=True):
         gpu = bound_gpu()
-        if gpu is None:
-            flags.set_all(value)
-        else:
+        if gpu is not None:
             flags.set(gpu, value)
+        elif value and off_worker is not None:
+            off_worker()
+        elif value:
+            log.warning("An interrupt raised off the GPU workers was ignored: use POST /interrupt "
+                        "with a prompt_id, client_id or {\"all\": true}")
 
     def processing_interrupted():
         gpu = bound_gpu()

@@ -8,6 +8,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 from .breaker import GpuBreaker
 from .executor import Executor
 from .history import HistoryStore
+from .interrupt_scope import InterruptRequest, Interruption, interrupt_targets
 from .metrics import PoolMetrics
 from .queues import Chooser, GpuQueues
 from .routing import choose_gpu
@@ -158,24 +159,19 @@ class GpuPool:
         return self._queues.locate(prompt_id)
 
     # ---- control ---------------------------------------------------------------------------
-    def interrupt(self, prompt_id: Optional[str] = None, gpu_id: Optional[int] = None) -> List[int]:
-        """Stop the given prompt if it runs, else what runs on `gpu_id`, else everything.
-        Returns the GPUs asked to stop. A pending prompt is left queued (stock behaviour;
-        remove it with POST /queue {"delete": [...]})."""
-        return self._queues.with_running(
-            lambda running: self._interrupt_matching(running, prompt_id, gpu_id)
-        )
+    def interrupt(self, request: Optional[InterruptRequest] = None) -> Interruption:
+        """Stop the running prompts `request` names (core/interrupt_scope.py). A pending prompt is
+        left queued (stock behaviour; remove it with POST /queue {"delete": [...]})."""
+        request = request or InterruptRequest()
+        return self._queues.with_running(lambda running: self._interrupt_matching(running, request))
 
-    def _interrupt_matching(self, running: Dict[int, str], prompt_id, gpu_id) -> List[int]:
+    def _interrupt_matching(self, running: Dict[int, Task], request: InterruptRequest) -> Interruption:
         # Runs under the queue lock, so the prompt on each GPU cannot change before the flag is
         # set; the executor clears the flag when it starts its next prompt.
-        targets = [
-            gpu for gpu, running_id in sorted(running.items())
-            if (prompt_id is None or running_id == prompt_id) and (gpu_id is None or gpu == gpu_id)
-        ]
-        for gpu in targets:
+        outcome = interrupt_targets(running, request)
+        for gpu in outcome.gpus:
             self._executor.interrupt(gpu)
-        return targets
+        return outcome
 
     def request_free(self, gpu_id: Optional[int] = None, *, unload_models: bool,
                      free_memory: bool) -> List[int]:

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import Callable, Deque, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
+from typing import Callable, Deque, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple, TypeVar
 
 from .routing import GpuLoad
 from .task import Task
 
 Chooser = Callable[[List[GpuLoad], FrozenSet[str]], int]
+R = TypeVar("R")
 
 
 class GpuQueues:
@@ -179,8 +180,8 @@ class GpuQueues:
                     return g, "pending"
             return None
 
-    def with_running(self, action: Callable[[Dict[int, str]], List[int]]) -> List[int]:
-        """Call `action` with {gpu: running prompt_id} while holding the lock, so what runs
-        cannot change before `action` returns. `action` must be quick and must not call back."""
+    def with_running(self, action: Callable[[Dict[int, Task]], R]) -> R:
+        """Call `action` with {gpu: running task} while holding the lock, so what runs cannot
+        change before `action` returns. `action` must be quick and must not call back."""
         with self._cond:
-            return action({g: t.prompt_id for g, t in self._running.items()})
+            return action(dict(self._running))

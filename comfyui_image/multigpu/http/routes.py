@@ -10,6 +10,7 @@ from typing import Dict, Tuple
 
 from aiohttp import web
 
+from ..core.interrupt_scope import InterruptRequest
 from ..core.pool import GpuPool
 from ..core.request_context import current_request
 from .middleware import Handler
@@ -56,14 +57,28 @@ def build_routes(pool: GpuPool) -> Dict[Tuple[str, str], Handler]:
         return web.Response(status=200)
 
     async def interrupt(request: web.Request) -> web.Response:
+        # Scoped (core/interrupt_scope.py): one user's Cancel stops that user's prompt only.
         body = await _json_body(request)
-        prompt_id = body.get("prompt_id")
-        if prompt_id is not None and not isinstance(prompt_id, str):
+        fields = {"prompt_id": body.get("prompt_id"),
+                  "client_id": body.get("client_id", request.query.get("client_id",
+                                                                       request.query.get("clientId")))}
+        for name, value in fields.items():
+            if value is not None and not isinstance(value, str):
+                return web.json_response(
+                    {"error": {"type": f"invalid_{name}", "message": f"'{name}' must be a string"}},
+                    status=400)
+        everything = body.get("all", False)
+        if not isinstance(everything, bool):
             return web.json_response(
-                {"error": {"type": "invalid_prompt_id", "message": "'prompt_id' must be a string"}},
-                status=400)
-        gpus = pool.interrupt(prompt_id=prompt_id, gpu_id=current_request().target_gpu)
-        return web.json_response({"interrupted_gpus": gpus})
+                {"error": {"type": "invalid_all", "message": "'all' must be true or false"}}, status=400)
+        outcome = pool.interrupt(InterruptRequest(
+            prompt_id=fields["prompt_id"] or None, client_id=fields["client_id"] or None,
+            gpu_id=current_request().target_gpu, everything=everything))
+        answer = {"interrupted_gpus": outcome.gpus, "interrupted_prompts": outcome.prompt_ids}
+        if outcome.refused:
+            answer["error"] = {"type": "ambiguous_interrupt", "message": outcome.refused}
+            return web.json_response(answer, status=409)
+        return web.json_response(answer)
 
     async def free(request: web.Request) -> web.Response:
         body = await _json_body(request)

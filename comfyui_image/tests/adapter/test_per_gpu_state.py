@@ -81,14 +81,30 @@ def test_a_gpu_starting_a_prompt_does_not_clear_another_gpus_interrupt(comfy_stu
     assert flags.is_set(0) is True
 
 
-def test_an_interrupt_from_the_http_thread_stops_every_gpu_like_stock(comfy_stubs):
+def test_an_interrupt_raised_off_the_workers_goes_to_the_pool_and_sets_no_flag_itself(comfy_stubs):
     import comfy.model_management as mm
     import nodes
 
     flags = GpuInterruptFlags(3)
+    asked = []
+    patch_interrupts(mm, flags, off_worker=lambda: asked.append("scoped"))
+    nodes.interrupt_processing()  # e.g. a custom node's route on the aiohttp thread
+    assert [flags.is_set(gpu) for gpu in range(3)] == [False, False, False]
+    assert asked == ["scoped"]
+    flags.set(2)
+    nodes.interrupt_processing(False)  # clearing from off the workers clears nothing
+    assert flags.is_set(2) is True and asked == ["scoped"]
+
+
+def test_without_a_pool_an_off_worker_interrupt_is_ignored_with_a_warning(comfy_stubs, caplog):
+    import comfy.model_management as mm
+    import nodes
+
+    flags = GpuInterruptFlags(2)
     patch_interrupts(mm, flags)
     nodes.interrupt_processing()
-    assert [flags.is_set(gpu) for gpu in range(3)] == [True, True, True]
+    assert not flags.any_set()
+    assert '{"all": true}' in caplog.text
 
 
 def test_progress_registries_and_graph_prefixes_are_per_gpu(comfy_stubs):

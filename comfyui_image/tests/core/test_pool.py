@@ -3,6 +3,7 @@ import threading
 
 import pytest
 
+from multigpu.core.interrupt_scope import InterruptRequest
 from multigpu.core.pool import GpuPool
 from multigpu.core.settings import PoolSettings
 
@@ -69,25 +70,36 @@ def test_interrupt_by_prompt_id_stops_only_that_prompt(started):
     pool.submit(make_task("a"), 0)
     pool.submit(make_task("b"), 1)
     wait_for(lambda: len(executor.started) == 2)
-    assert pool.interrupt(prompt_id="b") == [1]
+    assert pool.interrupt(InterruptRequest(prompt_id="b")).gpus == [1]
     wait_for(lambda: pool.history.get("b") != {})
     assert pool.history.get("a") == {}  # still running
     assert pool.running_prompt_ids() == {0: "a"}
     executor.hold["a"].set()
 
 
-def test_interrupt_with_a_gpu_stops_that_gpu_and_without_anything_stops_all(started):
-    executor = FakeExecutor(3)
-    executor.hold.update({p: threading.Event() for p in ("a", "b", "c")})
-    pool = started(executor, 3)
-    for gpu, name in enumerate("abc"):
-        pool.submit(make_task(name), gpu)
-    wait_for(lambda: len(executor.started) == 3)
-    assert pool.interrupt(gpu_id=2) == [2]
-    wait_for(lambda: set(pool.running_prompt_ids()) == {0, 1})
-    assert pool.interrupt() == [0, 1]
+def test_interrupt_by_gpu_by_client_or_everything_and_an_ambiguous_anonymous_one_stops_nothing(started):
+    executor = FakeExecutor(4)
+    names = ("a", "b", "c", "d")
+    executor.hold.update({p: threading.Event() for p in names})
+    pool = started(executor, 4)
+    for gpu, (name, client) in enumerate(zip(names, ("alice", "bob", "bob", "carol"))):
+        pool.submit(make_task(name, client_id=client), gpu)
+    wait_for(lambda: len(executor.started) == 4)
+    assert pool.interrupt(InterruptRequest(gpu_id=3)).gpus == [3]
+    wait_for(lambda: set(pool.running_prompt_ids()) == {0, 1, 2})
+    refused = pool.interrupt(InterruptRequest())  # a Cancel that names nothing
+    assert refused.gpus == [] and "different clients" in refused.refused
+    assert pool.interrupt(InterruptRequest(client_id="bob")).prompt_ids == ["b", "c"]
+    wait_for(lambda: set(pool.running_prompt_ids()) == {0})
+    assert pool.interrupt(InterruptRequest()).gpus == [0]  # one prompt left: unambiguous
     wait_for(lambda: pool.running_prompt_ids() == {})
-    assert pool.interrupt(prompt_id="unknown") == []
+    assert pool.interrupt(InterruptRequest(prompt_id="unknown")).gpus == []
+    for name in names:
+        executor.hold[name + "2"] = threading.Event()
+        pool.submit(make_task(name + "2", client_id=name), "abcd".index(name))
+    wait_for(lambda: len(pool.running_prompt_ids()) == 4)
+    assert pool.interrupt(InterruptRequest(everything=True)).gpus == [0, 1, 2, 3]
+    wait_for(lambda: pool.running_prompt_ids() == {})
 
 
 def test_oom_is_retried_once_on_the_same_gpu_and_only_that_gpu_recovers(started, caplog):

@@ -86,7 +86,7 @@ def test_interrupt_by_prompt_id_stops_only_that_prompt(sim):
     slow = [submit(base, gpu=g, steps=30)[1]["prompt_id"] for g in (0, 1)]
     time.sleep(0.3)
     status, body = http_json("POST", base + "/interrupt", {"prompt_id": slow[1]})
-    assert body == {"interrupted_gpus": [1]}
+    assert body == {"interrupted_gpus": [1], "interrupted_prompts": [slow[1]]}
     assert wait_history(base, slow[1])["status"]["status_str"] == "error"
     assert wait_history(base, slow[0])["status"]["status_str"] == "success"
 
