@@ -15,6 +15,7 @@ from typing import Callable, List, Optional, Sequence
 
 from ..core.cache_metrics import expose_weights_cache
 from ..core.keyed_locks import KeyedLocks
+from ..core.pinned_memory import PinnedLedger, expose_pinned_memory
 from ..core.pool import GpuPool
 from ..core.settings import PoolSettings
 from .cache_trim import patch_soft_empty_cache
@@ -25,6 +26,7 @@ from .graph_prefix import patch_graph_builder
 from .interrupt import GpuInterruptFlags, patch_interrupts
 from .loaded_models import patch_loaded_models
 from .post_import import PostImportHooks
+from .pinning import patch_pinning
 from .progress import patch_progress
 from .prompt_queue import make_prompt_queue_class
 from .seeding import patch_node_module, patch_private_seed
@@ -78,6 +80,8 @@ def install(comfyui_dir: str, num_gpus: int, *, weights_cache_bytes: int,
                    readiness_checks=readiness_checks)
     hooks = PostImportHooks()
     patched = []
+    pinned = PinnedLedger()
+    expose_pinned_memory(pool.metrics.registry, pinned, num_gpus)
 
     def on(module_name: str, what: str, patch: Callable) -> None:
         def apply(module) -> None:
@@ -94,6 +98,7 @@ def install(comfyui_dir: str, num_gpus: int, *, weights_cache_bytes: int,
         patch_get_torch_device(mm, torch, device_type,
                                on_unbound=UnboundDeviceWarning(lambda: bool(pool.running_prompt_ids())))
         patch_soft_empty_cache(mm)
+        patch_pinning(mm, torch, pinned, weights_cache_bytes=weights_cache_bytes, num_gpus=num_gpus)
 
     def patch_execution(execution) -> None:
         execution.PromptQueue = make_prompt_queue_class(pool, execution.PromptQueue)
@@ -111,7 +116,8 @@ def install(comfyui_dir: str, num_gpus: int, *, weights_cache_bytes: int,
         server_ref.module = server_module
 
     on("comfy.model_management", "per-GPU interrupt flag, loaded-model list, device; "
-       "empty_cache only after an unload, rate-limited per GPU", patch_model_management)
+       "empty_cache only after an unload, rate-limited per GPU; pinned memory per GPU",
+       patch_model_management)
     if weights_cache_bytes > 0:
         weights_cache = new_weights_cache(weights_cache_bytes)
         mmap_loads = MmapLoads()

@@ -57,6 +57,13 @@ SYMBOLS = (
     Symbol(MM, "LoadedModel.is_dead", ("self",)),
     Symbol(MM, "LoadedModel.model_unload", ("self", "memory_to_free", "unpatch_weights")),
     Symbol(MM, "OOM_EXCEPTION"),
+    Symbol(MM, "pin_memory", ("tensor",)),
+    Symbol(MM, "unpin_memory", ("tensor",)),
+    Symbol(MM, "MAX_PINNED_MEMORY"),
+    Symbol(MM, "TOTAL_PINNED_MEMORY"),
+    Symbol(MM, "PINNING_ALLOWED_TYPES"),
+    Symbol(MM, "is_device_cpu", ("device",)),
+    Symbol(MM, "discard_cuda_async_error", ()),
     Symbol("nodes", "interrupt_processing", ("value",)),
     # weights, noise, file names (weights_cache.py, seeding.py, filename_locks.py)
     Symbol("comfy.utils", "load_torch_file", ("ckpt", "safe_load", "device", "return_metadata")),

@@ -120,6 +120,51 @@ def soft_empty_cache(force=False):
     torch.cuda.empty_cache()
 
 
+PINNED_MEMORY = {}
+TOTAL_PINNED_MEMORY = 0
+MAX_PINNED_MEMORY = 1000
+PINNING_ALLOWED_TYPES = set(["Parameter", "QuantizedTensor"])
+
+
+def is_device_cpu(device):
+    return device.type == "cpu"
+
+
+def discard_cuda_async_error():
+    pass
+
+
+def pin_memory(tensor):
+    """v0.8.0: one process-wide budget and counter, no lock."""
+    global TOTAL_PINNED_MEMORY
+    if MAX_PINNED_MEMORY <= 0 or type(tensor).__name__ not in PINNING_ALLOWED_TYPES:
+        return False
+    if not is_device_cpu(tensor.device) or tensor.is_pinned() or not tensor.is_contiguous():
+        return False
+    size = tensor.nbytes
+    if (TOTAL_PINNED_MEMORY + size) > MAX_PINNED_MEMORY:
+        return False
+    ptr = tensor.data_ptr()
+    if torch.cuda.cudart().cudaHostRegister(ptr, size, 1) == 0:
+        PINNED_MEMORY[ptr] = size
+        TOTAL_PINNED_MEMORY += size
+        return True
+    return False
+
+
+def unpin_memory(tensor):
+    global TOTAL_PINNED_MEMORY
+    if MAX_PINNED_MEMORY <= 0 or not is_device_cpu(tensor.device):
+        return False
+    ptr = tensor.data_ptr()
+    if PINNED_MEMORY.get(ptr) is None or PINNED_MEMORY[ptr] != tensor.nbytes:
+        return False
+    if torch.cuda.cudart().cudaHostUnregister(ptr) == 0:
+        TOTAL_PINNED_MEMORY -= PINNED_MEMORY.pop(ptr)
+        return True
+    return False
+
+
 def interrupt_current_processing(value=True):
     global interrupt_processing
     with _mutex:

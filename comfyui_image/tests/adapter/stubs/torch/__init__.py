@@ -82,6 +82,42 @@ class nn:
     functional = _Functional
 
 
+class _CudaRuntime:
+    """cudaHostRegister/cudaHostUnregister: which host ranges are page-locked."""
+
+    def __init__(self):
+        self.registered = {}
+        self.calls = []
+
+    def cudaHostRegister(self, ptr, size, flags):
+        self.calls.append(("register", ptr))
+        if ptr in self.registered:
+            return 712  # cudaErrorHostMemoryAlreadyRegistered
+        self.registered[ptr] = size
+        return 0
+
+    def cudaHostUnregister(self, ptr):
+        self.calls.append(("unregister", ptr))
+        return 0 if self.registered.pop(ptr, None) is not None else 713
+
+
+class Parameter:
+    """A CPU weight: what ModelPatcher pins."""
+
+    def __init__(self, ptr, nbytes):
+        self.device = device("cpu")
+        self._ptr, self.nbytes = ptr, nbytes
+
+    def data_ptr(self):
+        return self._ptr
+
+    def is_contiguous(self):
+        return True
+
+    def is_pinned(self):
+        return self._ptr in cuda.cudart().registered
+
+
 class _Cuda:
     class OutOfMemoryError(RuntimeError):
         pass
@@ -91,6 +127,10 @@ class _Cuda:
         self.seeded = []
         self.empty_cache_calls = 0
         self.synchronized = []
+        self._runtime = _CudaRuntime()
+
+    def cudart(self):
+        return self._runtime
 
     def set_device(self, index):
         self._current.index = index
