@@ -31,35 +31,40 @@ class GpuQueues:
         self._closed = False
 
     # ---- placement -------------------------------------------------------------------------
-    def _loads(self) -> List[GpuLoad]:
-        """Loads of the GPUs in service; of every GPU when none is (the prompts then wait for a
-        probe to bring one back, or for the pod's restart)."""
+    def _loads(self, task: Task) -> List[GpuLoad]:
+        """Loads of the GPUs in service as `task` would see them (the prompts it would queue
+        behind); of every GPU when none is in service (the prompts then wait for a probe to bring
+        one back, or for the pod's restart)."""
         serving = [g for g in range(self.num_gpus) if g not in self._out_of_service]
         loads = []
         for gpu in serving or range(self.num_gpus):
             pending = self._pending[gpu]
+            position = _position_for(pending, task.number)
             running = self._running.get(gpu)
-            if pending:
-                tail = pending[-1].models
+            if position:
+                tail = pending[position - 1].models
             elif running is not None:
                 tail = running.models
             else:
                 tail = self._last_models[gpu]
-            ahead = len(pending) + (1 if running is not None else 0)
+            ahead = position + (1 if running is not None else 0)
             loads.append(GpuLoad(gpu, ahead, self._exec_estimate(gpu), tail))
         return loads
 
     def submit(self, task: Task, target_gpu: Optional[int], choose: Chooser) -> int:
-        """Queue `task` on `target_gpu` (pinned) or on the GPU `choose` picks; returns the GPU."""
+        """Queue `task` on `target_gpu` (pinned) or on the GPU `choose` picks; returns the GPU.
+        Each queue runs in the order of `number`, as stock ComfyUI's heap does (POST /prompt's
+        "front": true gives a negative number; ties keep arrival order)."""
         with self._cond:
             if target_gpu is None:
-                gpu = choose(self._loads(), task.models)
+                gpu = choose(self._loads(task), task.models)
             else:
                 gpu = target_gpu
                 task.pinned_gpu = target_gpu
             if not 0 <= gpu < self.num_gpus:
                 raise ValueError(f"GPU {gpu} is outside 0..{self.num_gpus - 1}")
-            self._pending[gpu].append(task)
+            queue = self._pending[gpu]
+            queue.insert(_position_for(queue, task.number), task)
             self._cond.notify_all()
             return gpu
 
@@ -185,3 +190,12 @@ class GpuQueues:
         change before `action` returns. `action` must be quick and must not call back."""
         with self._cond:
             return action(dict(self._running))
+
+
+def _position_for(queue: Deque[Task], number: float) -> int:
+    """Where a prompt numbered `number` goes: after every queued prompt with a number <= it
+    (usually the end, so the scan from the right stops at once)."""
+    position = len(queue)
+    while position and queue[position - 1].number > number:
+        position -= 1
+    return position

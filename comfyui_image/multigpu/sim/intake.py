@@ -39,7 +39,13 @@ def add_intake_routes(app: web.Application, pool: GpuPool, hub: WebSocketHub, ou
         if "client_id" in body:
             extra_data["client_id"] = body["client_id"]
         prompt_id = str(body.get("prompt_id") or uuid.uuid4())
-        number = float(body["number"]) if "number" in body else float(next(numbers))
+        # As server.py post_prompt: an explicit number, else the next one, negated for "front".
+        if "number" in body:
+            number = float(body["number"])
+        else:
+            number = float(next(numbers))
+            if body.get("front"):
+                number = -number
         outputs = output_nodes(prompt)
         task = Task(number=number, prompt_id=prompt_id, prompt=prompt, extra_data=extra_data,
                     outputs_to_execute=outputs, models=models_in_prompt(prompt))

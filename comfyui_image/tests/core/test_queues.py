@@ -85,3 +85,30 @@ def test_tail_models_predict_what_a_gpu_will_have_loaded():
     assert seen["loads"][1].tail_models == frozenset({"a.safetensors"})
     assert seen["loads"][1].ahead == 1
     assert seen["loads"][0].ahead == 0
+
+
+def test_each_queue_runs_in_number_order_so_front_prompts_run_next_like_stock():
+    q = queues(1)
+    for number, name in ((1, "first"), (2, "second"), (-3, "front"), (2, "tie"), (0.5, "explicit")):
+        q.submit(make_task(name, number=number), 0, choose_gpu)
+    taken = []
+    while True:
+        task = q.take(0, timeout=0)
+        if task is None:
+            break
+        taken.append(task.prompt_id)
+        q.finish(0)
+    assert taken == ["front", "explicit", "first", "second", "tie"]
+
+
+def test_a_front_prompt_is_routed_by_the_prompts_it_would_really_wait_for():
+    q = queues(2)
+    for i in range(3):  # GPU 0: three prompts queued; GPU 1: one running
+        q.submit(make_task(f"a{i}", number=i), 0, choose_gpu)
+    q.submit(make_task("b", number=3), 1, choose_gpu)
+    assert q.take(1, timeout=0).prompt_id == "b"
+    seen = []
+    q.submit(make_task("front", number=-4), None,
+             lambda loads, models: seen.append([(l.gpu_id, l.ahead) for l in loads]) or 0)
+    assert seen == [[(0, 0), (1, 1)]]  # nothing queued on GPU 0 runs before a front prompt
+    assert q.take(0, timeout=0).prompt_id == "front"
