@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import time
 
-OOM_TYPE_NAMES = ("OutOfMemoryError",)
+from ..core.faults import looks_like_out_of_memory
 
 
 def is_out_of_memory(error: BaseException, oom_exception: type) -> bool:
     # model_management falls back to OOM_EXCEPTION = Exception when torch lacks the CUDA error
-    # class; then every failure would look like an OOM, so only the class name counts.
+    # class; then every failure would look like an OOM, so only the class name and the message
+    # count: torch.OutOfMemoryError covers the caching allocator only, while an allocation that
+    # fails inside a kernel launch, cuBLAS or cuDNN arrives as a RuntimeError with CUDA's text.
     if oom_exception is not Exception and isinstance(error, oom_exception):
         return True
-    return type(error).__name__ in OOM_TYPE_NAMES
+    return looks_like_out_of_memory(type(error).__name__, str(error))
 
 
 def make_prompt_executor_class(execution, model_management) -> type:

@@ -43,11 +43,19 @@ def _innermost_frame(traceback_lines: Iterable[str]) -> str:
     return frames[-1] if frames else ""
 
 
+def looks_like_out_of_memory(exception_type: str, exception_message: str) -> bool:
+    """torch.OutOfMemoryError, and what CUDA reports as other errors when an allocation fails:
+    "CUDA error: out of memory" RuntimeErrors (a kernel's or a library's own allocation),
+    CUBLAS_STATUS_ALLOC_FAILED (cuBLAS handle or workspace), CUDNN_STATUS_ALLOC_FAILED and
+    CUDNN_STATUS_NOT_ENOUGH_WORKSPACE."""
+    return bool(_OOM.search(f"{exception_type}: {exception_message}"))
+
+
 def classify_error(exception_type: str, exception_message: str,
                    traceback_lines: Iterable[str] = ()) -> str:
     """GPU or WORKFLOW for one `execution_error` message's fields (rules 2, 4-6)."""
     text = f"{exception_type}: {exception_message}"
-    if _OOM.search(text):
+    if looks_like_out_of_memory(exception_type, exception_message):
         return WORKFLOW
     if _CUDA_FAILURE.search(text):
         return GPU

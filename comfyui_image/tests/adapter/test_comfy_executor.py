@@ -143,3 +143,19 @@ def test_the_probe_runs_a_tiny_kernel_on_the_workers_gpu_and_raises_when_cuda_fa
         assert "illegal memory access" in str(error)
     else:
         raise AssertionError("the probe must raise when the GPU cannot synchronize")
+
+
+def test_cuda_allocation_failures_reported_as_runtime_errors_are_ooms_too(comfy_stubs):
+    executor, prompt_server = setup(comfy_stubs)
+    messages = ["CUDA error: out of memory\nCUDA kernel errors might be asynchronously reported",
+                "CUDA error: CUBLAS_STATUS_ALLOC_FAILED when calling `cublasCreate(handle)`",
+                "cuDNN error: CUDNN_STATUS_ALLOC_FAILED",
+                "cuDNN error: CUDNN_STATUS_NOT_ENOUGH_WORKSPACE"]
+    for message in messages:
+        failing = Task(number=0, prompt_id="p1", extra_data={"client_id": "alice"},
+                       prompt={"1": {"class_type": "RaiseRuntimeError", "inputs": {"message": message}}},
+                       outputs_to_execute=["1"])
+        result = on_worker(0, [lambda: executor.bind_thread(0),
+                               lambda: executor.execute(0, failing, last_attempt=False)])
+        assert result.out_of_memory is True, message
+    assert sent_events(prompt_server, "execution_error") == []  # all held back for the retry

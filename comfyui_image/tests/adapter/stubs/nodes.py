@@ -17,6 +17,11 @@ class RaiseOOM:
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
 
+class RaiseRuntimeError:
+    def run(self, message="", **inputs):
+        raise RuntimeError(message)
+
+
 class RaiseValueError:
     def run(self, **inputs):
         raise ValueError("bad input")
@@ -29,4 +34,5 @@ def init_extra_nodes():
     NODE_CLASS_MAPPINGS["ImageAddNoise"] = ImageAddNoise
 
 
-NODE_CLASS_MAPPINGS = {"Noop": Noop, "RaiseOOM": RaiseOOM, "RaiseValueError": RaiseValueError}
+NODE_CLASS_MAPPINGS = {"Noop": Noop, "RaiseOOM": RaiseOOM, "RaiseValueError": RaiseValueError,
+                       "RaiseRuntimeError": RaiseRuntimeError}
