@@ -47,14 +47,14 @@ def total_ram_bytes() -> int:
 
 
 def report_hard_coded_devices(comfyui_dir: str) -> None:
-    from .core.device_scan import custom_nodes_in, format_findings, scan_paths
+    from .core.device_scan import custom_nodes_in, format_findings, scan_paths, unsafe
 
     folder = os.path.join(comfyui_dir, "custom_nodes")
     if not os.path.isdir(folder):
         return
     nodes = custom_nodes_in(folder)
     findings = scan_paths(nodes)
-    level = logging.WARNING if findings else logging.INFO
+    level = logging.WARNING if unsafe(findings) else logging.INFO
     log.log(level, "Custom-node device scan:\n%s", format_findings(findings, len(nodes)))
 
 

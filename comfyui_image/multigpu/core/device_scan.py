@@ -2,7 +2,10 @@
 
 One ComfyUI process drives every GPU from one worker thread per GPU, so a custom node must ask
 `comfy.model_management.get_torch_device()` each time it runs. A node that writes "cuda:0", calls
-`.cuda()` or caches the device at import time sends every GPU's work to one GPU.
+`.cuda(0)`, sets the device or caches a looked-up device at import time sends every GPU's work to
+one GPU. A bare "cuda" or `.cuda()` means the thread's current CUDA device, which each worker sets
+to its GPU (and passes to threads it starts): those findings are marked safe on a worker thread
+and are not counted as hard-coded.
 
 Usage: python -m multigpu.core.device_scan [--strict] [CUSTOM_NODES_DIR ...]
 """
@@ -33,6 +36,8 @@ SKIPPED_DIRS = frozenset({"__pycache__", "tests", "test", "node_modules"})
 DEVICE_KEYWORDS = frozenset({"device", "map_location", "device_map"})
 CUDA_LITERAL = re.compile(r"cuda(:\d+)?")
 CALL_TIME_HINT = "call comfy.model_management.get_torch_device() when the node runs"
+SAFE_LABEL = "safe on a worker thread"
+SAFE_WHY = "on a worker thread that is its own GPU (each worker sets its current device)"
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,7 @@ class DeviceFinding:
     col: int  # 1-based, as editors show it
     kind: str
     reason: str
+    safe_on_worker: bool = False  # resolves to the thread's current device when it runs
 
 
 def custom_nodes_in(custom_nodes_dir: str) -> List[str]:
@@ -77,11 +83,22 @@ def format_findings(findings: Sequence[DeviceFinding], nodes_scanned: int) -> st
     for node in sorted(by_node):
         lines.append(f"{node}:")
         for f in by_node[node]:
-            lines.append(f"  {f.path}:{f.line}:{f.col} {f.kind}: {f.reason}")
-    flagged = sorted({f.node for f in findings if f.kind not in NOTE_KINDS})
+            label = f" ({SAFE_LABEL})" if f.safe_on_worker else ""
+            lines.append(f"  {f.path}:{f.line}:{f.col} {f.kind}{label}: {f.reason}")
+    flagged = sorted({f.node for f in unsafe(findings)})
     summary = f"{nodes_scanned} custom nodes scanned, {len(flagged)} with hard-coded devices"
-    lines.append(summary + (": " + ", ".join(flagged) if flagged else ""))
+    summary += ": " + ", ".join(flagged) if flagged else ""
+    safe_only = sorted({f.node for f in findings if f.safe_on_worker} - set(flagged))
+    if safe_only:
+        summary += f"; {len(safe_only)} more use only the thread's current device ({SAFE_LABEL}): "
+        summary += ", ".join(safe_only)
+    lines.append(summary)
     return "\n".join(lines)
+
+
+def unsafe(findings: Sequence[DeviceFinding]) -> List[DeviceFinding]:
+    """The findings that put work on the wrong GPU even on a worker thread."""
+    return [f for f in findings if f.kind not in NOTE_KINDS and not f.safe_on_worker]
 
 
 def _python_files(node_path: str) -> List[str]:
@@ -170,6 +187,14 @@ def _gpu_words(literal: str) -> str:
     return f"GPU {literal.split(':')[1]}" if ":" in literal else "the thread's current CUDA device"
 
 
+def _is_bare(literal: str) -> bool:
+    return ":" not in literal
+
+
+def _hint(literal: str) -> str:
+    return SAFE_WHY if _is_bare(literal) else CALL_TIME_HINT
+
+
 class _DeviceVisitor(ast.NodeVisitor):
     def __init__(self, node: str, path: str, source: str) -> None:
         self.findings: List[DeviceFinding] = []
@@ -177,10 +202,10 @@ class _DeviceVisitor(ast.NodeVisitor):
         # Statements at depth 0 run at import (module body, class bodies); deeper ones run per call.
         self._function_depth = 0
 
-    def _add(self, at: ast.AST, kind: str, why: str) -> None:
+    def _add(self, at: ast.AST, kind: str, why: str, safe: bool = False) -> None:
         snippet = (ast.get_source_segment(self._source, at) or "").split("\n")[0][:80]
         line, col = getattr(at, "lineno", 1), getattr(at, "col_offset", 0) + 1
-        self.findings.append(DeviceFinding(self._node, self._path, line, col, kind, f"{snippet} {why}"))
+        self.findings.append(DeviceFinding(self._node, self._path, line, col, kind, f"{snippet} {why}", safe))
 
     def visit_FunctionDef(self, node: ast.AST) -> None:
         self._check_defaults(node.args)  # defaults are evaluated in the enclosing scope, when `def` runs
@@ -206,15 +231,18 @@ class _DeviceVisitor(ast.NodeVisitor):
         if attr in ("device", "to") or name == "device":
             literal = _cuda_literal(first)
             if literal:
-                self._add(node, DEVICE_STRING, f"hard-codes {_gpu_words(literal)}; {CALL_TIME_HINT}")
+                self._add(node, DEVICE_STRING, f"hard-codes {_gpu_words(literal)}; {_hint(literal)}",
+                          _is_bare(literal))
         for keyword in node.keywords:
             literal = _cuda_literal(keyword.value) if keyword.arg in DEVICE_KEYWORDS else None
             if literal:
-                why = f"as {keyword.arg}= hard-codes {_gpu_words(literal)}; {CALL_TIME_HINT}"
-                self._add(keyword.value, DEVICE_STRING, why)
+                why = f"as {keyword.arg}= hard-codes {_gpu_words(literal)}; {_hint(literal)}"
+                self._add(keyword.value, DEVICE_STRING, why, _is_bare(literal))
         if attr == "cuda" and name != "torch.cuda":
-            where = "that GPU" if node.args else "the thread's current CUDA device, not the prompt's GPU"
-            self._add(node, CUDA_CALL, f"moves to {where}; use .to(comfy.model_management.get_torch_device())")
+            if node.args:
+                self._add(node, CUDA_CALL, "moves to that GPU; use .to(comfy.model_management.get_torch_device())")
+            else:
+                self._add(node, CUDA_CALL, f"moves to the thread's current CUDA device; {SAFE_WHY}", True)
         if name.endswith("cuda.set_device") or name == "torch.set_default_device":
             self._add(node, SET_DEVICE, "changes the device that the worker threads choose themselves; remove it")
         self.generic_visit(node)
@@ -222,7 +250,8 @@ class _DeviceVisitor(ast.NodeVisitor):
     def _check_assignment(self, targets: List[ast.expr], value: Optional[ast.expr]) -> None:
         literal = _cuda_literal(value)
         if literal and any("device" in _dotted(t).lower() for t in targets):
-            self._add(value, DEVICE_STRING, f"stores {_gpu_words(literal)} as the device; {CALL_TIME_HINT}")
+            self._add(value, DEVICE_STRING, f"stores {_gpu_words(literal)} as the device; {_hint(literal)}",
+                      _is_bare(literal))
         if self._function_depth == 0 and value is not None:
             why = f"runs once at import, so every GPU thread shares one device; {CALL_TIME_HINT}"
             for call in _device_lookups(value):
@@ -235,8 +264,8 @@ class _DeviceVisitor(ast.NodeVisitor):
         for arg, default in pairs:
             literal = _cuda_literal(default)
             if literal and "device" in arg.arg.lower():
-                why = f"as the default of {arg.arg} hard-codes {_gpu_words(literal)}; {CALL_TIME_HINT}"
-                self._add(default, DEVICE_STRING, why)
+                why = f"as the default of {arg.arg} hard-codes {_gpu_words(literal)}; {_hint(literal)}"
+                self._add(default, DEVICE_STRING, why, _is_bare(literal))
             if self._function_depth == 0:
                 why = f"as the default of {arg.arg} runs once, at import; default to None and {CALL_TIME_HINT}"
                 for call in _device_lookups(default):
@@ -250,7 +279,7 @@ def main(argv: Sequence[str]) -> int:
     findings = scan_paths(nodes)
     print(format_findings(findings, len(nodes)))
     # Without --strict the report is advice: an image build should not fail on a node that may never run.
-    return 1 if strict and any(f.kind not in NOTE_KINDS for f in findings) else 0
+    return 1 if strict and unsafe(findings) else 0
 
 
 if __name__ == "__main__":

@@ -184,13 +184,31 @@ def test_the_report_groups_by_node_and_ends_with_a_summary(tmp_path):
         "ComfyUI-Pinned:",
         f"  {pinned}:1:5 device-string: y.to('cuda:0') hard-codes GPU 0; "
         "call comfy.model_management.get_torch_device() when the node runs",
-        f"  {pinned}:2:1 cuda-call: z.cuda() moves to the thread's current CUDA device, not the prompt's GPU; "
-        "use .to(comfy.model_management.get_torch_device())",
+        f"  {pinned}:2:1 cuda-call (safe on a worker thread): z.cuda() moves to the thread's current CUDA device; "
+        "on a worker thread that is its own GPU (each worker sets its current device)",
         "single_file.py:",
-        f"  {single}:1:10 device-string: 'cuda' stores the thread's current CUDA device as the device; "
-        "call comfy.model_management.get_torch_device() when the node runs",
-        "4 custom nodes scanned, 2 with hard-coded devices: ComfyUI-Pinned, single_file.py",
+        f"  {single}:1:10 device-string (safe on a worker thread): 'cuda' stores the thread's current CUDA device "
+        "as the device; on a worker thread that is its own GPU (each worker sets its current device)",
+        "4 custom nodes scanned, 1 with hard-coded devices: ComfyUI-Pinned; 1 more use only the thread's "
+        "current device (safe on a worker thread): single_file.py",
     ]
+
+
+def test_bare_cuda_and_cuda_calls_without_an_index_are_safe_on_a_worker_thread(tmp_path):
+    node = write_node(tmp_path, "mixed", {"nodes.py": """
+        import torch
+        a = x.to("cuda")
+        b = x.to("cuda:1")
+        c = x.cuda()
+        d = x.cuda(0)
+        DEVICE = "cuda"
+        torch.cuda.set_device(0)
+    """})
+    safe = [(f.line, f.safe_on_worker) for f in scan_paths([str(node)])]
+    assert safe == [(2, True), (3, False), (4, True), (5, False), (6, True), (7, False)]
+    assert [f.line for f in device_scan.unsafe(scan_paths([str(node)]))] == [3, 5, 7]
+    safe_only = write_node(tmp_path / "other", "safe", {"nodes.py": "model.cuda()\n"})
+    assert device_scan.main(["--strict", str(safe_only.parent)]) == 0
 
 
 def test_the_summary_of_a_clean_scan_lists_no_names():
@@ -198,7 +216,7 @@ def test_the_summary_of_a_clean_scan_lists_no_names():
 
 
 def test_the_command_line_exits_nonzero_only_when_strict(tmp_path, capsys):
-    write_node(tmp_path, "pinned", {"nodes.py": "model.cuda()\n"})
+    write_node(tmp_path, "pinned", {"nodes.py": "model.cuda(0)\n"})
     assert device_scan.main([str(tmp_path)]) == 0
     assert device_scan.main(["--strict", str(tmp_path)]) == 1
     assert capsys.readouterr().out.splitlines()[-1] == "1 custom nodes scanned, 1 with hard-coded devices: pinned"
