@@ -38,6 +38,8 @@ class ComfyExecutor:
         self._locks = file_locks
         self._server = server
         self._executors: Dict[int, object] = {}
+        self._current: Dict[int, str] = {}  # prompt id of each GPU's latest attempt
+        self._retrying: Dict[int, Optional[str]] = {}  # prompt id each GPU retries after an OOM
         self._gc_lock = threading.Lock()
         self._last_gc = 0.0
 
@@ -73,10 +75,16 @@ class ComfyExecutor:
         extra_data = dict(task.extra_data)
         extra_data.update(task.sensitive)
         executor.begin_attempt(hold_back_oom=not last_attempt)
+        if self._retrying.pop(gpu_id, None) == task.prompt_id:
+            # An interrupt that arrived during the OOM recovery is for this prompt: the retry
+            # must not wipe it when PromptExecutor clears the flag as it starts.
+            self._flags.keep_through_next_clear(gpu_id)
+        self._current[gpu_id] = task.prompt_id
         started = time.perf_counter()
         try:
             executor.execute(task.prompt, task.prompt_id, extra_data, task.outputs_to_execute)
         finally:
+            self._flags.keep_through_next_clear(gpu_id, False)
             release_after_node(self._locks)
         log.info("GPU %d: prompt %s executed in %.2f seconds", gpu_id, task.prompt_id,
                  time.perf_counter() - started)
@@ -86,6 +94,8 @@ class ComfyExecutor:
 
     def recover_from_oom(self, gpu_id: int) -> None:
         import comfy.model_management as mm
+
+        self._retrying[gpu_id] = self._current.get(gpu_id)  # the core retries this prompt next
 
         mm.unload_all_models()  # this GPU's models only: per-GPU model list and device
         gc.collect()

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, Optional, Set
 
 from .worker_binding import bound_gpu
 
@@ -31,10 +31,24 @@ class GpuInterruptFlags:
     def __init__(self, num_gpus: int):
         self._lock = threading.Lock()
         self._flags: Dict[int, bool] = {gpu: False for gpu in range(num_gpus)}
+        self._keep: Set[int] = set()
 
     def set(self, gpu_id: int, value: bool = True) -> None:
         with self._lock:
+            if not value and gpu_id in self._keep:
+                self._keep.discard(gpu_id)  # the clear a retry's start makes: keep the interrupt
+                return
             self._flags[gpu_id] = value
+
+    def keep_through_next_clear(self, gpu_id: int, keep: bool = True) -> None:
+        """Ignore the next clear on `gpu_id` (the one PromptExecutor makes as a prompt starts), so
+        an interrupt that arrived while the OOM retry of the same prompt was being prepared still
+        stops it; `keep=False` withdraws that once the attempt ended."""
+        with self._lock:
+            if keep:
+                self._keep.add(gpu_id)
+            else:
+                self._keep.discard(gpu_id)
 
     def set_all(self, value: bool) -> None:
         with self._lock:

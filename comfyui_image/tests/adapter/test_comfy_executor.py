@@ -159,3 +159,28 @@ def test_cuda_allocation_failures_reported_as_runtime_errors_are_ooms_too(comfy_
                                lambda: executor.execute(0, failing, last_attempt=False)])
         assert result.out_of_memory is True, message
     assert sent_events(prompt_server, "execution_error") == []  # all held back for the retry
+
+
+def test_an_interrupt_that_arrives_during_oom_recovery_stops_the_retry(comfy_stubs):
+    executor, prompt_server = setup(comfy_stubs)
+    results = []
+    on_worker(0, [lambda: executor.bind_thread(0),
+                  lambda: results.append(executor.execute(0, task("RaiseOOM"), last_attempt=False)),
+                  lambda: executor.recover_from_oom(0),
+                  lambda: executor.interrupt(0),  # the user's Cancel, while the cache empties
+                  lambda: results.append(executor.execute(0, task("Noop"), last_attempt=True))])
+    assert results[0].out_of_memory is True
+    assert results[1].interrupted is True and results[1].success is False
+    assert len(sent_events(prompt_server, "execution_interrupted")) == 1
+
+
+def test_a_new_prompt_still_clears_an_interrupt_left_from_the_previous_one(comfy_stubs):
+    executor, _ = setup(comfy_stubs)
+    results = []
+    on_worker(0, [lambda: executor.bind_thread(0),
+                  lambda: results.append(executor.execute(0, task("RaiseOOM"), last_attempt=False)),
+                  lambda: executor.recover_from_oom(0),
+                  lambda: results.append(executor.execute(0, task("Noop"), last_attempt=True)),
+                  lambda: executor.interrupt(0),  # arrived after the prompt's last check
+                  lambda: results.append(executor.execute(0, task("Noop", "p2"), last_attempt=True))])
+    assert [r.success for r in results] == [False, True, True]
