@@ -5,7 +5,8 @@ the output folder; the node (nodes.py `SaveImage.save_images`) writes the files 
 workers saving with the same prefix at once would both pick the same counter and overwrite each
 other's image. On a worker, the wrapper takes the lock for (output folder, prefix) before the
 listing and keeps it until the node has finished: `release_after_node` runs on the worker's next
-`executing` / `executed` message (server_state.py) and when the prompt ends (executor.py).
+`executing` / `executed` message (server_state.py) and when the prompt ends (executor.py). The
+GPU holds the lock, not the thread, so a save on a helper thread is released there too.
 
 The key is the prefix as given, before `%date%`-style variables are expanded, so two prefixes
 that differ only in spelling but expand to the same file name are not serialised. A node that
@@ -31,8 +32,9 @@ def patch_save_image_path(folder_paths, locks: KeyedLocks) -> None:
         return
 
     def get_save_image_path(filename_prefix, output_dir, image_width=0, image_height=0):
-        if bound_gpu() is not None:  # other threads never reach a node boundary to release
-            locks.acquire(output_lock_key(filename_prefix, output_dir))
+        gpu = bound_gpu()
+        if gpu is not None:  # other threads never reach a node boundary to release
+            locks.acquire(output_lock_key(filename_prefix, output_dir), owner=gpu)
         return original(filename_prefix, output_dir, image_width, image_height)
 
     get_save_image_path._multigpu_original = original
@@ -40,5 +42,8 @@ def patch_save_image_path(folder_paths, locks: KeyedLocks) -> None:
 
 
 def release_after_node(locks: KeyedLocks) -> None:
-    """Release the file-name locks the calling thread holds (a no-op when it holds none)."""
-    locks.release_held()
+    """Release the file-name locks the calling thread's GPU holds, including those its helper
+    threads took (a no-op off the workers or when it holds none)."""
+    gpu = bound_gpu()
+    if gpu is not None:
+        locks.release_held(gpu)

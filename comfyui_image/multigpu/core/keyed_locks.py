@@ -1,9 +1,14 @@
-"""Locks by key that a thread holds until it says it is done with everything it took.
+"""Locks by key that an owner (a GPU) holds until it says it is done with everything it took.
 
 Used for output file names: ComfyUI's `folder_paths.get_save_image_path` picks the next free
 counter by scanning the folder, and the node writes the files later. Two workers saving with the
 same prefix at once would pick the same counter; holding the (folder, prefix) lock from the lookup
 until the node has finished makes the scan-then-write atomic without changing file names.
+
+The owner is the GPU, not the thread: a node may save from a helper thread (bound to its worker's
+GPU) while the release happens on the worker thread at the next node boundary, and a thread's lock
+could only be released by that thread. Only held keys are kept, so unique prefixes (a timestamp
+per prompt) do not make the map grow.
 """
 from __future__ import annotations
 
@@ -13,33 +18,38 @@ from typing import Dict, Hashable, List
 
 class KeyedLocks:
     def __init__(self) -> None:
-        self._guard = threading.Lock()
-        self._locks: Dict[Hashable, threading.RLock] = {}
-        self._held = threading.local()
+        self._cond = threading.Condition(threading.Lock())
+        self._owner_of: Dict[Hashable, Hashable] = {}
+        self._held: Dict[Hashable, List[Hashable]] = {}
 
-    def _held_list(self) -> List[threading.RLock]:
-        held = getattr(self._held, "locks", None)
-        if held is None:
-            held = self._held.locks = []
-        return held
+    def acquire(self, key: Hashable, owner: Hashable) -> None:
+        """Wait until no other owner holds `key`, then hold it for `owner` (re-entrant)."""
+        with self._cond:
+            while True:
+                current = self._owner_of.get(key)
+                if current == owner:
+                    return
+                if current is None:
+                    self._owner_of[key] = owner
+                    self._held.setdefault(owner, []).append(key)
+                    return
+                self._cond.wait()
 
-    def acquire(self, key: Hashable) -> None:
-        """Take the lock for `key` (re-entrant for this thread) and remember it as held."""
-        with self._guard:
-            lock = self._locks.setdefault(key, threading.RLock())
-        held = self._held_list()
-        if lock in held:
-            return
-        lock.acquire()
-        held.append(lock)
+    def release_held(self, owner: Hashable) -> int:
+        """Release every key `owner` holds, whichever thread took it; returns how many."""
+        with self._cond:
+            keys = self._held.pop(owner, [])
+            for key in keys:
+                del self._owner_of[key]
+            if keys:
+                self._cond.notify_all()
+            return len(keys)
 
-    def release_held(self) -> int:
-        """Release every lock this thread took; returns how many."""
-        held = self._held_list()
-        count = len(held)
-        while held:
-            held.pop().release()
-        return count
+    def held_count(self, owner: Hashable) -> int:
+        with self._cond:
+            return len(self._held.get(owner, ()))
 
-    def held_count(self) -> int:
-        return len(self._held_list())
+    def keys_held(self) -> int:
+        """Keys held by anyone: the whole size of the map."""
+        with self._cond:
+            return len(self._owner_of)

@@ -9,6 +9,7 @@ from multigpu.comfy_adapter.seeding import patch_prepare_noise
 from multigpu.comfy_adapter.weights_cache import new_weights_cache, patch_load_torch_file
 from multigpu.comfy_adapter.worker_binding import bind_current_thread
 from multigpu.core.keyed_locks import KeyedLocks
+from thread_runner import run_in_thread
 
 
 def write(path, size):
@@ -124,7 +125,7 @@ def test_two_workers_saving_with_one_prefix_get_different_counters(comfy_stubs, 
     for t in threads:
         t.join()
     assert sorted(counters) == [1, 2]
-    assert locks.held_count() == 0
+    assert locks.held_count(0) == locks.held_count(1) == 0
 
 
 def test_unbound_threads_save_without_taking_a_lock(comfy_stubs, tmp_path):
@@ -133,4 +134,45 @@ def test_unbound_threads_save_without_taking_a_lock(comfy_stubs, tmp_path):
     locks = KeyedLocks()
     patch_save_image_path(folder_paths, locks)
     folder_paths.get_save_image_path("x", str(tmp_path))
-    assert locks.held_count() == 0
+    assert locks.keys_held() == 0
+
+
+def test_a_save_on_a_helper_thread_is_released_by_its_worker_and_blocks_no_other_gpu(comfy_stubs, tmp_path):
+    import folder_paths
+
+    locks = KeyedLocks()
+    patch_save_image_path(folder_paths, locks)
+
+    def on_gpu(gpu, function):
+        outcome = []
+
+        def bound():
+            bind_current_thread(gpu)
+            outcome.append(function())
+
+        thread = threading.Thread(target=bound, daemon=True)  # daemon: a deadlock must not hang pytest
+        thread.start()
+        thread.join(10)  # only a deadlock takes this long
+        assert outcome, f"GPU {gpu}'s thread is stuck"
+
+    on_gpu(0, lambda: folder_paths.get_save_image_path("ComfyUI", str(tmp_path)))  # a node's helper thread
+    on_gpu(0, lambda: release_after_node(locks))  # GPU 0's worker reaches the next node
+    on_gpu(1, lambda: folder_paths.get_save_image_path("ComfyUI", str(tmp_path)))
+    on_gpu(1, lambda: release_after_node(locks))
+    assert locks.keys_held() == 0
+
+
+def test_the_lock_map_does_not_grow_with_unique_prefixes(comfy_stubs, tmp_path):
+    import folder_paths
+
+    locks = KeyedLocks()
+    patch_save_image_path(folder_paths, locks)
+
+    def save_many():
+        bind_current_thread(0)
+        for n in range(200):
+            folder_paths.get_save_image_path(f"ComfyUI_run{n}", str(tmp_path))
+            release_after_node(locks)
+
+    run_in_thread(save_many)
+    assert locks.keys_held() == 0
