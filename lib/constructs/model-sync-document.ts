@@ -11,6 +11,13 @@ export const ARCHIVE_HEREDOC_END = 'COMFYUI_MODEL_SYNC_TAR_GZ';
 const BASE64_LINE = 76;
 
 /**
+ * The sync stops this long before the step's timeout (executionTimeout), when the SSM agent kills the
+ * command's whole process group: time to record why in status.json, stop s5cmd and leave its request queued
+ * for the next run (sync_models.py --stop-by).
+ */
+export const SYNC_STOP_MARGIN_SECONDS = 60;
+
+/**
  * The system user the node sync runs as (install-node-sync.sh creates it, the unit's User= names it): it may
  * write only the model cache, so a bucket key cannot make the sync write anywhere else.
  */
@@ -53,6 +60,7 @@ export function modelSyncDocumentContent(props: ModelSyncDocumentContentProps): 
     `--require-mount '${NODE_INSTANCE_STORE_MOUNT}' --mount-wait-seconds 0`,
     `--s5cmd '${NODE_S5CMD_PATH}'`,
     "--keys-b64 '{{ keys }}'",
+    '--stop-by "$stop_by"',
   ].join(' ')})`;
   return {
     schemaVersion: '2.2',
@@ -80,6 +88,8 @@ export function modelSyncDocumentContent(props: ModelSyncDocumentContentProps): 
           timeoutSeconds: '{{ executionTimeout }}',
           runCommand: [
             'set -euo pipefail',
+            // First, so the time the steps below take counts too.
+            `stop_by=$(( $(date +%s) + {{ executionTimeout }} - ${SYNC_STOP_MARGIN_SECONDS} ))`,
             'program=$(mktemp -d /tmp/comfyui-model-sync.XXXXXX)',
             'trap \'rm -rf "$program"\' EXIT',
             `base64 -d > "$program/program.tar.gz" <<'${ARCHIVE_HEREDOC_END}'`,

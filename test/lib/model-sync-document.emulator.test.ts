@@ -39,6 +39,7 @@ function runDocument(keysParameter: string, cacheDir: string) {
   const content = modelSyncDocumentContent({ bucketName: BUCKET, region: 'us-east-1' }) as any;
   let shell = (content.mainSteps[0].inputs.runCommand as string[]).join('\n')
     .replace('{{ keys }}', keysParameter)
+    .replace('{{ executionTimeout }}', '3600')
     .replaceAll(`'${NODE_MODEL_CACHE_DIR}'`, `'${cacheDir}'`)
     .replaceAll(`'${NODE_INSTANCE_STORE_MOUNT}'`, "'/'")
     .replaceAll(`'${NODE_S5CMD_PATH}'`, `'${S5CMD}'`)

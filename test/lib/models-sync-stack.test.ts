@@ -11,6 +11,7 @@ import {
   modelSyncDocumentContent,
   NODE_SYNC_USER,
   NODE_SYNC_USERADD_OPTIONS,
+  SYNC_STOP_MARGIN_SECONDS,
 } from '../../lib/constructs/model-sync-document';
 import { nodeSyncArchive, nodeSyncProgramFiles } from '../../lib/constructs/node-sync-archive';
 import { NODE_SYNC_DIR } from '../../lib/constructs/node-sync-bundle';
@@ -76,7 +77,7 @@ describe('LambdaModelsSync stack', () => {
     expect(tail).toEqual([
       'chmod -R a+rX "$program"',
       'script="$program/sync_models.py"',
-      expect.stringMatching(/^args=\(--bucket 'models' .*--keys-b64 '\{\{ keys \}\}'\)$/),
+      expect.stringMatching(/^args=\(--bucket 'models' .*--keys-b64 '\{\{ keys \}\}' --stop-by "\$stop_by"\)$/),
       `getent passwd ${NODE_SYNC_USER} >/dev/null || useradd ${NODE_SYNC_USERADD_OPTIONS} ${NODE_SYNC_USER}`,
       `/usr/bin/python3 "$script" "\${args[@]}" --prepare-cache-for ${NODE_SYNC_USER}`,
       'cd /',
@@ -93,6 +94,19 @@ describe('LambdaModelsSync stack', () => {
   test('fits SSM\'s 64 KB limit together with the largest keys parameter the Lambda sends', () => {
     const content = JSON.stringify(modelSyncDocumentContent({ bucketName: 'b'.repeat(63), region: 'ap-southeast-2' }));
     expect(Buffer.byteLength(content) + KEYS_PARAMETER_MAX_CHARS).toBeLessThan(SSM_DOCUMENT_LIMIT_BYTES);
+  });
+
+  test("stops the sync cleanly before SSM's timeout kills it: --stop-by from the step's start and executionTimeout", () => {
+    const content = modelSyncDocumentContent({ bucketName: 'models', region: 'us-west-2' }) as any;
+    const step = content.mainSteps[0].inputs;
+    expect(step.timeoutSeconds).toBe('{{ executionTimeout }}');
+    expect(step.runCommand.slice(0, 2)).toEqual([
+      'set -euo pipefail',
+      `stop_by=$(( $(date +%s) + {{ executionTimeout }} - ${SYNC_STOP_MARGIN_SECONDS} ))`,
+    ]);
+    expect(step.runCommand.find((l: string) => l.startsWith('args=('))).toContain('--stop-by "$stop_by"');
+    // Only digits reach the shell's arithmetic.
+    expect(new RegExp(content.parameters.executionTimeout.allowedPattern).test('3600; reboot')).toBe(false);
   });
 
   test('admits only base64 for the keys parameter, so keys cannot inject shell code', () => {

@@ -11,9 +11,12 @@ packs them when it synthesizes the document), so both always run the same code.
 
 Downloads land in a per-run staging directory on the same filesystem and are renamed into place when
 complete, so ComfyUI never sees a half-written file: objects larger than one part through s5cmd (parallel
-ranged parts), smaller ones by presigned GET in threads (split_downloads says why). A lock serializes runs;
-the free space is checked before anything changes; status.json and the `ready` marker (written after the
-first successful full sync) tell pods and operators where the node stands.
+ranged parts, placed only if a HEAD afterwards shows the version listed), smaller ones by presigned GET in
+threads (plan.split_downloads says why). Runs take turns under a lock, and the run that holds it syncs every
+request filed meanwhile before it lets go (run_queue); --stop-by ends a run cleanly before SSM would kill it.
+The free space is checked before anything changes; status.json (written as the run goes, with a manifest
+journal of every file placed) and the `ready` marker (written after the first successful full sync) tell
+pods and operators where the node stands.
 
 Whoever can write to the bucket chooses the keys, so only keys this script listed and checked are fetched,
 each into a numbered staging file: s5cmd gets one `cp --raw` per key, never a wildcard (s5cmd lists a
@@ -24,7 +27,8 @@ cache; root only prepares the cache for it (--prepare-cache-for).
 
 Runs on the node's system python3 (3.9 on AL2023) with the standard library only.
 Exit codes: 0 ok, 1 some objects failed, 2 bad arguments or environment, 3 models do not fit,
-4 another run held the lock too long, 5 the instance store is not mounted.
+4 another run held the lock too long (this run's request stays queued for it), 5 the instance store is not
+mounted, 6 stopped at its deadline (--stop-by; its request stays queued for the next run).
 """
 import os
 import sys

@@ -8,11 +8,11 @@ import signal
 import sys
 import traceback
 
-from .log import human_bytes, log
+from .log import log
 from .outcome import EXIT_FAILED, EXIT_OK, SyncError
 from .plan import DEFAULT_RESERVE_GIB, DEFAULT_RESERVE_PERCENT
 from .prepare import prepare_cache, wait_for_mount
-from .sync import sync
+from .sync import done_summary, sync
 
 
 def parse_args(argv: list):
@@ -33,7 +33,10 @@ def parse_args(argv: list):
                    help="share of the filesystem left free: kubelet's eviction threshold plus a margin")
     p.add_argument("--require-mount", default="", help="fail unless this path is a mount point")
     p.add_argument("--mount-wait-seconds", type=float, default=600.0)
-    p.add_argument("--lock-timeout-seconds", type=float, default=3300.0)
+    p.add_argument("--lock-timeout-seconds", type=float, default=3300.0,
+                   help="how long to wait while another sync runs; this run's request stays queued after")
+    p.add_argument("--stop-by", type=float, default=None, metavar="EPOCH_SECONDS",
+                   help="stop cleanly by then (the SSM document's timeout); the request stays queued")
     p.add_argument("--prepare-cache-for", default="", metavar="USER",
                    help="as root: wait for --require-mount, create the cache folders, give them to USER, and exit")
     return p.parse_args(argv)
@@ -70,7 +73,5 @@ def main(argv: list) -> int:
         log("FAILED: %s: %s (an error of the sync itself; the traceback follows)" % (type(error).__name__, error))
         traceback.print_exc(file=sys.stdout)
         return EXIT_FAILED
-    log("done: %d downloaded (%s), %d deleted; cache holds %d objects, %s" % (
-        status["downloaded"], human_bytes(status["downloaded_bytes"]), status["deleted"], status["objects"],
-        human_bytes(status["bytes"])))
+    log("done: " + (status.get("summary") or done_summary(status)))
     return EXIT_OK

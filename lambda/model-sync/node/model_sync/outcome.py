@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_SPACE, EXIT_LOCKED, EXIT_NOT_MOUNTED = 0, 1, 2, 3, 4, 5
+# Stopped at its deadline (--stop-by); what it asked for stays queued for the next run.
+EXIT_DEADLINE = 6
 
 
 class SyncError(Exception):

