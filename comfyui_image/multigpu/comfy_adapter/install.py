@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Sequence
 
@@ -25,6 +27,8 @@ from .filename_locks import patch_save_image_path, release_after_node
 from .graph_prefix import patch_graph_builder
 from .interrupt import GpuInterruptFlags, patch_interrupts
 from .loaded_models import patch_loaded_models
+from .patch_guard import PatchGuard
+from .placement import patch_load_models_gpu, patch_onnxruntime
 from .post_import import PostImportHooks
 from .pinning import patch_pinning
 from .progress import patch_progress
@@ -76,18 +80,19 @@ def install(comfyui_dir: str, num_gpus: int, *, weights_cache_bytes: int,
     server_ref = _ServerRef()
     executor = ComfyExecutor(interrupt_flags=flags, file_locks=file_locks, server=server_ref.get,
                              device_type=device_type)
+    guard = PatchGuard()
     pool = GpuPool(executor, num_gpus, settings=settings, on_queue_changed=server_ref.queue_updated,
-                   readiness_checks=readiness_checks)
+                   readiness_checks=[*readiness_checks, guard.problem])
     hooks = PostImportHooks()
     patched = []
     pinned = PinnedLedger()
     expose_pinned_memory(pool.metrics.registry, pinned, num_gpus)
 
-    def on(module_name: str, what: str, patch: Callable) -> None:
+    def on(module_name: str, what: str, patch: Callable, optional: bool = False) -> None:
         def apply(module) -> None:
-            patch(module)
+            guard.record_changes(module, patch)
             log.info("Patched %s: %s", module_name, what)
-        hooks.when_imported(module_name, apply)
+        hooks.when_imported(module_name, apply, optional=optional)
         patched.append(module_name)
 
     def patch_model_management(mm) -> None:
@@ -98,6 +103,7 @@ def install(comfyui_dir: str, num_gpus: int, *, weights_cache_bytes: int,
         patch_get_torch_device(mm, torch, device_type,
                                on_unbound=UnboundDeviceWarning(lambda: bool(pool.running_prompt_ids())))
         patch_soft_empty_cache(mm)
+        patch_load_models_gpu(mm, device_type)
         patch_pinning(mm, torch, pinned, weights_cache_bytes=weights_cache_bytes, num_gpus=num_gpus)
 
     def patch_execution(execution) -> None:
@@ -106,7 +112,10 @@ def install(comfyui_dir: str, num_gpus: int, *, weights_cache_bytes: int,
     def after_nodes_loaded() -> None:
         nodes = sys.modules.get("nodes")
         if nodes is not None:
-            patch_node_module(nodes, "ImageAddNoise")
+            patched_module = patch_node_module(nodes, "ImageAddNoise")
+            if patched_module:
+                guard.record(sys.modules[patched_module], "torch", f"{patched_module}.torch")
+        guard.log_after_nodes_loaded()
 
     def patch_server(server_module) -> None:
         patch_prompt_server(server_module, on_node_boundary=lambda: release_after_node(file_locks))
@@ -126,6 +135,7 @@ def install(comfyui_dir: str, num_gpus: int, *, weights_cache_bytes: int,
            lambda m: patch_load_torch_file(m, weights_cache, mmap_loads))
     else:
         log.info("Shared weights cache off (COMFY_WEIGHTS_CACHE_GIB=0)")
+    on("onnxruntime", "CUDA sessions created on a worker use its GPU", patch_onnxruntime, optional=True)
     on("comfy.sample", "prepare_noise uses a private generator", patch_private_seed)
     on("comfy.samplers", "inpaint 'random' noise uses a private generator", patch_private_seed)
     on("comfy.ldm.modules.diffusionmodules.upscaling", "upscaler noise uses a private generator",
@@ -140,6 +150,8 @@ def install(comfyui_dir: str, num_gpus: int, *, weights_cache_bytes: int,
     hooks.install()
     binder = _device_binder(device_type)
     undo = [patch_thread_start(binder), patch_executor_submit(binder)]
+    guard.record(threading.Thread, "start", "threading.Thread.start")
+    guard.record(ThreadPoolExecutor, "submit", "concurrent.futures.ThreadPoolExecutor.submit")
     log.info("Threads and executor tasks started by a GPU worker run on its GPU")
     log.info("Multi-GPU adapter installed for %d GPUs; patches wait for: %s",
              num_gpus, ", ".join(patched))

@@ -11,7 +11,7 @@ import importlib.abc
 import importlib.machinery
 import logging
 import sys
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Set
 
 log = logging.getLogger("multigpu.post_import")
 
@@ -38,9 +38,13 @@ class _PatchingLoader(importlib.abc.Loader):
 class PostImportHooks(importlib.abc.MetaPathFinder):
     def __init__(self) -> None:
         self._callbacks: Dict[str, List[Callback]] = {}
+        self._optional: Set[str] = set()
 
-    def when_imported(self, name: str, callback: Callback) -> None:
-        """Call `callback(module)` once `name` is imported (now, if it already is)."""
+    def when_imported(self, name: str, callback: Callback, optional: bool = False) -> None:
+        """Call `callback(module)` once `name` is imported (now, if it already is). An optional
+        module (one only some custom nodes import) is not reported by `pending`."""
+        if optional:
+            self._optional.add(name)
         module = sys.modules.get(name)
         if module is not None:
             callback(module)
@@ -72,4 +76,4 @@ class PostImportHooks(importlib.abc.MetaPathFinder):
             sys.meta_path.remove(self)
 
     def pending(self) -> List[str]:
-        return sorted(self._callbacks)
+        return sorted(set(self._callbacks) - self._optional)

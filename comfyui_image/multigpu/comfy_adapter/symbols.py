@@ -51,6 +51,8 @@ SYMBOLS = (
     Symbol(MM, "soft_empty_cache", ("force",)),
     Symbol(MM, "unload_all_models", ()),
     Symbol(MM, "free_memory", ("memory_required", "device", "keep_loaded")),
+    Symbol(MM, "load_models_gpu", ("models", "memory_required", "force_patch_weights",
+                                   "minimum_memory_required", "force_full_load")),
     Symbol(MM, "cleanup_models", ()),
     Symbol(MM, "cleanup_models_gc", ()),
     Symbol(MM, "loaded_models", ("only_currently_used",)),

@@ -1,8 +1,7 @@
 """soft_empty_cache empties every GPU's cache, so workers call it only after an unload and at most
 once per interval per GPU (issue 22 item 4). The clock is a counter the test moves."""
 from multigpu.comfy_adapter.cache_trim import CacheTrimPolicy, patch_soft_empty_cache
-from multigpu.comfy_adapter.worker_binding import bind_current_thread
-from thread_runner import run_in_thread
+from thread_runner import run_on_gpu
 
 
 class Clock:
@@ -11,14 +10,6 @@ class Clock:
 
     def __call__(self):
         return self.now
-
-
-def run_on_gpu(gpu, function):
-    def bound():
-        bind_current_thread(gpu)
-        return function()
-
-    return run_in_thread(bound)
 
 
 def test_a_gpu_trims_once_per_interval_however_often_it_asks():

@@ -6,16 +6,7 @@ import gc
 import pytest
 
 from multigpu.comfy_adapter.loaded_models import patch_loaded_models
-from multigpu.comfy_adapter.worker_binding import bind_current_thread
-from thread_runner import run_in_thread
-
-
-def run_on_gpu(gpu, function):
-    def bound():
-        bind_current_thread(gpu)
-        return function()
-
-    return run_in_thread(bound)
+from thread_runner import run_on_gpu
 
 
 class TorchModule:

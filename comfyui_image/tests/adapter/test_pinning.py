@@ -4,17 +4,8 @@ model_management copies v0.8.0's unlocked, process-wide pin_memory/unpin_memory.
 import pytest
 
 from multigpu.comfy_adapter.install import install
-from multigpu.comfy_adapter.worker_binding import bind_current_thread
 from multigpu.core.pinned_memory import split_budget
-from thread_runner import run_in_thread
-
-
-def on_gpu(gpu, function):
-    def bound():
-        bind_current_thread(gpu)
-        return function()
-
-    return run_in_thread(bound)
+from thread_runner import run_on_gpu
 
 
 @pytest.fixture
@@ -39,9 +30,9 @@ def test_the_budget_left_after_the_weights_cache_is_split_between_gpus():
 
 def test_one_gpu_cannot_pin_the_whole_budget(installed):
     _, mm, torch = installed
-    assert on_gpu(0, lambda: mm.pin_memory(torch.Parameter(0x1000, 300))) is True
-    assert on_gpu(0, lambda: mm.pin_memory(torch.Parameter(0x2000, 300))) is False  # stock: True
-    assert on_gpu(1, lambda: mm.pin_memory(torch.Parameter(0x3000, 300))) is True
+    assert run_on_gpu(0, lambda: mm.pin_memory(torch.Parameter(0x1000, 300))) is True
+    assert run_on_gpu(0, lambda: mm.pin_memory(torch.Parameter(0x2000, 300))) is False  # stock: True
+    assert run_on_gpu(1, lambda: mm.pin_memory(torch.Parameter(0x3000, 300))) is True
     assert mm.TOTAL_PINNED_MEMORY == 600
 
 
@@ -49,19 +40,19 @@ def test_a_weight_shared_by_two_gpus_stays_pinned_until_both_unpin_it(installed)
     _, mm, torch = installed
     shared = torch.Parameter(0x4000, 100)  # one tensor the weights cache gave both GPUs
     runtime = torch.cuda.cudart()
-    assert on_gpu(0, lambda: mm.pin_memory(shared)) is True
-    assert on_gpu(1, lambda: mm.pin_memory(shared)) is True  # stock: False, already pinned
-    assert on_gpu(0, lambda: mm.unpin_memory(shared)) is True
+    assert run_on_gpu(0, lambda: mm.pin_memory(shared)) is True
+    assert run_on_gpu(1, lambda: mm.pin_memory(shared)) is True  # stock: False, already pinned
+    assert run_on_gpu(0, lambda: mm.unpin_memory(shared)) is True
     assert shared.is_pinned()  # stock: unregistered under GPU 1's copies
-    assert on_gpu(1, lambda: mm.unpin_memory(shared)) is True
+    assert run_on_gpu(1, lambda: mm.unpin_memory(shared)) is True
     assert runtime.calls == [("register", 0x4000), ("unregister", 0x4000)]
     assert mm.TOTAL_PINNED_MEMORY == 0
-    assert on_gpu(1, lambda: mm.unpin_memory(shared)) is False  # nothing left to unpin
+    assert run_on_gpu(1, lambda: mm.unpin_memory(shared)) is False  # nothing left to unpin
 
 
 def test_pinned_bytes_per_gpu_are_on_metrics(installed):
     installation, mm, torch = installed
-    on_gpu(1, lambda: mm.pin_memory(torch.Parameter(0x5000, 128)))
+    run_on_gpu(1, lambda: mm.pin_memory(torch.Parameter(0x5000, 128)))
     lines = installation.pool.metrics.exposition()[0].decode().splitlines()
     assert 'comfyui_pinned_memory_bytes{gpu="0"} 0.0' in lines
     assert 'comfyui_pinned_memory_bytes{gpu="1"} 128.0' in lines

@@ -17,3 +17,14 @@ def run_in_thread(function):
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
+
+
+def run_on_gpu(gpu, function):
+    """Run `function` on a new thread bound to `gpu`, as a GPU worker's thread is."""
+    from multigpu.comfy_adapter.worker_binding import bind_current_thread
+
+    def bound():
+        bind_current_thread(gpu)
+        return function()
+
+    return run_in_thread(bound)
