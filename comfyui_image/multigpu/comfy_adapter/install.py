@@ -31,6 +31,7 @@ from .patch_guard import PatchGuard
 from .placement import patch_load_models_gpu, patch_onnxruntime
 from .post_import import PostImportHooks
 from .pinning import patch_pinning
+from .preview_method import patch_preview_method
 from .progress import patch_progress
 from .prompt_queue import make_prompt_queue_class
 from .seeding import patch_node_module, patch_private_seed
@@ -140,6 +141,7 @@ def install(comfyui_dir: str, num_gpus: int, *, weights_cache_bytes: int,
     on("comfy.samplers", "inpaint 'random' noise uses a private generator", patch_private_seed)
     on("comfy.ldm.modules.diffusionmodules.upscaling", "upscaler noise uses a private generator",
        patch_private_seed)
+    on("latent_preview", "preview method per GPU", patch_preview_method)
     on("folder_paths", "output file counters locked per (folder, prefix)",
        lambda m: patch_save_image_path(m, file_locks))
     on("comfy_execution.progress", "progress registry per GPU", patch_progress)

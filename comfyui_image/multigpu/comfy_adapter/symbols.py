@@ -78,6 +78,10 @@ SYMBOLS = (
            ("self", "x_start", "t", "noise", "seed")),
     Symbol("folder_paths", "get_save_image_path",
            ("filename_prefix", "output_dir", "image_width", "image_height")),
+    # the preview method per GPU (preview_method.py)
+    Symbol("latent_preview", "set_preview_method", ("override",)),
+    Symbol("latent_preview", "get_previewer", ("device", "latent_format")),
+    Symbol("latent_preview", "args.preview_method"),
     # per-GPU progress and subgraph prefixes (progress.py, graph_prefix.py)
     Symbol("comfy_execution.progress", "get_progress_state", ()),
     Symbol("comfy_execution.progress", "reset_progress_state", ("prompt_id", "dynprompt")),

@@ -7,7 +7,8 @@ import pytest
 
 STUBS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stubs")
 STUB_MODULES = ("torch", "comfy", "comfy_execution", "comfy_extras", "execution", "server",
-               "folder_paths", "nodes", "hook_breaker_ac10a0", "main", "utils", "onnxruntime")
+               "folder_paths", "nodes", "hook_breaker_ac10a0", "main", "utils", "onnxruntime",
+               "latent_preview")
 
 
 def _forget_stub_modules():

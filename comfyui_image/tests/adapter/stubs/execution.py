@@ -4,6 +4,7 @@ import time
 from typing import List, NamedTuple
 
 import comfy.model_management
+import latent_preview
 import nodes
 
 
@@ -42,6 +43,7 @@ class PromptExecutor:
     def execute(self, prompt, prompt_id, extra_data={}, execute_outputs=[]):
         nodes.interrupt_processing(False)
         self.server.client_id = extra_data.get("client_id")
+        latent_preview.set_preview_method(extra_data.get("preview_method"))
         self.status_messages = []
         self.add_message("execution_start", {"prompt_id": prompt_id}, broadcast=False)
         executed = set()
