@@ -37,6 +37,7 @@ from .prompt_queue import make_prompt_queue_class
 from .seeding import patch_node_module, patch_private_seed
 from .server_hooks import patch_server_startup
 from .server_state import patch_prompt_server
+from .system_stats import gpu_devices
 from .thread_binding import (DeviceBinder, UnboundDeviceWarning, patch_executor_submit,
                              patch_thread_start)
 from .weights_cache import MmapLoads, new_weights_cache, patch_load_torch_file
@@ -83,6 +84,7 @@ def install(comfyui_dir: str, num_gpus: int, *, weights_cache_bytes: int,
                              device_type=device_type)
     guard = PatchGuard()
     pool = GpuPool(executor, num_gpus, settings=settings, on_queue_changed=server_ref.queue_updated,
+                   system_devices=_system_devices(num_gpus) if device_type == "cuda" else None,
                    readiness_checks=[*readiness_checks, guard.problem])
     hooks = PostImportHooks()
     patched = []
@@ -174,6 +176,16 @@ def _device_binder(device_type: str) -> DeviceBinder:
         return torch.cuda.current_device()
 
     return DeviceBinder(select, current)
+
+
+def _system_devices(num_gpus: int) -> Callable[[], list]:
+    def devices() -> list:
+        import torch
+        import comfy.model_management as mm
+
+        return gpu_devices(mm, torch, num_gpus)
+
+    return devices
 
 
 class _ServerRef:

@@ -59,6 +59,9 @@ SYMBOLS = (
     Symbol(MM, "LoadedModel.is_dead", ("self",)),
     Symbol(MM, "LoadedModel.model_unload", ("self", "memory_to_free", "unpatch_weights")),
     Symbol(MM, "OOM_EXCEPTION"),
+    Symbol(MM, "get_torch_device_name", ("device",)),  # system_stats.py
+    Symbol(MM, "get_total_memory", ("dev", "torch_total_too")),
+    Symbol(MM, "get_free_memory", ("dev", "torch_free_too")),
     Symbol(MM, "pin_memory", ("tensor",)),
     Symbol(MM, "unpin_memory", ("tensor",)),
     Symbol(MM, "MAX_PINNED_MEMORY"),

@@ -37,7 +37,10 @@ class GpuPool:
         clock: Callable[[], float] = time.monotonic,
         readiness_checks: Sequence[ReadinessCheck] = (),
         chooser: Optional[Chooser] = None,
+        system_devices: Optional[Callable[[], List[dict]]] = None,
     ):
+        """`system_devices` lists every GPU for GET /system_stats (the adapter's, from ComfyUI's
+        memory functions); None keeps the stock answer."""
         if num_gpus < 1:
             raise ValueError(f"num_gpus must be >= 1, got {num_gpus}")
         self.num_gpus = num_gpus
@@ -45,6 +48,7 @@ class GpuPool:
         self._executor = executor
         self._notify = on_queue_changed or (lambda: None)
         self._readiness_checks = list(readiness_checks)
+        self.system_devices = system_devices
         s = self.settings
         # The routing policy; replaceable so the benchmark can compare with round-robin.
         self._choose: Chooser = chooser or (

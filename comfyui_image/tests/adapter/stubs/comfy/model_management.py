@@ -182,3 +182,17 @@ def throw_exception_if_processing_interrupted():
         if interrupt_processing:
             interrupt_processing = False
             raise InterruptProcessingException()
+
+
+def get_torch_device_name(device):
+    return f"{device.type}:{device.index} Stub GPU"
+
+
+def get_total_memory(dev=None, torch_total_too=False):
+    total = 24 * 2**30
+    return (total, total - 2**30) if torch_total_too else total
+
+
+def get_free_memory(dev=None, torch_free_too=False):
+    free = (20 - dev.index) * 2**30  # a different figure per GPU
+    return (free, 2**29) if torch_free_too else free
