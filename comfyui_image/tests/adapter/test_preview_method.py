@@ -49,3 +49,18 @@ def test_default_goes_back_to_the_servers_setting_and_other_threads_get_stock_be
     assert results == [LatentPreviewMethod.Latent2RGB, LatentPreviewMethod.NoPreviews]
     latent_preview.set_preview_method("auto")  # an unbound thread: the stock global
     assert args.preview_method == LatentPreviewMethod.Auto
+
+
+def test_execution_binds_the_per_gpu_function_when_it_imports_it_by_name(comfy_stubs):
+    # v0.8.0's execution.py does `from latent_preview import set_preview_method`: the patch
+    # must be in place before that import returns, which the post-import hook guarantees.
+    from multigpu.comfy_adapter.post_import import PostImportHooks
+
+    hooks = PostImportHooks()
+    hooks.when_imported("latent_preview", patch_preview_method)
+    hooks.install()
+    try:
+        import execution
+    finally:
+        hooks.uninstall()
+    assert execution.set_preview_method._multigpu_original

@@ -4,8 +4,8 @@ import time
 from typing import List, NamedTuple
 
 import comfy.model_management
-import latent_preview
 import nodes
+from latent_preview import set_preview_method  # as v0.8.0: bound at import
 
 
 class CacheType(enum.Enum):
@@ -41,9 +41,9 @@ class PromptExecutor:
         }, broadcast=False)
 
     def execute(self, prompt, prompt_id, extra_data={}, execute_outputs=[]):
+        set_preview_method(extra_data.get("preview_method"))
         nodes.interrupt_processing(False)
         self.server.client_id = extra_data.get("client_id")
-        latent_preview.set_preview_method(extra_data.get("preview_method"))
         self.status_messages = []
         self.add_message("execution_start", {"prompt_id": prompt_id}, broadcast=False)
         executed = set()
