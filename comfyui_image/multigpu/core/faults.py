@@ -14,6 +14,8 @@ The rule, in order:
 5. An `execution_error` raised inside ComfyUI's memory manager (comfy/model_management.py) or this
    package (innermost traceback frame): the GPU's. These are the platform's own state going
    wrong on this GPU (e.g. a dead entry in its loaded-model list), not the workflow's inputs.
+   Except the adapter's deliberate refusals of what a custom node did (WORKFLOW_ERROR_TYPES,
+   e.g. a model another worker loaded): the workflow's.
 6. Any other node exception (ValueError from a widget value, a missing file, a shape mismatch):
    the workflow's. It would fail the same way on any GPU.
 The executor may decide itself by setting `ExecutionResult.gpu_fault`; None means "apply the rule".
@@ -36,6 +38,9 @@ _CUDA_FAILURE = re.compile(
     r"illegal memory access|unspecified launch failure|ECC error|no CUDA-capable device|"
     r"AcceleratorError|NCCL error|CUDA kernel errors", re.IGNORECASE)
 _PLATFORM_FRAME = re.compile(r"comfy[/\\]model_management\.py|[/\\]multigpu[/\\]")
+# The adapter's refusals of what a workflow's custom node did (comfy_adapter/placement.py); ComfyUI
+# reports the module-qualified name, so the last part is compared.
+WORKFLOW_ERROR_TYPES = ("ModelOnAnotherGpuError",)
 
 
 def _innermost_frame(traceback_lines: Iterable[str]) -> str:
@@ -54,9 +59,11 @@ def looks_like_out_of_memory(exception_type: str, exception_message: str) -> boo
 def classify_error(exception_type: str, exception_message: str,
                    traceback_lines: Iterable[str] = ()) -> str:
     """GPU or WORKFLOW for one `execution_error` message's fields (rules 2, 4-6)."""
-    text = f"{exception_type}: {exception_message}"
     if looks_like_out_of_memory(exception_type, exception_message):
         return WORKFLOW
+    if exception_type.rsplit(".", 1)[-1] in WORKFLOW_ERROR_TYPES:
+        return WORKFLOW
+    text = f"{exception_type}: {exception_message}"
     if _CUDA_FAILURE.search(text):
         return GPU
     if _PLATFORM_FRAME.search(_innermost_frame(traceback_lines)):

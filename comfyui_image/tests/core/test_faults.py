@@ -20,6 +20,9 @@ MM_FRAME = '  File "/opt/comfyui/comfy/model_management.py", line 600, in free_m
     ("RuntimeError", "CUDA error: out of memory", [], WORKFLOW),
     ("RuntimeError", "CUDA error: CUBLAS_STATUS_ALLOC_FAILED when calling cublasCreate(handle)", [], WORKFLOW),
     ("RuntimeError", "cuDNN error: CUDNN_STATUS_NOT_ENOUGH_WORKSPACE", [], WORKFLOW),
+    # the adapter refusing what a custom node did
+    ("multigpu.comfy_adapter.placement.ModelOnAnotherGpuError", "model SDXL belongs to GPU 0",
+     ['  File "/opt/image/multigpu/comfy_adapter/placement.py", line 49, in load_models_gpu\n'], WORKFLOW),
     # the workflow's inputs
     ("ValueError", "denoise must be in 0..1", [NODE_FRAME], WORKFLOW),
     ("FileNotFoundError", "missing.safetensors", [NODE_FRAME], WORKFLOW),
