@@ -3,7 +3,9 @@
 
   startup  ComfyUI answers HTTP (custom nodes loaded; the multi-GPU image listens only after warmup).
   ready    startup's check, and the node's models are synced (the sync's `ready` marker exists).
-  alive    ComfyUI answers HTTP within the probe's time.
+  alive    ComfyUI answers HTTP within the probe's time, and the multi-GPU image's /healthz does not
+           answer 503 (a GPU worker died, or every GPU is out of service after repeated GPU faults;
+           a restart is the cure). Stock ComfyUI has no /healthz (404): answering is enough.
   drain    preStop: wait until ComfyUI's queue is empty (running and pending), at most --timeout seconds,
            so a pod being replaced finishes the prompts it accepted before it gets SIGTERM.
 
@@ -32,6 +34,24 @@ def answers(base_url: str, timeout: float) -> tuple[bool, str]:
         return True, "ComfyUI answers"
     except (urllib.error.URLError, OSError, ValueError) as error:
         return False, "ComfyUI does not answer %s/system_stats: %s" % (base_url, error)
+
+
+def healthy(base_url: str, timeout: float) -> tuple[bool, str]:
+    """The multi-GPU image's verdict on itself; it reads thread and breaker state only, never a GPU,
+    so a busy worker cannot make it slow."""
+    try:
+        get_json(base_url, "/healthz", timeout)
+        return True, "healthy"
+    except urllib.error.HTTPError as error:
+        if error.code == 404:
+            return True, "no /healthz (stock ComfyUI)"
+        try:
+            reason = json.load(error).get("reason", "")
+        except (ValueError, AttributeError):
+            reason = ""
+        return False, "ComfyUI's /healthz answered %d: %s" % (error.code, reason)
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        return False, "ComfyUI does not answer %s/healthz: %s" % (base_url, error)
 
 
 def queue_depth(queue: dict) -> int:
@@ -99,6 +119,8 @@ def main(argv: list[str]) -> int:
             print("not ready: models not synced yet (%s missing)" % args.ready_marker)
             return 1
     ok, message = answers(args.url, args.timeout)
+    if ok and args.check == "alive":
+        ok, message = healthy(args.url, args.timeout)
     print(message)
     return 0 if ok else 1
 

@@ -97,3 +97,30 @@ def test_drain_ends_at_once_when_comfyui_has_exited():
     server.close()
     ok, message = probe.drain(url, timeout=600, poll=0.01)
     assert ok and "connection refused" in message
+
+
+def test_alive_fails_when_the_multi_gpu_healthz_says_every_gpu_is_out_of_service():
+    verdict = {"status": 200}
+
+    def handle(method, path, body, headers):
+        if path == "/system_stats":
+            return 200, {"system": {}}
+        if path == "/healthz":
+            ok = verdict["status"] == 200
+            return verdict["status"], {"ok": ok, "reason": "4 workers alive" if ok else
+                                       "every GPU is out of service: GPU 0: ..."}
+        return 404, {}
+
+    server = FakeHttp(handle)
+    args = ["alive", "--url", server.url, "--timeout", "2"]
+    assert probe.main(args) == 0
+    verdict["status"] = 503
+    assert probe.main(args) == 1
+    assert probe.main(["startup", "--url", server.url, "--timeout", "2"]) == 0  # startup only asks for an answer
+    server.close()
+
+
+def test_alive_on_stock_comfyui_without_healthz_only_needs_an_answer():
+    server = comfyui([IDLE])  # answers 404 for /healthz
+    assert probe.main(["alive", "--url", server.url, "--timeout", "2"]) == 0
+    server.close()
