@@ -2,8 +2,10 @@
 
 Stock ComfyUI runs one prompt at a time, so "interrupt" without a prompt id meant "stop what runs".
 With a prompt on every GPU it would stop every user's render. The forms, most specific first:
-- {"prompt_id": id}: that prompt, wherever it runs (what the web UI's Cancel sends whenever it
-  knows the prompt it is running; comfyui-frontend-package 1.35.9, `api.interrupt(activeJobId)`);
+- {"prompt_id": id}: that prompt, wherever it runs. The web UI's Cancel (the Comfy.Interrupt
+  command of ComfyUI_frontend, which ComfyUI v0.8.0 pins as comfyui-frontend-package 1.35.9)
+  calls `api.interrupt(<its running prompt id>)`, which posts {"prompt_id": ...} when it knows
+  that id and no body when it does not (the legacy menu's button never passes one);
 - X-TARGET-GPU: i (the per-GPU ports set it): what runs on that GPU;
 - {"client_id": id} (or ?client_id= / ?clientId=): that client's running prompts;
 - {"all": true}: every running prompt, on purpose;
