@@ -26,6 +26,8 @@ def parse_args(argv):
     parser.add_argument("--output-dir", default="sim-output")
     parser.add_argument("--weights-cache-gib", type=float, default=64.0,
                         help="shared weights cache budget, as COMFY_WEIGHTS_CACHE_GIB (0 = off)")
+    parser.add_argument("--breaker-probe-s", type=float, default=30.0,
+                        help="seconds before an out-of-service GPU is probed, as COMFY_GPU_BREAKER_PROBE_S")
     return parser.parse_args(argv)
 
 
@@ -35,7 +37,8 @@ def main(argv=None) -> int:
     try:
         options = SimOptions(gpus=args.gpus, exec_ms=args.exec_ms, load_ms=args.load_ms,
                              warmup_ms=args.warmup_ms, output_dir=args.output_dir,
-                             weights_cache_gib=args.weights_cache_gib)
+                             weights_cache_gib=args.weights_cache_gib,
+                             breaker_probe_s=args.breaker_probe_s)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

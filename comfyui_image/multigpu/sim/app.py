@@ -27,6 +27,8 @@ class SimOptions:
     affinity_slack: float = 1.0
     # The image's COMFY_WEIGHTS_CACHE_GIB; 0 turns the shared weights cache (and its series) off.
     weights_cache_gib: float = 64.0
+    # The image's COMFY_GPU_BREAKER_PROBE_S: seconds before an out-of-service GPU is probed.
+    breaker_probe_s: float = 30.0
 
     def __post_init__(self) -> None:
         if not 1 <= self.gpus <= 16:
@@ -34,6 +36,8 @@ class SimOptions:
         for name in ("exec_ms", "load_ms", "warmup_ms", "weights_cache_gib"):
             if getattr(self, name) < 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 0")
+        if self.breaker_probe_s <= 0:
+            raise ValueError("--breaker-probe-s must be > 0")
 
 
 def build_sim_app(options: SimOptions) -> "tuple[web.Application, GpuPool, SimExecutor]":
@@ -54,7 +58,9 @@ def build_sim_app(options: SimOptions) -> "tuple[web.Application, GpuPool, SimEx
                      None)
 
     pool = GpuPool(executor, options.gpus,
-                   settings=PoolSettings(affinity_slack=options.affinity_slack),
+                   settings=PoolSettings(affinity_slack=options.affinity_slack,
+                                         breaker_probe_seconds=options.breaker_probe_s,
+                                         breaker_probe_max_seconds=max(600.0, options.breaker_probe_s)),
                    on_queue_changed=queue_changed)
     pool_ref["pool"] = pool
     if weights_cache is not None:

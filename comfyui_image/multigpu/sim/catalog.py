@@ -22,6 +22,7 @@ NODE_TYPES: Dict[str, Tuple[Tuple[str, ...], bool]] = {
     "SaveImage": (("images", "filename_prefix"), True),
     "PreviewImage": (("images",), True),
     "SimulateOOM": (("times",), False),
+    "SimulateGpuFault": ((), False),
 }
 
 

@@ -6,6 +6,8 @@
   cache, each model file is "read" through the real core cache (core/shared_file_cache.py) and held
   while a GPU has it loaded, so /metrics shows disk reads vs RAM hits as the image's adapter does.
 - A `SimulateOOM` node with input `times: k` makes the first k attempts run out of memory.
+- A `SimulateGpuFault` node fails the prompt with a CUDA error that counts against the GPU, so
+  three in a row take it out of service (core/breaker.py); the simulated probe always passes.
 - Each SaveImage node writes a small real PNG into the output folder.
 """
 from __future__ import annotations
@@ -23,6 +25,7 @@ from .png import colour_for_seed, solid_png
 Send = Callable[[str, dict, Optional[str]], None]
 
 OOM_MESSAGE = "CUDA out of memory. Tried to allocate 2.00 GiB (simulated)"
+GPU_FAULT_MESSAGE = "CUDA error: an illegal memory access was encountered (simulated)"
 # What the weights cache charges per simulated model file (an SDXL checkpoint is ~6.5 GiB, a LoRA
 # far less); only the budget's arithmetic depends on it.
 SIMULATED_FILE_BYTES = 2 * 2**30
@@ -112,6 +115,13 @@ class SimExecutor:
                     messages.append(("execution_error", dict(error, prompt_id=pid)))
                 return ExecutionResult(success=False, messages=messages, out_of_memory=True,
                                        error=OOM_MESSAGE)
+            if kind == "SimulateGpuFault":
+                report("execution_error", {"node_id": node_id, "node_type": kind, "executed": [],
+                                           "exception_message": GPU_FAULT_MESSAGE,
+                                           "exception_type": "torch.AcceleratorError",
+                                           "traceback": [], "current_inputs": {},
+                                           "current_outputs": {}})
+                return ExecutionResult(success=False, messages=messages, error=GPU_FAULT_MESSAGE)
             if kind == "KSampler":
                 steps = max(int(inputs.get("steps", 20)), 1)
                 for step in range(1, steps + 1):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def sim_workflow(seed: int = 1, steps: int = 3, ckpt: str = "sd_xl_base_1.0.safetensors",
-                 prefix: str = "ComfyUI", oom_times: int = 0) -> dict:
+                 prefix: str = "ComfyUI", oom_times: int = 0, gpu_fault: bool = False) -> dict:
     prompt = {
         "4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": ckpt}},
         "3": {"class_type": "KSampler", "inputs": {
@@ -15,4 +15,6 @@ def sim_workflow(seed: int = 1, steps: int = 3, ckpt: str = "sd_xl_base_1.0.safe
     }
     if oom_times:
         prompt["2"] = {"class_type": "SimulateOOM", "inputs": {"times": oom_times}}
+    if gpu_fault:
+        prompt["1"] = {"class_type": "SimulateGpuFault", "inputs": {}}
     return prompt

@@ -12,12 +12,13 @@ IMAGE_DIR = pathlib.Path(__file__).resolve().parents[2]
 
 
 @contextlib.contextmanager
-def running_sim(output_dir, gpus=4, exec_ms=300, load_ms=0, startup_timeout=15.0):
+def running_sim(output_dir, gpus=4, exec_ms=300, load_ms=0, startup_timeout=15.0, extra_args=()):
     port = free_port()
     log_path = pathlib.Path(output_dir).parent / f"sim-{port}.log"
     base = f"http://127.0.0.1:{port}"
     args = [sys.executable, "-m", "multigpu.sim", "--gpus", str(gpus), "--port", str(port),
-            "--exec-ms", str(exec_ms), "--load-ms", str(load_ms), "--output-dir", str(output_dir)]
+            "--exec-ms", str(exec_ms), "--load-ms", str(load_ms), "--output-dir", str(output_dir),
+            *extra_args]
     with serving(args, ready_url=base + "/readyz", log_path=log_path, name="simulator",
                  startup_timeout=startup_timeout, cwd=str(IMAGE_DIR)):
         yield base, log_path
