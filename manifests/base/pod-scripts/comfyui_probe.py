@@ -2,7 +2,9 @@
 """Kubernetes probes and the preStop drain of the ComfyUI container (exec handlers, loopback only).
 
   startup  ComfyUI answers HTTP (custom nodes loaded; the multi-GPU image listens only after warmup).
-  ready    startup's check, and the node's models are synced (the sync's `ready` marker exists).
+  ready    startup's check, the node's models are synced (the sync's `ready` marker exists), and the
+           multi-GPU image's /readyz does not refuse (every GPU out of service, a custom node that replaced
+           what the adapter patched, a queue over COMFY_MAX_QUEUE_DEPTH). Stock ComfyUI has no /readyz.
   alive    ComfyUI answers HTTP within the probe's time, and the multi-GPU image's /healthz does not
            answer 503 (a GPU worker died, or every GPU is out of service after repeated GPU faults;
            a restart is the cure). Stock ComfyUI has no /healthz (404): answering is enough.
@@ -36,22 +38,23 @@ def answers(base_url: str, timeout: float) -> tuple[bool, str]:
         return False, "ComfyUI does not answer %s/system_stats: %s" % (base_url, error)
 
 
-def healthy(base_url: str, timeout: float) -> tuple[bool, str]:
-    """The multi-GPU image's verdict on itself; it reads thread and breaker state only, never a GPU,
-    so a busy worker cannot make it slow."""
+def self_verdict(base_url: str, path: str, timeout: float) -> tuple[bool, str]:
+    """The multi-GPU image's verdict on itself (/healthz: alive; /readyz: fit to take prompts); it reads
+    thread, breaker and adapter state only, never a GPU, so a busy worker cannot make it slow. Stock
+    ComfyUI has neither route (404): answering is enough."""
     try:
-        get_json(base_url, "/healthz", timeout)
-        return True, "healthy"
+        get_json(base_url, path, timeout)
+        return True, "%s: ok" % path
     except urllib.error.HTTPError as error:
         if error.code == 404:
-            return True, "no /healthz (stock ComfyUI)"
+            return True, "no %s (stock ComfyUI)" % path
         try:
             reason = json.load(error).get("reason", "")
         except (ValueError, AttributeError):
             reason = ""
-        return False, "ComfyUI's /healthz answered %d: %s" % (error.code, reason)
+        return False, "ComfyUI's %s answered %d: %s" % (path, error.code, reason)
     except (urllib.error.URLError, OSError, ValueError) as error:
-        return False, "ComfyUI does not answer %s/healthz: %s" % (base_url, error)
+        return False, "ComfyUI does not answer %s%s: %s" % (base_url, path, error)
 
 
 def queue_depth(queue: dict) -> int:
@@ -120,7 +123,9 @@ def main(argv: list[str]) -> int:
             return 1
     ok, message = answers(args.url, args.timeout)
     if ok and args.check == "alive":
-        ok, message = healthy(args.url, args.timeout)
+        ok, message = self_verdict(args.url, "/healthz", args.timeout)
+    if ok and args.check == "ready":
+        ok, message = self_verdict(args.url, "/readyz", args.timeout)
     print(message)
     return 0 if ok else 1
 

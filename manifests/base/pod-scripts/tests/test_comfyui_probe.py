@@ -124,3 +124,27 @@ def test_alive_on_stock_comfyui_without_healthz_only_needs_an_answer():
     server = comfyui([IDLE])  # answers 404 for /healthz
     assert probe.main(["alive", "--url", server.url, "--timeout", "2"]) == 0
     server.close()
+
+
+def test_ready_follows_the_multi_gpu_readyz_and_stock_comfyui_needs_only_the_marker(tmp_path):
+    marker = tmp_path / "ready"
+    marker.write_text("x")
+    verdict = {"status": 503}
+
+    def handle(method, path, body, headers):
+        if path == "/system_stats":
+            return 200, {"system": {}}
+        if path == "/readyz":
+            ok = verdict["status"] == 200
+            return verdict["status"], {"ok": ok, "reason": "ready" if ok else "custom node pack X replaced get_torch_device"}
+        return 404, {}
+
+    server = FakeHttp(handle)
+    args = ["ready", "--url", server.url, "--ready-marker", str(marker), "--timeout", "2"]
+    assert probe.main(args) == 1
+    verdict["status"] = 200
+    assert probe.main(args) == 0
+    server.close()
+    stock = comfyui([IDLE])  # answers 404 for /readyz
+    assert probe.main(["ready", "--url", stock.url, "--ready-marker", str(marker), "--timeout", "2"]) == 0
+    stock.close()
