@@ -19,7 +19,13 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 log = logging.getLogger("multigpu.patch_guard")
 
 _MISSING = object()
-_PLAIN_DATA = (bool, int, float, str, bytes, type(None))
+
+
+def _guarded(value: Any) -> bool:
+    """Functions, classes, descriptors and the adapter's own stand-ins (the per-GPU model list,
+    the private-seed torch); not data such as counters, flags or enum settings."""
+    return (callable(value) or isinstance(value, (property, staticmethod, classmethod))
+            or type(value).__module__.startswith("multigpu."))
 
 
 class PatchGuard:
@@ -36,8 +42,8 @@ class PatchGuard:
         before = _attributes(module)
         apply(module)
         for (owner_label, name), (owner, value) in _attributes(module).items():
-            if isinstance(value, _PLAIN_DATA):
-                continue  # counters and flags stock code may legitimately reassign
+            if not _guarded(value):
+                continue  # counters, flags and settings stock code may legitimately reassign
             if before.get((owner_label, name), (None, _MISSING))[1] is not value:
                 with self._lock:
                     self._records.append((owner, name, value, f"{owner_label}.{name}"))

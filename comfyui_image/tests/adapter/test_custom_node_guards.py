@@ -111,3 +111,23 @@ def test_provider_options_and_an_explicit_device_id_are_folded_into_the_workers_
 def test_onnxruntime_is_an_optional_patch_not_a_missing_one(installed):
     installation, _ = installed
     assert "onnxruntime" not in installation.hooks.pending()
+
+
+def test_settings_a_patch_also_sets_may_change_later_without_making_the_pod_unready(comfy_stubs):
+    import types
+
+    from multigpu.comfy_adapter.patch_guard import PatchGuard
+
+    module = types.ModuleType("settings_module")
+    module.preview_method, module.helper = "auto", lambda: None
+
+    def patch(m):
+        m.preview_method = ("latent2rgb",)  # a setting (not a function) the patch chose
+        m.helper = lambda: "ours"
+
+    guard = PatchGuard()
+    guard.record_changes(module, patch)
+    module.preview_method = ("taesd",)  # stock code changing its own setting
+    assert guard.problem() is None
+    module.helper = lambda: "theirs"
+    assert "replaced settings_module.helper" in guard.problem()

@@ -1,9 +1,22 @@
 """The launcher's environment parsing: defaults, and errors that name the variable."""
+import logging
+
 import pytest
 
 from multigpu.launch_settings import LaunchError, comfyui_args, parse_launch_settings
 
 GIB = 2**30
+
+
+@pytest.fixture(autouse=True)
+def restore_multigpu_logger():
+    """launch.main() gives the "multigpu" logger a handler on this test's captured stdout; later
+    tests' worker threads would log into that closed stream."""
+    logger = logging.getLogger("multigpu")
+    handlers, propagate, level = list(logger.handlers), logger.propagate, logger.level
+    yield
+    logger.handlers[:] = handlers
+    logger.propagate, logger.level = propagate, level
 
 
 def parse(env, args=(), visible=4):
