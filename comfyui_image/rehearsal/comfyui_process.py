@@ -20,12 +20,14 @@ STARTUP_TIMEOUT_S = 240.0
 
 
 @contextlib.contextmanager
-def running_comfyui(comfyui_dir: str, base_dir: pathlib.Path, workers: int, weights_cache_gib: float = 2.0):
+def running_comfyui(comfyui_dir: str, base_dir: pathlib.Path, workers: int, weights_cache_gib: float = 2.0,
+                    device: str = "cpu"):
+    """`device` "cuda" starts it as on a GPU node (gpu-check/check_oom.py), `workers` GPUs."""
     port = free_port()
     for folder in ("output", "input", "temp", "user", "custom_nodes"):
         (base_dir / folder).mkdir(parents=True, exist_ok=True)
     (base_dir / "ready").write_text("")
-    env = dict(os.environ, COMFY_MULTI_GPU_SCHED="1", COMFY_MULTI_GPU_DEVICE="cpu",
+    env = dict(os.environ, COMFY_MULTI_GPU_SCHED="1", COMFY_MULTI_GPU_DEVICE=device,
                COMFY_NUM_GPUS=str(workers), COMFYUI_DIR=comfyui_dir,
                COMFY_WEIGHTS_CACHE_GIB=str(weights_cache_gib), PYTHONPATH=str(IMAGE_DIR),
                MODELS_READY_MARKER=str(base_dir / "ready"))
