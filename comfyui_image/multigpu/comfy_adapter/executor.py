@@ -99,7 +99,7 @@ class ComfyExecutor:
 
         mm.unload_all_models()  # this GPU's models only: per-GPU model list and device
         gc.collect()
-        mm.soft_empty_cache()
+        mm.soft_empty_cache(True)  # forced past cache_trim.py's rate limit: the retry needs it
 
     def announce_done(self, gpu_id: int, task: Task, result: ExecutionResult) -> None:
         client_id = task.client_id
@@ -118,7 +118,7 @@ class ComfyExecutor:
         if free_memory:
             self._executors[gpu_id].reset()
         gc.collect()
-        mm.soft_empty_cache()
+        mm.soft_empty_cache(unload_models or free_memory)  # asked for: past the rate limit
 
     def _collect_garbage_if_due(self) -> None:
         # gc.collect is process-wide; one worker doing it every interval serves all of them.

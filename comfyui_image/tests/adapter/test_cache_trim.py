@@ -73,3 +73,23 @@ def test_model_loads_on_a_worker_empty_the_cache_once_per_interval(comfy_stubs):
     assert run_on_gpu(0, switch_models_ten_times) == 1  # stock: 9, one per unload
     clock.now += 30
     assert run_on_gpu(0, switch_models_ten_times) == 2
+
+
+def test_oom_recovery_and_a_requested_free_empty_the_cache_inside_the_interval(comfy_stubs):
+    import comfy.model_management as mm
+    import torch
+
+    from multigpu.comfy_adapter.executor import ComfyExecutor
+    from multigpu.comfy_adapter.interrupt import GpuInterruptFlags
+    from multigpu.core.keyed_locks import KeyedLocks
+
+    patch_soft_empty_cache(mm, CacheTrimPolicy(min_interval_s=30, clock=Clock()))
+    executor = ComfyExecutor(interrupt_flags=GpuInterruptFlags(1), file_locks=KeyedLocks(), server=lambda: None)
+
+    def trim_then_recover():
+        mm.soft_empty_cache()  # a trim a moment ago: the interval has not passed
+        executor.recover_from_oom(0)
+        executor.free(0, unload_models=True, free_memory=False)
+        return torch.cuda.empty_cache_calls
+
+    assert run_on_gpu(0, trim_then_recover) == 3  # unforced, the last two would be skipped
