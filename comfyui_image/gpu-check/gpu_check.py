@@ -31,6 +31,7 @@ import time
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]  # the checks, and the multigpu package beside them
 
+ALLOCATOR = "backend:cudaMallocAsync"
 CHECKS = ("threads", "empty_cache", "pin_race", "throughput", "oom")
 # Sizes: (GPU, dry run). The GPU ones keep the whole script under 10 minutes on 8 GPUs.
 SIZES = {
@@ -51,8 +52,9 @@ def parse_args(argv):
 
 def main(argv) -> int:
     args = parse_args(argv)
+    args.allocator_was_set = "PYTORCH_CUDA_ALLOC_CONF" in os.environ
     if not args.native_allocator and not args.dry_run:
-        os.environ.setdefault("PYTORCH_CUDA_ALLOC_CONF", "backend:cudaMallocAsync")  # as cuda_malloc.py
+        os.environ.setdefault("PYTORCH_CUDA_ALLOC_CONF", ALLOCATOR)  # as ComfyUI's cuda_malloc.py
     size = {name: values[1 if args.dry_run else 0] for name, values in SIZES.items()}
     wanted = args.only or CHECKS
     try:
@@ -98,6 +100,8 @@ def run_check(name, torch, device_type, size, args):
         print(f"oom: skipped={reason}")
         return {"skipped": reason}
     import check_oom
+    if os.environ.get("PYTORCH_CUDA_ALLOC_CONF") == ALLOCATOR and not args.allocator_was_set:
+        del os.environ["PYTORCH_CUDA_ALLOC_CONF"]  # ComfyUI's cuda_malloc.py appends its own
     return check_oom.run(comfyui_dir=args.comfyui, gpus=torch.cuda.device_count())
 
 
