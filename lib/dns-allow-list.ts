@@ -42,6 +42,7 @@ export const DNS_ALLOW_LIST: readonly AllowedDomain[] = [
   { domain: 'files.pythonhosted.org', why: 'where pypi.org serves that wheel from' },
   { domain: 'nvcr.io', why: 'the NVIDIA device plugin image (the chart\'s default repository nvcr.io/nvidia/k8s-device-plugin)' },
   { domain: '*.nvcr.io', why: 'NVIDIA\'s registry layer and token hosts' },
+  { domain: '*.nvidia.com', why: 'NGC hosts nvcr.io may send a client to for tokens or layers (NVIDIA-owned zone)' },
   { domain: 'nvidia.github.io', why: 'the NVIDIA device plugin Helm repository' },
   { domain: 'aws.github.io', why: 'the AWS Load Balancer Controller Helm repository (eks-charts)' },
   { domain: 'awslabs.github.io', why: 'the Mountpoint for S3 CSI driver Helm repository' },
