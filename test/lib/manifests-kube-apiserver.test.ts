@@ -65,6 +65,38 @@ function gatePatch(node: object): unknown[] {
   return JSON.parse(run.stdout);
 }
 
+/**
+ * Calls the API server as model_gate.py does (its KubernetesApi, failure_event and delete_node), with a token:
+ * `action` is 'event <node>' (a Warning Event about that node) or 'delete <node>' (with the node's uid as a
+ * precondition). Returns the HTTP status and the server's message.
+ */
+function gateCall(kube: KubeControlPlane, token: string, action: string): { status: number; message: string } {
+  const server = /server: (\S+)/.exec(fs.readFileSync(kube.kubeconfig, 'utf8'))![1];
+  const tokenFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gate-token-')), 'token');
+  fs.writeFileSync(tokenFile, token);
+  const script = [
+    'import json, ssl, sys, urllib.error',
+    `sys.path.insert(0, ${JSON.stringify(path.join(REPO, 'manifests', 'base', 'pod-scripts'))})`,
+    'import model_gate',
+    'server, token_file, verb, name = sys.argv[1:]',
+    'api = model_gate.KubernetesApi(server, token_file, None)',
+    'api.context = ssl._create_unverified_context()  # the test server\'s certificate is self-signed',
+    'try:',
+    '    node = api.get_node(name)',
+    '    if verb == "event":',
+    '        api.create_event(model_gate.failure_event(node, "ModelSyncFailed", "no models"))',
+    '    else:',
+    '        api.delete_node(name, node["metadata"]["uid"])',
+    '    print(json.dumps({"status": 200, "message": ""}))',
+    'except urllib.error.HTTPError as error:',
+    '    print(json.dumps({"status": error.code, "message": json.load(error).get("message", "")}))',
+  ].join('\n');
+  const [verb, name] = action.split(' ');
+  const run = spawnSync('python3', ['-c', script, server, tokenFile, verb, name], { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`model_gate call failed: ${run.stderr}`);
+  return JSON.parse(run.stdout);
+}
+
 const documentCount = (yaml: string) => yaml.split(/^---$/m).filter((d) => /^kind:/m.test(d)).length;
 
 /** A Node shaped as Karpenter would register it for a NodePool: its template labels, taints and startup taints. */
@@ -215,8 +247,25 @@ describe('the rendered overlays on a real kube-apiserver with the Karpenter and 
       const run = asGate(args);
       expect(refusedByPolicy(run, rule), `${what}: ${run.stderr}`).toBe(true);
     }
-    // Deleting or creating nodes is not in the gate's ClusterRole at all.
-    expect(asGate(['delete', 'node', 'system-node-1']).stderr).toMatch(/cannot delete resource "nodes"/);
+    // Creating nodes is not in the gate's ClusterRole at all; deleting is, for the policy to narrow.
+    expect(asGate(['create', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'x' } })).stderr)
+      .toMatch(/cannot create resource "nodes"/);
+    const ONLY_WHILE_WAITING = `the model gate may delete its node only while the node still waits for its models (${MODELS_READY_TAINT_KEY})`;
+    const token = tokenRun.stdout.trim();
+    const refusedCall = (call: { status: number; message: string }, rule: string) =>
+      [403, 422].includes(call.status) && call.message.includes(rule) && !call.message.includes('resulted in error');
+    for (const name of ['system-node-1', 'gpu-node-2']) {
+      const call = gateCall(kube, token, `delete ${name}`);
+      expect(refusedCall(call, OWN_NODE), `delete ${name}: ${JSON.stringify(call)}`).toBe(true);
+    }
+    // Events (model_gate.py's failure_event): about its own node, and no other.
+    let lastEvent = { status: 0, message: '' };
+    await waitFor('the events policy', 60_000, undefined, () => refusedCall(lastEvent = gateCall(kube, token, 'event gpu-node-2'),
+      'the model gate may only report about the node its own pod runs on'))
+      .catch((error) => { throw new Error(`${(error as Error).message}: ${JSON.stringify(lastEvent)}`); });
+    expect(gateCall(kube, token, 'event gpu-node-1').status).toBe(200);
+    const events = getJson(kube, ['events', '-n', 'default', '--field-selector', 'involvedObject.name=gpu-node-1,reason=ModelSyncFailed']).items;
+    expect(events.map((e: any) => [e.type, e.involvedObject.kind, e.message])).toEqual([['Warning', 'Node', 'no models']]);
 
     // The gate's own patch (model_gate.py's taint_removal_patch), on its own node: allowed, and only that taint goes.
     const lifted = asGate(['patch', 'node', 'gpu-node-1', '--type=json', '-p', JSON.stringify(gatePatch(getJson(kube, ['node', 'gpu-node-1'])))]);
@@ -224,6 +273,13 @@ describe('the rendered overlays on a real kube-apiserver with the Karpenter and 
     const taints = getJson(kube, ['node', 'gpu-node-1']).spec.taints.map((t: any) => t.key);
     expect(taints).not.toContain(MODELS_READY_TAINT_KEY);
     expect(taints.length).toBe(other.spec.taints.length - 1);
+
+    // A node that serves (its startup taint gone) is never the gate's to delete; one that still waits is.
+    expect(refusedCall(gateCall(kube, token, 'delete gpu-node-1'), ONLY_WHILE_WAITING)).toBe(true);
+    const retainted = kube.kubectl(['patch', 'node', 'gpu-node-1', '--type=merge', '-p', JSON.stringify({ spec: { taints: other.spec.taints } })]);
+    expect(retainted.status, retainted.stderr).toBe(0);
+    expect(gateCall(kube, token, 'delete gpu-node-1')).toEqual({ status: 200, message: '' });
+    expect(kube.kubectl(['get', 'node', 'gpu-node-1']).stderr).toMatch(/not found/);
   });
 
   test('a CEL rule of the EC2NodeClass CRD rejects a broken node class (the server enforces them)', () => {

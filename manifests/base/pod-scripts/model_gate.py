@@ -5,7 +5,10 @@ Runs as a DaemonSet pod on every ComfyUI GPU node. Karpenter registers those nod
 MODELS_TAINT_KEY, so no ComfyUI pod lands on a node whose models are still downloading. The node itself
 cannot lift it (the NodeRestriction admission plugin forbids kubelets to change taints), so this pod
 watches the node's `ready` marker (written by sync_models.py after a full sync) and removes the taint
-through the API server. Until then it logs the sync's status.json, so `kubectl logs` shows progress.
+through the API server. Until then it logs the sync's status.json, so `kubectl logs` shows progress. A first
+sync that fails for good (it gave up, or never completed in --replace-after-seconds) is reported as a Warning
+Event on the node, and the gate deletes its own node so that Karpenter replaces it: Karpenter itself never
+disrupts a node that is not initialized, so without this it would live, tainted, until its expireAfter.
 
 Standard library only, Python 3.11 or later: it runs in the model gate image (comfyui_image/model-gate.Dockerfile,
 distroless Python 3.11), which holds nothing else.
@@ -13,6 +16,7 @@ distroless Python 3.11), which holds nothing else.
 from __future__ import annotations
 
 import argparse
+import calendar
 import fcntl
 import json
 import os
@@ -24,6 +28,8 @@ import urllib.error
 import urllib.request
 
 SERVICE_ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
+# The API server keeps an Event about a cluster-scoped object (a Node) only in `default`, as the kubelet's.
+EVENT_NAMESPACE = "default"
 
 
 def log(message: str, **fields) -> None:
@@ -72,7 +78,7 @@ def sync_summary(state_dir: str) -> dict:
     except (OSError, ValueError):
         return {}
     keys = ("state", "mode", "objects", "bytes", "downloaded", "downloaded_bytes", "errors", "last_success",
-            "progress", "refused")
+            "progress", "refused", "gave_up")
     summary = {k: status[k] for k in keys if k in status}
     if summary.get("state") == "running" and not sync_holds_lock(state_dir):
         summary["state"] = "killed"
@@ -80,7 +86,7 @@ def sync_summary(state_dir: str) -> dict:
 
 
 class KubernetesApi:
-    """The two calls the gate needs, authenticated with the pod's (rotating) service account token."""
+    """The calls the gate needs, authenticated with the pod's (rotating) service account token."""
 
     def __init__(self, base_url: str, token_file: str | None, ca_file: str | None, timeout: float = 10.0):
         self.base_url, self.token_file, self.timeout = base_url.rstrip("/"), token_file, timeout
@@ -103,6 +109,15 @@ class KubernetesApi:
         return self._request("PATCH", "/api/v1/nodes/" + name, json.dumps(patch).encode(),
                              "application/json-patch+json")
 
+    def create_event(self, event: dict) -> dict:
+        return self._request("POST", "/api/v1/namespaces/%s/events" % EVENT_NAMESPACE, json.dumps(event).encode(),
+                             "application/json")
+
+    def delete_node(self, name: str, uid: str) -> dict:
+        """Deletes the node, only if it is still the one with this uid (never a new node of the same name)."""
+        options = {"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": {"uid": uid}}
+        return self._request("DELETE", "/api/v1/nodes/" + name, json.dumps(options).encode(), "application/json")
+
 
 def lift_taint(api: KubernetesApi, node_name: str, taint_key: str, attempts: int = 5) -> bool:
     """Removes the taint; True once the node no longer carries it. Retries a refused (raced) patch."""
@@ -120,6 +135,70 @@ def lift_taint(api: KubernetesApi, node_name: str, taint_key: str, attempts: int
     return False
 
 
+def first_sync_failure(summary: dict, node_age: float, replace_after: float) -> str | None:
+    """Why the node's first model sync has failed for good, or None while it may still complete: the sync gave
+    up (its own deadline, or a failure no retry heals), or the node has waited replace_after seconds for it (a
+    sync that never started or never wrote its status)."""
+    if summary.get("gave_up"):
+        return "the first model sync gave up: %s" % "; ".join(summary.get("errors") or ["(no reason recorded)"])
+    if node_age >= replace_after:
+        return "no complete model sync %d s after the node was created (sync state: %s)" % (
+            node_age, summary.get("state", "none: the sync never wrote its status"))
+    return None
+
+
+def failure_event(node: dict, reason: str, message: str) -> dict:
+    """A Warning Event about the node (kubectl describe node shows it)."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    name = node["metadata"]["name"]
+    return {"apiVersion": "v1", "kind": "Event",
+            "metadata": {"generateName": name + ".", "namespace": EVENT_NAMESPACE},
+            "involvedObject": {"apiVersion": "v1", "kind": "Node", "name": name, "uid": node["metadata"]["uid"]},
+            "type": "Warning", "reason": reason, "message": message[:1024], "count": 1,
+            "firstTimestamp": now, "lastTimestamp": now,
+            "source": {"component": "comfyui-model-gate", "host": name}}
+
+
+def node_age(node: dict) -> float:
+    created = time.strptime(node["metadata"]["creationTimestamp"], "%Y-%m-%dT%H:%M:%SZ")
+    return time.time() - calendar.timegm(created)
+
+
+def has_taint(node: dict, taint_key: str) -> bool:
+    return any(t.get("key") == taint_key for t in node.get("spec", {}).get("taints") or [])
+
+
+class Replacement:
+    """What the gate does about a first sync that failed for good: one Event, then, once the node is
+    --replace-not-before-seconds old (so a fault every node shares, such as models that fit no instance type,
+    costs one node per that period, not a tight loop), it deletes its own Node. Karpenter's finalizer then
+    terminates the instance and deletes its NodeClaim, and pending ComfyUI pods get a new node. Only while the
+    node still carries the startup taint: a node that served once is never deleted (the admission policy in
+    model-gate.yaml holds the gate's token to the same)."""
+
+    def __init__(self, api: KubernetesApi, node: dict, args: argparse.Namespace):
+        self.api, self.node, self.args = api, node, args
+        self.reported = self.deleted = False
+
+    def check(self, summary: dict) -> None:
+        if self.deleted or not has_taint(self.node, self.args.taint_key):
+            return
+        age = node_age(self.node)
+        why = first_sync_failure(summary, age, self.args.replace_after_seconds)
+        if why is None:
+            return
+        action = ("kept for inspection (--keep-failed-nodes)" if self.args.keep_failed_nodes
+                  else "deleting the node so that Karpenter replaces it")
+        if not self.reported:
+            self.api.create_event(failure_event(self.node, "ModelSyncFailed", "%s; %s" % (why, action)))
+            log("first model sync failed", node=self.args.node_name, why=why, action=action)
+            self.reported = True
+        if not self.args.keep_failed_nodes and age >= self.args.replace_not_before_seconds:
+            self.api.delete_node(self.args.node_name, self.node["metadata"]["uid"])
+            log("node deleted; Karpenter terminates the instance", node=self.args.node_name)
+            self.deleted = True
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--node-name", default=os.environ.get("NODE_NAME"), help="default: $NODE_NAME")
@@ -127,6 +206,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--state-dir", required=True, help="the sync's state dir (holds `ready` and status.json)")
     p.add_argument("--poll-seconds", type=float, default=5.0)
     p.add_argument("--log-every-seconds", type=float, default=30.0)
+    p.add_argument("--replace-after-seconds", type=float, default=9000.0,
+                   help="a node whose first sync has not completed this long after it was created is replaced")
+    p.add_argument("--replace-not-before-seconds", type=float, default=900.0,
+                   help="a failed node is replaced once it is this old, at the earliest")
+    p.add_argument("--keep-failed-nodes", action="store_true", help="report a failed first sync, delete nothing")
     p.add_argument("--api-url", default=None, help="default: the in-cluster API server")
     p.add_argument("--once", action="store_true", help="exit after lifting the taint (tests)")
     args = p.parse_args(argv)
@@ -149,11 +233,20 @@ def main(argv: list[str]) -> int:
     api = in_cluster_api(args.api_url)
     ready_file = os.path.join(args.state_dir, "ready")
     log("waiting for the first model sync", node=args.node_name, marker=ready_file)
+    replacement = None
     last_log = 0.0
     while not stop["now"] and not os.path.exists(ready_file):
+        summary = sync_summary(args.state_dir)
+        try:
+            replacement = replacement or Replacement(api, api.get_node(args.node_name), args)
+            replacement.check(summary)
+        except (urllib.error.URLError, OSError, ValueError, KeyError) as error:
+            log("could not check or report the node; retrying", node=args.node_name, error=str(error))
         if time.monotonic() - last_log >= args.log_every_seconds:
-            log("model sync not complete yet", node=args.node_name, **sync_summary(args.state_dir))
+            log("model sync not complete yet", node=args.node_name, **summary)
             last_log = time.monotonic()
+        if replacement and replacement.deleted and args.once:
+            return 0
         time.sleep(args.poll_seconds)
     if stop["now"]:
         return 0

@@ -35,6 +35,9 @@ def parse_args(argv: list):
     p.add_argument("--mount-wait-seconds", type=float, default=600.0)
     p.add_argument("--lock-timeout-seconds", type=float, default=3300.0,
                    help="how long to wait while another sync runs; this run's request stays queued after")
+    p.add_argument("--first-sync-deadline-seconds", type=float, default=0.0,
+                   help="the boot unit's: give up (state failed, gave_up; exit 6) if the node has had no complete "
+                        "sync this long after its first attempt; the model gate then replaces the node")
     p.add_argument("--stop-by", type=float, default=None, metavar="EPOCH_SECONDS",
                    help="stop cleanly by then (the SSM document's timeout); the request stays queued")
     p.add_argument("--prepare-cache-for", default="", metavar="USER",

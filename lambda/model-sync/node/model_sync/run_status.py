@@ -56,6 +56,18 @@ class RunStatus:
 
     def succeeded(self, **numbers) -> None:
         self.update(state="ok", last_success=now_iso(), errors=[], **numbers)
+        with self._lock:
+            self.fields.pop("gave_up", None)
+
+    def ready(self) -> None:
+        """A full sync completed: the node was ready once (first_ready stays, whatever comes later)."""
+        self.update(first_ready=self.fields.get("first_ready") or now_iso())
+
+    def give_up(self, reason: str) -> None:
+        """The first sync failed for good (its deadline passed, or a failure no retry heals): the model gate
+        reports it and replaces the node. Written at once."""
+        self.update(state="failed", gave_up=True, errors=[reason])
+        self.write()
 
     def failed(self, reasons: list, **numbers) -> None:
         self.update(state="failed", errors=reasons[:MAX_ERRORS_IN_STATUS], **numbers)

@@ -9,10 +9,10 @@ from .cache import Cache
 from .download import download
 from .keys import decode_keys
 from .listing import list_remote
-from .deadline import Deadline, DeadlineReached
+from .deadline import Deadline, DeadlineReached, first_sync_deadline, run_deadline
 from .log import human_bytes, log
 from .manifest import Manifest
-from .outcome import EXIT_LOCKED, EXIT_NO_SPACE, EXIT_OK, EXIT_USAGE, SyncError
+from .outcome import EXIT_LOCKED, EXIT_NO_SPACE, EXIT_NOT_MOUNTED, EXIT_OK, EXIT_USAGE, SyncError
 from .plan import free_space_reserve, plan_sync, space_shortfall
 from .prepare import current_user, wait_for_mount
 from .run_queue import RunQueue, merged_scope
@@ -114,6 +114,7 @@ def sync_pass(args, cache: Cache, folders: frozenset, scope: set | None, status:
         status.succeeded(**counts)
         if scope is None:
             cache.mark_ready()
+            status.ready()
     except BaseException as error:  # SyncError, or SIGTERM/Ctrl-C arriving as SystemExit/KeyboardInterrupt
         reason = str(error) if isinstance(error, SyncError) else "interrupted (%s)" % type(error).__name__
         status.failed([reason] + errors)
@@ -155,10 +156,15 @@ def wait_for_turn(queue: RunQueue, mine: str, deadline: Deadline, timeout: float
         time.sleep(0.2)
 
 
-def drain_queue(args, cache: Cache, folders: frozenset, queue: RunQueue, mine: str, deadline: Deadline) -> dict:
+# Failures that no retry heals (bad arguments, models that do not fit, no instance store): the boot unit does
+# not retry them, so a first sync that ends so has given up.
+FINAL_EXIT_CODES = frozenset({EXIT_USAGE, EXIT_NO_SPACE, EXIT_NOT_MOUNTED})
+
+
+def drain_queue(args, cache: Cache, folders: frozenset, queue: RunQueue, mine: str, deadline: Deadline,
+                status: RunStatus) -> dict:
     """Holding the lock: syncs every queued request, this run's among them, then lets go and looks again.
     Returns the status of the pass that answered this run's own request, or raises its failure."""
-    status = RunStatus(cache)
     own = None  # (the error, or None; status fields) of the pass that answered this run's request
     while True:
         try:
@@ -178,11 +184,16 @@ def drain_queue(args, cache: Cache, folders: frozenset, queue: RunQueue, mine: s
                         own = (outcome[0], dict(status.fields))
                         queue.collect(mine)
                     requests = queue.pending()
-        except DeadlineReached:
+        except DeadlineReached as reached:
             if own is None:
+                if deadline.final:
+                    status.give_up("%s, before the first full sync completed" % reached)
                 raise
             log("stopped at its deadline after its own request; %d queued requests wait for the next run"
                 % len(queue.pending()))
+        else:
+            if own is not None and own[0] is not None and deadline.final and own[0].exit_code in FINAL_EXIT_CODES:
+                status.give_up(str(own[0]))
         finally:
             queue.unlock()
         # A request filed after the last look, by a run that then left (its deadline), would wait for the next
@@ -200,13 +211,16 @@ def drain_queue(args, cache: Cache, folders: frozenset, queue: RunQueue, mine: s
 def sync(args) -> dict:
     folders, scope = check_settings(args)
     cache = open_cache(args)
-    deadline = Deadline(args.stop_by)
+    status = RunStatus(cache)
+    first_sync = first_sync_deadline(cache.state, args.first_sync_deadline_seconds, bool(status.fields.get("first_ready")))
+    deadline = run_deadline(args.stop_by, first_sync, args.first_sync_deadline_seconds)
     queue = RunQueue(cache)
     try:
         mine = queue.submit(scope)
         answer = wait_for_turn(queue, mine, deadline, args.lock_timeout_seconds)
         if answer is None:
-            return drain_queue(args, cache, folders, queue, mine, deadline)
+            status = RunStatus(cache)  # as the last holder left it
+            return drain_queue(args, cache, folders, queue, mine, deadline, status)
         said = answer["summary"].split(": ", 1)[-1]
         if answer["exit_code"] != EXIT_OK:
             raise SyncError("the sync that held the lock ran this request: %s" % said, answer["exit_code"])

@@ -171,3 +171,13 @@ def test_paths_match_the_names_the_cdk_app_uses():
 def test_systemd_accepts_the_unit_without_warnings():
     result = subprocess.run(["systemd-analyze", "verify", str(UNIT)], capture_output=True, text=True)
     assert result.returncode == 0 and result.stderr == "", result.stderr
+
+
+GATE = (REPO / "manifests" / "base" / "model-gate.yaml").read_text(encoding="utf-8")
+
+
+def test_the_first_sync_gives_up_before_the_model_gate_would_and_the_unit_does_not_retry_it():
+    args = cli.parse_args(unit_argv(unit_settings()["ExecStart"][0])[2:])
+    gate_backstop = float(re.search(r"--replace-after-seconds=(\d+)", GATE).group(1))
+    assert 0 < args.first_sync_deadline_seconds < gate_backstop
+    assert "6" in unit_settings()["RestartPreventExitStatus"][0].split()  # EXIT_DEADLINE: the node gave up

@@ -618,3 +618,42 @@ def test_a_run_that_reaches_its_deadline_stops_cleanly_and_leaves_its_request_fo
     proxy.release()
     assert run_sync().returncode == 0 and queued(cache) == []
     assert set(cached_files(cache)) == {"checkpoints/big.safetensors", "loras/a.pt"}
+
+
+def test_a_first_sync_that_cannot_finish_by_its_deadline_gives_up_for_the_model_gate_to_replace_the_node(
+        s3, bucket, holding_proxy, run_sync, tmp_path):
+    put(s3, bucket, {"loras/a.pt": b"a"})
+    proxy = holding_proxy(b"/loras/a.pt?")  # a download that never ends
+    cache = tmp_path / "cache"
+    result = run_sync("--first-sync-deadline-seconds", "2", endpoint=proxy.url)
+    assert result.returncode == 6, result.stdout
+    st = status(cache)
+    assert st["state"] == "failed" and st["gave_up"] is True
+    assert "the first sync's deadline, --first-sync-deadline-seconds 2" in st["errors"][0]
+    assert "before the first full sync completed" in st["errors"][0]
+    # The boot unit does not restart on 6; if it did, the deadline still counts from the first attempt.
+    again = run_sync("--first-sync-deadline-seconds", "2")
+    assert again.returncode == 6 and status(cache)["gave_up"] is True and not (cache / "model-sync" / "ready").exists()
+
+
+def test_the_first_sync_deadline_no_longer_applies_once_the_node_was_ready(s3, bucket, run_sync, tmp_path):
+    put(s3, bucket, {"loras/a.pt": b"a"})
+    cache = tmp_path / "cache"
+    assert run_sync("--first-sync-deadline-seconds", "3600").returncode == 0
+    (cache / "model-sync" / "first-attempt").write_text("%f\n" % (time.time() - 7200))  # long ago
+    result = run_sync("--first-sync-deadline-seconds", "3600")
+    assert result.returncode == 0, result.stdout
+    st = status(cache)
+    assert st["state"] == "ok" and "gave_up" not in st and st["first_ready"]
+
+
+def test_a_first_sync_that_fails_for_a_reason_no_retry_heals_gives_up_at_once(s3, bucket, run_sync, tmp_path):
+    put(s3, bucket, {"checkpoints/huge.safetensors": os.urandom(1024 * 1024)})
+    disk = os.statvfs(tmp_path)
+    too_much = str(disk.f_bavail * disk.f_frsize / 1024 ** 3)
+    keys_run = run_sync(*keys_arg(["checkpoints/huge.safetensors"]), "--reserve-gib", too_much)
+    assert keys_run.returncode == 3 and "gave_up" not in status(tmp_path / "cache")  # an SSM run: not its call
+    first = run_sync("--first-sync-deadline-seconds", "7200", "--reserve-gib", too_much)
+    assert first.returncode == 3, first.stdout
+    st = status(tmp_path / "cache")
+    assert st["gave_up"] is True and "the models do not fit" in st["errors"][0]

@@ -41,7 +41,7 @@ class FakeHttp:
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_GET = do_PATCH = do_POST = _serve
+            do_GET = do_PATCH = do_POST = do_DELETE = _serve
 
             def log_message(self, *args):
                 pass

@@ -16,8 +16,10 @@ GPU = {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}
 MODELS = {"key": KEY, "value": "true", "effect": "NoSchedule"}
 
 
-def node(*taints):
-    return {"metadata": {"name": "ip-10-0-32-7"}, "spec": {"taints": [dict(t) for t in taints]}}
+def node(*taints, age_seconds: float = 60):
+    created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - age_seconds))
+    return {"metadata": {"name": "ip-10-0-32-7", "uid": "uid-1", "creationTimestamp": created},
+            "spec": {"taints": [dict(t) for t in taints]}}
 
 
 def apply_json_patch(doc: dict, patch: list) -> tuple[int, dict]:
@@ -40,10 +42,18 @@ class FakeApiServer:
 
     def __init__(self, state: dict, before_patch=None):
         self.state, self.before_patch = state, before_patch
+        self.events, self.deleted = [], []
         self.http = FakeHttp(self.handle)
 
     def handle(self, method, path, body, headers):
         if method == "GET":
+            return 200, self.state
+        if method == "POST":
+            self.events.append(body)
+            return 201, body
+        if method == "DELETE":
+            assert body["preconditions"] == {"uid": self.state["metadata"]["uid"]}
+            self.deleted.append(path)
             return 200, self.state
         if self.before_patch:
             self.before_patch(self.state)
@@ -113,3 +123,60 @@ def test_a_running_sync_is_reported_running_while_it_holds_the_lock_and_killed_o
     write_status(tmp_path, state="ok")
     assert gate.sync_summary(str(tmp_path))["state"] == "ok"
     assert gate.sync_summary(str(tmp_path / "nothing-yet")) == {}
+
+
+def run_gate(api, state_dir, *extra):
+    return gate.main(["--node-name", "ip-10-0-32-7", "--taint-key", KEY, "--state-dir", str(state_dir),
+                      "--poll-seconds", "0.01", "--api-url", api.http.url, "--once", *extra])
+
+
+def test_a_first_sync_that_gave_up_is_reported_and_the_node_deleted_for_karpenter_to_replace(tmp_path):
+    write_status(tmp_path, state="failed", gave_up=True, errors=["the models do not fit: 12 GiB short"])
+    api = FakeApiServer(node(MODELS, GPU, age_seconds=1000))
+    assert run_gate(api, tmp_path) == 0
+    [event] = api.events
+    assert ("POST", "/api/v1/namespaces/default/events") in [call[:2] for call in api.http.calls]
+    assert event["involvedObject"] == {"apiVersion": "v1", "kind": "Node", "name": "ip-10-0-32-7", "uid": "uid-1"}
+    assert (event["type"], event["reason"]) == ("Warning", "ModelSyncFailed")
+    assert event["message"] == ("the first model sync gave up: the models do not fit: 12 GiB short; "
+                                "deleting the node so that Karpenter replaces it")
+    assert api.deleted == ["/api/v1/nodes/ip-10-0-32-7"]  # with the node's uid as a precondition
+    api.http.close()
+
+
+def test_a_node_whose_sync_never_reported_is_replaced_after_the_backstop(tmp_path):
+    api = FakeApiServer(node(MODELS, GPU, age_seconds=9001))
+    assert run_gate(api, tmp_path, "--replace-after-seconds", "9000") == 0
+    assert "no complete model sync 9001 s after the node was created (sync state: none" in api.events[0]["message"]
+    assert api.deleted
+    api.http.close()
+
+
+def test_a_failed_node_is_reported_at_once_but_deleted_only_once_old_enough(tmp_path):
+    write_status(tmp_path, state="failed", gave_up=True, errors=["x"])
+    api = FakeApiServer(node(MODELS, GPU, age_seconds=60))
+    replacement = gate.Replacement(gate.KubernetesApi(api.http.url, None, None), api.state,
+                                   gate.parse_args(["--node-name", "ip-10-0-32-7", "--taint-key", KEY, "--state-dir",
+                                                    str(tmp_path)]))
+    for _ in range(3):
+        replacement.check(gate.sync_summary(str(tmp_path)))
+    assert len(api.events) == 1 and api.deleted == []  # 60 s old, replaced from 900 s on
+    api.http.close()
+
+
+def test_a_node_that_already_served_is_never_deleted_nor_is_one_kept_for_inspection(tmp_path):
+    write_status(tmp_path, state="failed", gave_up=True, errors=["x"])
+    for taints, extra in (((GPU,), []), ((MODELS, GPU), ["--keep-failed-nodes"])):
+        api = FakeApiServer(node(*taints, age_seconds=100000))
+        args = gate.parse_args(["--node-name", "ip-10-0-32-7", "--taint-key", KEY, "--state-dir", str(tmp_path),
+                                *extra])
+        replacement = gate.Replacement(gate.KubernetesApi(api.http.url, None, None), api.state, args)
+        replacement.check(gate.sync_summary(str(tmp_path)))
+        assert api.deleted == []
+        assert len(api.events) == (1 if extra else 0)
+        api.http.close()
+
+
+def test_a_sync_still_within_its_time_is_left_alone():
+    assert gate.first_sync_failure({"state": "running"}, 100, 9000) is None
+    assert gate.first_sync_failure({"state": "failed", "errors": ["network"]}, 100, 9000) is None  # it retries
