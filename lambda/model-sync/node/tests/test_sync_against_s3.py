@@ -657,3 +657,22 @@ def test_a_first_sync_that_fails_for_a_reason_no_retry_heals_gives_up_at_once(s3
     assert first.returncode == 3, first.stdout
     st = status(tmp_path / "cache")
     assert st["gave_up"] is True and "the models do not fit" in st["errors"][0]
+
+
+def test_a_model_deleted_after_the_listing_is_neither_placed_nor_a_failure_through_either_download_path(
+        s3, bucket, s3_endpoint, tmp_path, monkeypatch):
+    put(s3, bucket, {"checkpoints/big.safetensors": os.urandom(2 * 1024 * 1024), "loras/small.pt": b"s",
+                     "loras/kept.pt": b"k"})
+    listed = sync.list_remote
+
+    def list_then_delete(*args, **kwargs):
+        result = listed(*args, **kwargs)
+        for key in ("checkpoints/big.safetensors", "loras/small.pt"):
+            s3.delete_object(Bucket=bucket, Key=key)
+        return result
+    monkeypatch.setattr(sync, "list_remote", list_then_delete)
+    cache = tmp_path / "cache"
+    args = in_process_args(monkeypatch, bucket, cache, s3_endpoint)
+    args.part_size_mib = 1  # big.safetensors goes through s5cmd (NoSuchKey), small.pt by presigned GET (404)
+    st = sync.sync(args)
+    assert st["state"] == "ok" and cached_files(cache) == {"loras/kept.pt": b"k"}
