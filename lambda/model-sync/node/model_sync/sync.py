@@ -57,8 +57,15 @@ def open_cache(args) -> Cache:
                         "--prepare-cache-for %s first" % (current_user(), error, current_user()), EXIT_USAGE)
 
 
-def check_space(cache: Cache, args, need: int, freed: int, counts: str) -> None:
-    """Raises EXIT_NO_SPACE, before anything changes, when the downloads would not leave the reserve free."""
+# Why space the deletions should have freed may still be in use: ComfyUI reads models through mmap, and an
+# unlinked file keeps its blocks until the last process unmaps it.
+STILL_OPEN = (" Deleted models that ComfyUI still has open keep their space until it lets go of them: the next "
+              "sync, after its pods restart or unload them, finds it.")
+
+
+def check_space(cache: Cache, args, need: int, freed: int, counts: str, hint: str = "") -> None:
+    """Raises EXIT_NO_SPACE when the downloads would not leave the reserve free; freed is what deletions still
+    to come will free."""
     disk = os.statvfs(cache.models)
     free = disk.f_bavail * disk.f_frsize
     reserve = free_space_reserve(disk.f_blocks * disk.f_frsize, args.reserve_gib, args.reserve_percent)
@@ -68,9 +75,9 @@ def check_space(cache: Cache, args, need: int, freed: int, counts: str) -> None:
         raise SyncError(
             "the models do not fit: %s to download, %s free on %s after deletions, %s kept free for images, "
             "pod data and kubelet's eviction threshold (--reserve-percent %g, at least --reserve-gib %g); "
-            "%s short. Use an instance type with more instance store, or remove models from the bucket."
+            "%s short. Use an instance type with more instance store, or remove models from the bucket.%s"
             % (human_bytes(need), human_bytes(free + freed), cache.models, human_bytes(reserve),
-               args.reserve_percent, args.reserve_gib, human_bytes(missing)), EXIT_NO_SPACE)
+               args.reserve_percent, args.reserve_gib, human_bytes(missing), hint), EXIT_NO_SPACE)
 
 
 def sync_pass(args, cache: Cache, folders: frozenset, scope: set | None, status: RunStatus) -> None:
@@ -96,6 +103,8 @@ def sync_pass(args, cache: Cache, folders: frozenset, scope: set | None, status:
         for key in deletes:
             cache.remove_model(key)
             manifest.deleted(key)
+        if deletes and downloads:  # what the deletions really freed, not what they should have
+            check_space(cache, args, need, 0, "after %d deletions" % len(deletes), STILL_OPEN)
         credentials = Credentials()
 
         def current_version(key: str) -> dict | None:

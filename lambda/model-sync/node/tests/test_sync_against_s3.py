@@ -676,3 +676,40 @@ def test_a_model_deleted_after_the_listing_is_neither_placed_nor_a_failure_throu
     args.part_size_mib = 1  # big.safetensors goes through s5cmd (NoSuchKey), small.pt by presigned GET (404)
     st = sync.sync(args)
     assert st["state"] == "ok" and cached_files(cache) == {"loras/kept.pt": b"k"}
+
+
+def test_space_held_by_deleted_models_comfyui_still_maps_is_not_counted_as_free(s3, bucket, s3_endpoint,
+                                                                                 tmp_path, monkeypatch):
+    put(s3, bucket, {"checkpoints/old.safetensors": os.urandom(2 * 1024 * 1024)})
+    cache = tmp_path / "cache"
+    args = in_process_args(monkeypatch, bucket, cache, s3_endpoint)
+    assert sync.sync(args)["state"] == "ok"
+    s3.delete_object(Bucket=bucket, Key="checkpoints/old.safetensors")
+    put(s3, bucket, {"checkpoints/new.safetensors": os.urandom(1024 * 1024)})
+    # 0.5 MiB free before the deletion and after it: ComfyUI still maps old.safetensors, so unlinking it frees
+    # nothing yet. Counted as freed, it would make room for new.safetensors.
+    pretend_array(monkeypatch, cache, size=1024 ** 4, free=512 * 1024)
+    with pytest.raises(SyncError) as error:
+        sync.sync(args)
+    assert error.value.exit_code == EXIT_NO_SPACE
+    assert "Deleted models that ComfyUI still has open keep their space" in str(error.value)
+    assert cached_files(cache) == {}  # the deletion is right either way; nothing was downloaded
+
+
+def test_a_new_version_that_no_longer_fits_is_not_fetched(s3, bucket, hook_proxy, tmp_path, monkeypatch):
+    mib = 1024 * 1024
+    key = "checkpoints/big.safetensors"
+    put(s3, bucket, {key: b"o" * (3 * mib)})
+
+    def replace_with_a_larger_version(data: bytes) -> None:
+        if data.startswith(b"GET /%s/%s" % (bucket.encode(), key.encode())) and b"\r\nrange:" in data.lower():
+            if s3.head_object(Bucket=bucket, Key=key)["ContentLength"] == 3 * mib:
+                s3.put_object(Bucket=bucket, Key=key, Body=b"n" * (6 * mib))
+    cache = tmp_path / "cache"
+    args = in_process_args(monkeypatch, bucket, cache, hook_proxy(replace_with_a_larger_version))
+    args.part_size_mib, args.part_concurrency = 1, 1
+    pretend_array(monkeypatch, cache, size=1024 ** 4, free=4 * mib)  # room for the listed 3 MiB, not for 6
+    with pytest.raises(SyncError) as error:
+        sync.sync(args)
+    assert error.value.exit_code == EXIT_NO_SPACE and "the models do not fit: 6.0 MiB to download" in str(error.value)
+    assert cached_files(cache) == {}
