@@ -88,6 +88,12 @@ if ! grep -q "^$sync_user:" "$root/etc/passwd" 2>/dev/null; then
   log "created the system user $sync_user"
 fi
 install -m 0644 "$source_dir/comfyui-model-sync.service" "$root/etc/systemd/system/comfyui-model-sync.service"
+# Enabled, not only started: every boot runs a full sync (a reboot reconciles what changed while the node was
+# down). This link is what `systemctl enable` makes for WantedBy=multi-user.target, made here so --root works
+# without a running systemd.
+install -d -m 0755 "$root/etc/systemd/system/multi-user.target.wants"
+ln -sfn /etc/systemd/system/comfyui-model-sync.service \
+  "$root/etc/systemd/system/multi-user.target.wants/comfyui-model-sync.service"
 cat > "$root/etc/comfyui/model-sync.env.tmp" <<ENV
 MODELS_BUCKET=$bucket
 AWS_REGION=$region

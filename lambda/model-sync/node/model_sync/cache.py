@@ -10,6 +10,15 @@ from .log import now_iso
 from .outcome import EXIT_USAGE, SyncError
 
 
+def boot_time() -> float:
+    """When this boot began (btime in /proc/stat, seconds since the epoch)."""
+    with open("/proc/stat", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("btime "):
+                return float(line.split()[1])
+    raise ValueError("no btime in /proc/stat")
+
+
 class Cache:
     def __init__(self, data_dir: str):
         self.models = os.path.join(data_dir, "models")
@@ -68,6 +77,19 @@ class Cache:
 
     def mark_ready(self) -> None:
         self.write_atomically("ready", now_iso() + "\n")
+
+    def withdraw_stale_ready(self) -> bool:
+        """Removes a `ready` marker written before this boot: while the node was down, changes went unnoticed
+        (SSM cannot reach a node that is down), so its models are not known current until this boot's first
+        full sync. ComfyUI's readiness probe reads the marker. True when one was withdrawn."""
+        path = os.path.join(self.state, "ready")
+        try:
+            if os.path.getmtime(path) >= boot_time():
+                return False
+            os.remove(path)
+        except (OSError, ValueError):
+            return False
+        return True
 
     def new_staging_dir(self) -> str:
         # Leftovers of killed runs go first; a per-run name means a straggling child of a killed run can

@@ -220,6 +220,8 @@ def drain_queue(args, cache: Cache, folders: frozenset, queue: RunQueue, mine: s
 def sync(args) -> dict:
     folders, scope = check_settings(args)
     cache = open_cache(args)
+    if cache.withdraw_stale_ready():
+        log("the node rebooted since its last full sync: `ready` withdrawn until this boot's full sync completes")
     status = RunStatus(cache)
     first_sync = first_sync_deadline(cache.state, args.first_sync_deadline_seconds, bool(status.fields.get("first_ready")))
     deadline = run_deadline(args.stop_by, first_sync, args.first_sync_deadline_seconds)

@@ -181,3 +181,25 @@ def test_the_first_sync_gives_up_before_the_model_gate_would_and_the_unit_does_n
     gate_backstop = float(re.search(r"--replace-after-seconds=(\d+)", GATE).group(1))
     assert 0 < args.first_sync_deadline_seconds < gate_backstop
     assert "6" in unit_settings()["RestartPreventExitStatus"][0].split()  # EXIT_DEADLINE: the node gave up
+
+
+def test_the_boot_sync_is_enabled_so_every_boot_reconciles(tmp_path):
+    assert install(tmp_path, *INSTALL_ARGS).returncode == 0
+    link = tmp_path / "etc/systemd/system/multi-user.target.wants/comfyui-model-sync.service"
+    assert link.is_symlink() and os.readlink(link) == "/etc/systemd/system/comfyui-model-sync.service"
+    assert "\nWantedBy=multi-user.target\n" in UNIT.read_text()
+    assert install(tmp_path, *INSTALL_ARGS).returncode == 0  # a retried installer enables it again, no error
+
+
+def systemd_seconds(value: str) -> float:
+    units = {"s": 1, "min": 60, "m": 60, "h": 3600}
+    return sum(float(n) * units[u or "s"] for n, u in re.findall(r"(\d+)\s*(min|h|m|s)?", value))
+
+
+def test_no_boot_sync_can_hold_the_lock_forever_and_none_is_cut_short_before_its_own_deadline():
+    settings = unit_settings()
+    [timeout] = settings["TimeoutStartSec"]
+    assert timeout != "infinity"
+    sync_args = cli.parse_args(unit_argv(settings["ExecStart"][0])[2:])
+    prepare_args = cli.parse_args(unit_argv(settings["ExecStartPre"][0][1:])[2:])
+    assert systemd_seconds(timeout) > prepare_args.mount_wait_seconds + sync_args.first_sync_deadline_seconds

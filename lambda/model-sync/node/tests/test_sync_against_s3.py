@@ -713,3 +713,23 @@ def test_a_new_version_that_no_longer_fits_is_not_fetched(s3, bucket, hook_proxy
         sync.sync(args)
     assert error.value.exit_code == EXIT_NO_SPACE and "the models do not fit: 6.0 MiB to download" in str(error.value)
     assert cached_files(cache) == {}
+
+
+def test_a_ready_marker_from_before_a_reboot_is_withdrawn_until_this_boots_full_sync_completes(
+        s3, bucket, s3_endpoint, tmp_path, monkeypatch):
+    from model_sync import cache as cache_module
+    put(s3, bucket, {"loras/a.pt": b"a"})
+    cache = tmp_path / "cache"
+    args = in_process_args(monkeypatch, bucket, cache, s3_endpoint)
+    assert sync.sync(args)["state"] == "ok" and (cache / "model-sync" / "ready").exists()
+    assert sync.sync(args)["state"] == "ok" and (cache / "model-sync" / "ready").exists()  # same boot: kept
+
+    monkeypatch.setattr(cache_module, "boot_time", lambda: time.time() + 1)  # the node rebooted since
+    put(s3, bucket, {"loras/b.pt": b"b"})
+    monkeypatch.setattr(fetch, "fetch_object", lambda url, dest: ("HTTP 503 SlowDown", None))
+    with pytest.raises(SyncError):
+        sync.sync(args)  # this boot's full sync has not completed: no `ready`, ComfyUI reports unready
+    assert not (cache / "model-sync" / "ready").exists()
+    monkeypatch.undo()
+    args = in_process_args(monkeypatch, bucket, cache, s3_endpoint)
+    assert sync.sync(args)["state"] == "ok" and (cache / "model-sync" / "ready").exists()
