@@ -86,8 +86,10 @@ class GpuWorker:
             return
         self.state, self.reason = "ready", f"GPU {gpu}: ready"
         self._metrics.set_ready(gpu, True)
-        self.warmed.set()
+        # Logged before `warmed` lets the server open its port, so the line is in the log by the
+        # time anyone can reach the server (the CPU rehearsal read the log without it).
         log.info("GPU %d warmed up and ready", gpu)
+        self.warmed.set()
         while not self._stopping.is_set():
             self.step(_IDLE_POLL_SECONDS)
         self.state, self.reason = "stopped", f"GPU {gpu}: stopped"

@@ -40,6 +40,28 @@ def test_start_logs_the_mode_the_queues_and_one_worker_per_gpu(started, caplog):
     assert len(set(executor.bound.values())) == 4
 
 
+def test_each_gpu_is_logged_ready_before_the_pool_counts_it_warm(caplog):
+    """The port opens once the pool is warm (server_hooks.py): the log must say so by then."""
+    caplog.set_level(logging.INFO, logger="multigpu")
+    pool = GpuPool(FakeExecutor(2), 2)
+    warm_when_logged = []
+
+    class Recorder(logging.Handler):
+        def emit(self, record):
+            if "warmed up and ready" in record.getMessage():
+                warm_when_logged.append(pool.workers[record.args[0]].warmed.is_set())
+
+    recorder = Recorder()
+    logging.getLogger("multigpu.worker").addHandler(recorder)
+    try:
+        pool.start()
+        assert pool.wait_until_warm(5)
+    finally:
+        logging.getLogger("multigpu.worker").removeHandler(recorder)
+        pool.stop()
+    assert warm_when_logged == [False, False]
+
+
 def test_history_holds_prompts_of_every_gpu_and_completion_is_announced_after_it(started):
     executor = FakeExecutor(4)
     pool = started(executor, 4)
