@@ -84,7 +84,7 @@ def install(comfyui_dir: str, num_gpus: int, *, weights_cache_bytes: int,
                              device_type=device_type)
     guard = PatchGuard()
     pool = GpuPool(executor, num_gpus, settings=settings, on_queue_changed=server_ref.queue_updated,
-                   system_devices=_system_devices(num_gpus) if device_type == "cuda" else None,
+                   system_devices=_system_devices(num_gpus, device_type),
                    readiness_checks=[*readiness_checks, guard.problem])
     hooks = PostImportHooks()
     patched = []
@@ -178,12 +178,12 @@ def _device_binder(device_type: str) -> DeviceBinder:
     return DeviceBinder(select, current)
 
 
-def _system_devices(num_gpus: int) -> Callable[[], list]:
+def _system_devices(num_gpus: int, device_type: str) -> Callable[[], list]:
     def devices() -> list:
         import torch
         import comfy.model_management as mm
 
-        return gpu_devices(mm, torch, num_gpus)
+        return gpu_devices(mm, torch, num_gpus, device_type)
 
     return devices
 

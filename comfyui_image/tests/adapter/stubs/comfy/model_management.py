@@ -185,14 +185,16 @@ def throw_exception_if_processing_interrupted():
 
 
 def get_torch_device_name(device):
+    if device.type != "cuda":
+        return device.type  # as v0.8.0 names the CPU
     return f"{device.type}:{device.index} Stub GPU"
 
 
 def get_total_memory(dev=None, torch_total_too=False):
-    total = 24 * 2**30
+    total = (64 if dev.type == "cpu" else 24) * 2**30
     return (total, total - 2**30) if torch_total_too else total
 
 
 def get_free_memory(dev=None, torch_free_too=False):
-    free = (20 - dev.index) * 2**30  # a different figure per GPU
+    free = (20 - (dev.index or 0)) * 2**30  # a different figure per GPU
     return (free, 2**29) if torch_free_too else free
