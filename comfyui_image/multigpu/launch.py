@@ -17,7 +17,8 @@ import subprocess
 import sys
 from typing import List, Optional
 
-from .launch_settings import LaunchError, LaunchSettings, comfyui_args, parse_launch_settings
+from .launch_settings import (LaunchError, LaunchSettings, comfyui_args, custom_nodes_dir,
+                              parse_launch_settings)
 
 log = logging.getLogger("multigpu.launch")
 
@@ -46,10 +47,9 @@ def total_ram_bytes() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def report_hard_coded_devices(comfyui_dir: str) -> None:
+def report_hard_coded_devices(folder: str) -> None:
     from .core.device_scan import custom_nodes_in, format_findings, scan_paths, unsafe
 
-    folder = os.path.join(comfyui_dir, "custom_nodes")
     if not os.path.isdir(folder):
         return
     nodes = custom_nodes_in(folder)
@@ -69,7 +69,7 @@ def models_ready_checks(env) -> list:
 def run_multi_gpu(settings: LaunchSettings, main_args: List[str]) -> None:
     from .comfy_adapter.install import install
 
-    report_hard_coded_devices(settings.comfyui_dir)
+    report_hard_coded_devices(custom_nodes_dir(settings.comfyui_dir, main_args))
     install(settings.comfyui_dir, settings.num_gpus, weights_cache_bytes=settings.weights_cache_bytes,
             warmup_timeout_s=settings.warmup_timeout_s, settings=settings.pool,
             readiness_checks=models_ready_checks(os.environ), device_type=settings.device_type)

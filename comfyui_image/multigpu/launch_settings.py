@@ -5,6 +5,7 @@ multi-GPU mode, it starts a subprocess) and the machine's RAM.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Callable, List, Mapping, Optional, Sequence
 
@@ -91,6 +92,18 @@ def comfyui_args(settings: LaunchSettings, main_args: Sequence[str]) -> List[str
     if settings.multi_gpu and settings.device_type == "cpu" and "--cpu" not in args:
         args.append("--cpu")
     return args
+
+
+def custom_nodes_dir(comfyui_dir: str, main_args: Sequence[str]) -> str:
+    """The custom_nodes folder main.py loads: `<--base-directory>/custom_nodes` when the arguments
+    name one (folder_paths.py, v0.8.0; the last one wins, as in argparse), else ComfyUI's own."""
+    base = None
+    for index, arg in enumerate(main_args):
+        if arg == "--base-directory" and index + 1 < len(main_args):
+            base = main_args[index + 1]
+        elif arg.startswith("--base-directory="):
+            base = arg.split("=", 1)[1]
+    return os.path.join(os.path.abspath(base) if base else comfyui_dir, "custom_nodes")
 
 
 def _pool_settings(env: Mapping[str, str]) -> PoolSettings:

@@ -3,7 +3,7 @@ import logging
 
 import pytest
 
-from multigpu.launch_settings import LaunchError, comfyui_args, parse_launch_settings
+from multigpu.launch_settings import LaunchError, comfyui_args, custom_nodes_dir, parse_launch_settings
 
 GIB = 2**30
 
@@ -130,3 +130,11 @@ def test_launcher_exits_2_and_logs_the_variable_when_the_environment_is_invalid(
     monkeypatch.setenv("COMFY_MULTI_GPU_SCHED", "true")
     assert launch.main([]) == 2
     assert "COMFY_MULTI_GPU_SCHED must be 1" in capsys.readouterr().out
+
+
+def test_the_custom_node_scan_reads_the_folder_main_py_loads():
+    """--base-directory moves custom_nodes too (the CPU rehearsal passes one; the pod does not)."""
+    assert custom_nodes_dir("/opt/comfyui", ["--listen=0.0.0.0"]) == "/opt/comfyui/custom_nodes"
+    assert custom_nodes_dir("/opt/comfyui", ["--base-directory=/data"]) == "/data/custom_nodes"
+    last_wins = ["--base-directory", "/a", "--base-directory", "/b"]
+    assert custom_nodes_dir("/opt/comfyui", last_wins) == "/b/custom_nodes"
