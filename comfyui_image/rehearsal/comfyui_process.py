@@ -62,3 +62,43 @@ safetensors.torch.save_file(state, {str(path)!r})
 """
     path.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "-c", script], check=True, timeout=300)
+
+
+# A node pack doing what ordinary packs do at import: bind names from the modules the adapter
+# patched, wrap a function it did not patch, add a route, start a thread. None of it undoes a patch,
+# so /readyz must stay 200 (comfy_adapter/patch_guard.py).
+ORDINARY_NODE_PACK = """
+import threading
+import comfy.model_management, comfy.utils, folder_paths, latent_preview, server
+from comfy.model_management import get_torch_device, soft_empty_cache  # names bound, nothing replaced
+from aiohttp import web
+
+_upscale = comfy.utils.common_upscale
+def common_upscale(*args, **kwargs):
+    return _upscale(*args, **kwargs)
+comfy.utils.common_upscale = common_upscale
+
+@server.PromptServer.instance.routes.get("/rehearsal_pack/ping")
+async def ping(request):
+    return web.json_response({"device": str(get_torch_device())})
+
+threading.Thread(target=lambda: None, name="rehearsal-pack", daemon=True).start()
+
+class RehearsalPassImage:
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"image": ("IMAGE",)}}
+    RETURN_TYPES = ("IMAGE",)
+    FUNCTION = "run"
+    CATEGORY = "rehearsal"
+    def run(self, image):
+        return (image,)
+
+NODE_CLASS_MAPPINGS = {"RehearsalPassImage": RehearsalPassImage}
+"""
+
+
+def write_ordinary_node_pack(base_dir: pathlib.Path) -> None:
+    pack = base_dir / "custom_nodes" / "rehearsal_ordinary_pack"
+    pack.mkdir(parents=True, exist_ok=True)
+    (pack / "__init__.py").write_text(ORDINARY_NODE_PACK)

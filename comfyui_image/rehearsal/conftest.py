@@ -5,7 +5,7 @@ import sys
 import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from comfyui_process import running_comfyui, write_random_vae  # noqa: E402
+from comfyui_process import running_comfyui, write_ordinary_node_pack, write_random_vae  # noqa: E402
 from workflows import VAE_NAME  # noqa: E402
 
 WORKERS = int(os.environ.get("REHEARSAL_WORKERS", "2"))
@@ -25,5 +25,6 @@ def comfyui(comfyui_dir, tmp_path_factory):
     """(base URL, log path, base directory) of one ComfyUI shared by the whole session."""
     base_dir = tmp_path_factory.mktemp("comfyui")
     write_random_vae(comfyui_dir, base_dir / "models" / "vae" / VAE_NAME)
+    write_ordinary_node_pack(base_dir)
     with running_comfyui(comfyui_dir, base_dir, WORKERS) as (base, log_path):
         yield base, log_path, base_dir

@@ -8,6 +8,7 @@ import asyncio
 import json
 import pathlib
 import subprocess
+import sys
 import time
 import uuid
 
@@ -47,15 +48,26 @@ def test_the_launcher_starts_one_worker_per_device_and_patches_every_module(comf
         assert f"GPU {gpu} warmed up and ready" in log
     for module in PATCHED_MODULES:
         assert f"Patched {module}:" in log
-    assert "Custom-node device scan" in log
+    assert "Custom-node device scan:\n1 custom nodes scanned" in log  # the base directory's pack
     assert "Failed to initialize database" not in log
 
 
 def test_the_stock_api_still_answers(comfyui):
     base, _, _ = comfyui
     assert http("GET", base + "/object_info/SaveImage")[0] == 200
-    assert http("GET", base + "/system_stats")[0] == 200
+    status, stats = http("GET", base + "/system_stats")
+    assert status == 200 and [d["gpu_id"] for d in stats["devices"]] == list(range(WORKERS)), stats
     assert http("GET", base + "/readyz")[1] == {"ready": True, "reason": f"{WORKERS} GPUs ready"}
+
+
+def test_an_ordinary_node_pack_loads_and_its_node_runs_on_a_worker(comfyui):
+    base, _, _ = comfyui
+    assert http("GET", base + "/rehearsal_pack/ping") == (200, {"device": "cpu"})
+    prompt = blank_image("pack")
+    prompt["3"] = {"class_type": "RehearsalPassImage", "inputs": {"image": ["1", 0]}}
+    prompt["2"]["inputs"]["images"] = ["3", 0]
+    entry = wait_history(base, submit(base, prompt, gpu=WORKERS - 1)[1]["prompt_id"])
+    assert entry["status"]["status_str"] == "success" and entry["gpu_id"] == WORKERS - 1
 
 
 def test_the_header_pins_the_worker_and_a_bad_header_is_refused(comfyui):
@@ -145,6 +157,7 @@ def test_metrics_count_prompts_per_worker(comfyui):
 
 
 REPO_DIR = pathlib.Path(__file__).resolve().parents[2]
+PROBE = REPO_DIR / "manifests" / "base" / "pod-scripts" / "comfyui_probe.py"
 
 
 def comfyctl(*args, timeout=180):
@@ -182,3 +195,17 @@ def test_comfyctl_verify_passes_every_check_but_throughput_on_real_comfyui(comfy
     assert statuses == {"workers": "PASS", "bad-header": "PASS", "header-routing": "PASS",
                         "queue-isolation": "PASS", "parallelism": "PASS", "ram-sharing": "PASS",
                         "throughput": "SKIP"}
+
+
+def test_the_pods_probes_pass_after_every_prompt_above(comfyui):
+    """The patch guard and the breaker answer /readyz and /healthz, which the pod's probes read: a
+    false alarm there keeps every pod out of the Service (or restarts it) on the first deploy."""
+    base, _, base_dir = comfyui
+    assert http("GET", base + "/readyz") == (200, {"ready": True, "reason": f"{WORKERS} GPUs ready"})
+    assert http("GET", base + "/healthz")[0] == 200
+    assert [q["state"] for q in http("GET", base + "/queue/all")[1]["queues"]] == ["in_service"] * WORKERS
+    for check in ("startup", "ready", "alive"):
+        result = subprocess.run([sys.executable, str(PROBE), check, "--url", base, "--timeout=3",
+                                 "--ready-marker", str(base_dir / "ready")],
+                                capture_output=True, text=True, timeout=30)
+        assert result.returncode == 0, (check, result.stdout, result.stderr)
