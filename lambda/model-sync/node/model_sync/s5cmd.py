@@ -1,12 +1,11 @@
 """s5cmd, the one program that talks to S3 here: listing, presigning, and parallel copies of listed keys."""
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import shlex
-import signal
 import subprocess
+import sys
 import threading
 import urllib.parse
 
@@ -18,12 +17,19 @@ from .outcome import SyncError
 PRESIGN_EXPIRE = "1h"
 
 
-def die_with_parent() -> None:
-    # PR_SET_PDEATHSIG: if this script is killed, its s5cmd child goes too instead of writing on.
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
-    except OSError:
-        pass
+# s5cmd must die with this script (a killed run's s5cmd would write on). PR_SET_PDEATHSIG is set in a fresh,
+# single-threaded python that then becomes s5cmd (execv keeps the setting): a preexec_fn would run Python
+# between fork and exec in this threaded process, which can deadlock on a lock another thread held at the fork
+# (https://docs.python.org/3/library/subprocess.html, preexec_fn).
+DIE_WITH_PARENT = (
+    "import ctypes, os, sys\n"
+    "ctypes.CDLL(None, use_errno=True).prctl(1, 9)\n"  # PR_SET_PDEATHSIG, SIGKILL
+    "os.getppid() == int(sys.argv[1]) or os._exit(1)\n"  # the parent died before prctl: no signal would come
+    "os.execv(sys.argv[2], sys.argv[2:])\n")
+
+
+def dying_with_this_process(argv: list) -> list:
+    return [sys.executable, "-I", "-S", "-c", DIE_WITH_PARENT, str(os.getpid())] + argv
 
 
 class S5cmd:
@@ -50,8 +56,9 @@ class S5cmd:
         bearer tokens until they expire (PRESIGN_EXPIRE): they stay in memory and are never logged.
         """
         lines = ["presign --expire %s %s" % (PRESIGN_EXPIRE, shlex.quote("s3://%s/%s" % (bucket, key))) for key in keys]
-        proc = subprocess.run([a for a in self.base if a != "--json"] + ["run"], env=self.env, capture_output=True,
-                              input="".join(line + "\n" for line in lines), text=True, preexec_fn=die_with_parent)
+        proc = subprocess.run(dying_with_this_process([a for a in self.base if a != "--json"] + ["run"]),
+                              env=self.env, capture_output=True, input="".join(line + "\n" for line in lines),
+                              text=True)
         urls = {presigned_key(url, bucket): url for url in proc.stdout.split("\n") if url}
         if proc.returncode != 0 or set(urls) != set(keys):
             raise SyncError("s5cmd presign failed (exit code %d, %d of %d URLs): %s"
@@ -60,8 +67,8 @@ class S5cmd:
 
     def list_objects(self, bucket: str, prefix: str) -> list:
         url = "s3://%s/%s*" % (bucket, prefix)
-        proc = subprocess.run(self.base + ["ls", url], env=self.env, capture_output=True, text=True,
-                              preexec_fn=die_with_parent)
+        proc = subprocess.run(dying_with_this_process(self.base + ["ls", url]), env=self.env, capture_output=True,
+                              text=True)
         objects = []
         # "\n" only: str.splitlines() would also split at a NEL or U+2028 inside a key, which JSON leaves as is.
         for line in proc.stdout.split("\n"):
@@ -82,8 +89,8 @@ class S5cmd:
 
     def copy_many(self, run_file: str, on_result) -> int:
         """Runs every line of run_file in parallel; calls on_result(json) as each copy ends."""
-        proc = subprocess.Popen(self.base + ["run", run_file], env=self.env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, preexec_fn=die_with_parent)
+        proc = subprocess.Popen(dying_with_this_process(self.base + ["run", run_file]), env=self.env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             errors_thread = threading.Thread(target=read_lines, args=(proc.stderr, on_result), daemon=True)
             errors_thread.start()

@@ -733,3 +733,32 @@ def test_a_ready_marker_from_before_a_reboot_is_withdrawn_until_this_boots_full_
     monkeypatch.undo()
     args = in_process_args(monkeypatch, bucket, cache, s3_endpoint)
     assert sync.sync(args)["state"] == "ok" and (cache / "model-sync" / "ready").exists()
+
+
+def test_s5cmd_dies_with_a_killed_sync_and_is_started_without_a_preexec_fn(s3, bucket, holding_proxy, s3_endpoint,
+                                                                           tmp_path, monkeypatch):
+    put(s3, bucket, {"checkpoints/big.safetensors": os.urandom(2 * 1024 * 1024)})
+    proxy = holding_proxy(b"/checkpoints/big.safetensors")
+    cache = tmp_path / "cache"
+    proc = subprocess.Popen(sync_command(bucket, cache, proxy.url, "--part-size-mib", "1"), env=sync_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_until("s5cmd copies", proxy.held.is_set)
+    assert s5cmd_processes_writing_into(cache)
+    proc.kill()  # SIGKILL: no finally runs; only the kernel's parent-death signal can stop s5cmd
+    proc.wait(timeout=10)
+    wait_until("s5cmd is gone", lambda: not s5cmd_processes_writing_into(cache))
+
+    # In a threaded process, Python code between fork and exec (preexec_fn) can deadlock.
+    from model_sync import s5cmd as s5cmd_module
+    started = []
+    popen = subprocess.Popen
+
+    def recording_popen(*args, **kwargs):
+        started.append(kwargs.get("preexec_fn"))
+        return popen(*args, **kwargs)
+    monkeypatch.setattr(s5cmd_module.subprocess, "Popen", recording_popen)
+    proxy.release()
+    args = in_process_args(monkeypatch, bucket, cache, s3_endpoint)
+    args.part_size_mib = 1
+    assert sync.sync(args)["state"] == "ok"
+    assert len(started) >= 2 and started == [None] * len(started)  # the listing and the copy at least
