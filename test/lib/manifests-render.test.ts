@@ -188,6 +188,7 @@ describe('renderManifests', () => {
 
 describe('GPU node user data', () => {
   const userData = gpuNodeUserData({
+    clusterName: 'studio',
     modelsBucketName: 'studio-comfyui-models',
     region: 'eu-west-1',
     nodeSyncBundleUrl: 's3://assets/abc.zip',

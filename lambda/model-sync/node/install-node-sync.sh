@@ -10,12 +10,12 @@ set -euo pipefail
 usage() {
   cat <<USAGE
 usage: $0 --bucket NAME --region REGION --data-dir DIR --mount DIR --folders a,b,c
-          [--bundle s3://BUCKET/KEY.zip] [--endpoint-url URL] [--root DIR] [--no-start]
+          [--log-group NAME] [--bundle s3://BUCKET/KEY.zip] [--endpoint-url URL] [--root DIR] [--no-start]
 USAGE
   exit 2
 }
 
-bucket='' region='' data_dir='' mount='' folders='' bundle='' endpoint='' root='/' start=1
+bucket='' region='' data_dir='' mount='' folders='' log_group='' bundle='' endpoint='' root='/' start=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --bucket) bucket=$2; shift 2 ;;
@@ -23,6 +23,7 @@ while [ $# -gt 0 ]; do
     --data-dir) data_dir=$2; shift 2 ;;
     --mount) mount=$2; shift 2 ;;
     --folders) folders=$2; shift 2 ;;
+    --log-group) log_group=$2; shift 2 ;;
     --bundle) bundle=$2; shift 2 ;;
     --endpoint-url) endpoint=$2; shift 2 ;;
     --root) root=$2; shift 2 ;;
@@ -100,6 +101,7 @@ AWS_REGION=$region
 MODEL_CACHE_DIR=$data_dir
 INSTANCE_STORE_MOUNT=$mount
 MODEL_FOLDERS=$folders
+MODEL_SYNC_LOG_GROUP=$log_group
 ENV
 mv "$root/etc/comfyui/model-sync.env.tmp" "$root/etc/comfyui/model-sync.env"
 

@@ -22,15 +22,15 @@ export function registerStatusCommand(models: Command): void {
   withAwsOptions(
     models
       .command('status')
-      .description('Show the model sync each GPU node reported last (SSM commands and their CloudWatch output)')
+      .description('Show the model sync each GPU node reported last (SSM commands, boot syncs, their CloudWatch output)')
       .addOption(new Option('--since <duration>', 'how far back to look: 30m, 12h, 7d')
         .argParser(parseDuration).default(SEVEN_DAYS_MS, '7d'))
       .option('--log-group <name>', 'sync output log group (default: LambdaModelsSync.ModelSyncLogGroupName from --outputs)')
       .option('--json', 'machine-readable output'),
   )
     .addHelpText('after', `
-Nodes report through the ${MODEL_SYNC_DOCUMENT_NAME} SSM command the sync Lambda sends after each bucket change;
-the sync a node runs at boot logs to its journal only.
+Nodes report through the ${MODEL_SYNC_DOCUMENT_NAME} SSM command the sync Lambda sends after each bucket change,
+and the full sync each node runs at boot writes to the same log group (in --json, its commandId is boot-<time>).
 
 Examples:
   $ comfyctl models status

@@ -34,20 +34,22 @@ class AwsError(Exception):
         self.status, self.code = status, code
 
 
-def imds_credentials() -> dict:
-    """The instance profile's credentials from IMDSv2 (a session token first, as the node requires)."""
+def imds_get(path: str) -> str:
+    """GETs an IMDSv2 path (a session token first, as the node requires)."""
     imds = os.environ.get(IMDS_ENDPOINT_VARIABLE, "http://169.254.169.254").rstrip("/")
     token_request = urllib.request.Request(imds + "/latest/api/token", method="PUT",
-                                           headers={"X-aws-ec2-metadata-token-ttl-seconds": "21600"})
+                                           headers={"X-aws-ec2-metadata-token-ttl-seconds": "300"})
     with urllib.request.urlopen(token_request, timeout=TIMEOUT_SECONDS) as response:
         token = response.read().decode()
+    request = urllib.request.Request(imds + path, headers={"X-aws-ec2-metadata-token": token})
+    with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+        return response.read().decode()
 
-    def get(path: str) -> str:
-        request = urllib.request.Request(imds + path, headers={"X-aws-ec2-metadata-token": token})
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
-            return response.read().decode()
-    role = get("/latest/meta-data/iam/security-credentials/").split("\n")[0]
-    found = json.loads(get("/latest/meta-data/iam/security-credentials/" + role))
+
+def imds_credentials() -> dict:
+    """The instance profile's credentials."""
+    role = imds_get("/latest/meta-data/iam/security-credentials/").split("\n")[0]
+    found = json.loads(imds_get("/latest/meta-data/iam/security-credentials/" + role))
     expires = datetime.strptime(found["Expiration"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
     return {"key": found["AccessKeyId"], "secret": found["SecretAccessKey"], "token": found.get("Token", ""),
             "expires": expires}

@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import shutil
 import signal
 import sys
 import traceback
 
-from .log import log
+from .aws import AwsError, imds_get
+from .boot_report import BootReport
+from .log import SINKS, log
 from .outcome import EXIT_FAILED, EXIT_OK, SyncError
 from .plan import DEFAULT_RESERVE_GIB, DEFAULT_RESERVE_PERCENT
 from .prepare import prepare_cache, wait_for_mount
@@ -40,6 +43,8 @@ def parse_args(argv: list):
                         "sync this long after its first attempt; the model gate then replaces the node")
     p.add_argument("--stop-by", type=float, default=None, metavar="EPOCH_SECONDS",
                    help="stop cleanly by then (the SSM document's timeout); the request stays queued")
+    p.add_argument("--report-log-group", default="", metavar="NAME",
+                   help="also send the output to this CloudWatch Logs group, as SSM does for its runs (boot unit)")
     p.add_argument("--prepare-cache-for", default="", metavar="USER",
                    help="as root: wait for --require-mount, create the cache folders, give them to USER, and exit")
     return p.parse_args(argv)
@@ -65,16 +70,49 @@ def main(argv: list) -> int:
     # Files 0644 and folders 0755 whatever umask runuser or systemd hands down: ComfyUI pods (uid 10001) read
     # the models through a read-only hostPath, the model gate reads status.json and `ready`.
     os.umask(0o022)
-    try:
-        if args.prepare_cache_for:
+    if args.prepare_cache_for:
+        try:
             return prepare(args)
+        except SyncError as error:
+            log("FAILED: %s" % error)
+            return error.exit_code
+    report = open_boot_report(args)
+    try:
+        return run(args)
+    finally:
+        if report:
+            SINKS.remove(report)
+            report.close()
+
+
+def run(args) -> int:
+    """One sync; its last line says how it ended (`done:` or `FAILED:`; comfyctl models status reads it)."""
+    try:
         status = sync(args)
     except SyncError as error:
         log("FAILED: %s" % error)
         return error.exit_code
+    except (SystemExit, KeyboardInterrupt) as error:  # SIGTERM (systemd, SSM's cancel) or Ctrl-C
+        log("FAILED: interrupted (%s)" % type(error).__name__)
+        raise
     except Exception as error:  # noqa: BLE001 (a bug must still end in a FAILED line and a status)
         log("FAILED: %s: %s (an error of the sync itself; the traceback follows)" % (type(error).__name__, error))
         traceback.print_exc(file=sys.stdout)
         return EXIT_FAILED
     log("done: " + (status.get("summary") or done_summary(status)))
     return EXIT_OK
+
+
+def open_boot_report(args) -> BootReport | None:
+    """--report-log-group: the output also goes to CloudWatch Logs. Without it the sync runs all the same."""
+    if not args.report_log_group:
+        return None
+    region = args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    try:
+        report = BootReport(args.report_log_group, region, imds_get("/latest/meta-data/instance-id"))
+    except (AwsError, OSError, ValueError, http.client.HTTPException) as error:
+        log("not reporting to CloudWatch Logs %s (the journal has it all): %s" % (args.report_log_group, error))
+        return None
+    SINKS.append(report)
+    log("reporting to CloudWatch Logs %s, stream %s" % (args.report_log_group, report.stream))
+    return report

@@ -6,9 +6,15 @@ from datetime import datetime, timezone
 PREFIX = "[model-sync] "
 
 
+# Where else each line goes (the boot sync's CloudWatch report): callables that take the line.
+SINKS: list = []
+
+
 def log(message: str) -> None:
     # stdout goes to the journal (systemd unit) or to CloudWatch (SSM command output).
     print(PREFIX + message, flush=True)
+    for sink in SINKS:
+        sink(PREFIX + message)
 
 
 def human_bytes(n: float) -> str:

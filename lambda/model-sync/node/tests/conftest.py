@@ -3,6 +3,8 @@ throttling proxy in front of it, and a helper that runs the script as the node w
 from __future__ import annotations
 
 import asyncio
+import http.server
+import json
 import os
 import subprocess
 import sys
@@ -195,3 +197,37 @@ def run_sync(bucket, s3_endpoint, tmp_path):
                               env=sync_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               timeout=120)
     return run
+
+
+class FakeImds:
+    """IMDSv2 on loopback: a token for a PUT, then the role and its credentials only with that token."""
+
+    def __init__(self):
+        calls = self.calls = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def answer(self, status, text):
+                self.send_response(status)
+                self.end_headers()
+                self.wfile.write(text.encode())
+
+            def do_PUT(self):
+                calls.append(("PUT", self.path))
+                self.answer(200, "the-token")
+
+            def do_GET(self):
+                calls.append(("GET", self.path))
+                if self.headers.get("X-aws-ec2-metadata-token") != "the-token":
+                    return self.answer(401, "")
+                if self.path == "/latest/meta-data/iam/security-credentials/":
+                    return self.answer(200, "node-role")
+                if self.path == "/latest/meta-data/instance-id":
+                    return self.answer(200, "i-0123456789abcdef0")
+                self.answer(200, json.dumps({"AccessKeyId": "ASIA1", "SecretAccessKey": "s", "Token": "t",
+                                             "Expiration": "2999-01-01T00:00:00Z"}))
+
+            def log_message(self, *args):
+                pass
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]

@@ -9,6 +9,7 @@ import botocore.auth
 import botocore.awsrequest
 import botocore.credentials
 import pytest
+from conftest import FakeImds
 from model_sync import aws
 
 NOW = datetime(2026, 11, 30, 12, 34, 56, tzinfo=timezone.utc)
@@ -55,40 +56,6 @@ def test_urls_are_virtual_hosted_on_aws_and_path_style_for_an_endpoint_or_a_dott
     assert aws.s3_object_url("http://127.0.0.1:9000/", "x", "models", "c.pt") == "http://127.0.0.1:9000/models/c.pt"
 
 
-class FakeImds:
-    """IMDSv2 on loopback: a token for a PUT, then the role and its credentials only with that token."""
-
-    def __init__(self):
-        import http.server
-        import threading
-        calls = self.calls = []
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def answer(self, status, text):
-                self.send_response(status)
-                self.end_headers()
-                self.wfile.write(text.encode())
-
-            def do_PUT(self):
-                calls.append(("PUT", self.path))
-                self.answer(200, "the-token")
-
-            def do_GET(self):
-                calls.append(("GET", self.path))
-                if self.headers.get("X-aws-ec2-metadata-token") != "the-token":
-                    return self.answer(401, "")
-                if self.path == "/latest/meta-data/iam/security-credentials/":
-                    return self.answer(200, "node-role")
-                self.answer(200, json.dumps({"AccessKeyId": "ASIA1", "SecretAccessKey": "s", "Token": "t",
-                                             "Expiration": "2999-01-01T00:00:00Z"}))
-
-            def log_message(self, *args):
-                pass
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
-
-
 def test_without_keys_in_the_environment_the_instance_profile_answers_through_imdsv2(monkeypatch):
     imds = FakeImds()
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
@@ -99,7 +66,7 @@ def test_without_keys_in_the_environment_the_instance_profile_answers_through_im
     assert (got["key"], got["secret"], got["token"]) == ("ASIA1", "s", "t")
     credentials.get()  # cached until close to its expiry
     assert imds.calls == [("PUT", "/latest/api/token"), ("GET", "/latest/meta-data/iam/security-credentials/"),
-                          ("GET", "/latest/meta-data/iam/security-credentials/node-role")]
+                          ("PUT", "/latest/api/token"), ("GET", "/latest/meta-data/iam/security-credentials/node-role")]
     imds.server.shutdown()
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "from-env")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")

@@ -45,7 +45,8 @@ def install(root: Path, *args: str, installer: Path = NODE / "install-node-sync.
 
 
 INSTALL_ARGS = ["--bucket", "models", "--region", "us-west-2", "--data-dir", "/mnt/k8s-disks/0/comfyui",
-                "--mount", "/mnt/k8s-disks/0", "--folders", "checkpoints,loras"]
+                "--mount", "/mnt/k8s-disks/0", "--log-group", "/comfyui/studio/model-sync", "--folders",
+                "checkpoints,loras"]
 
 
 def test_installs_the_pinned_s5cmd_the_script_the_settings_and_the_unit(tmp_path):
@@ -59,7 +60,8 @@ def test_installs_the_pinned_s5cmd_the_script_the_settings_and_the_unit(tmp_path
     assert (tmp_path / "etc/systemd/system/comfyui-model-sync.service").read_bytes() == UNIT.read_bytes()
     env = dict(line.split("=", 1) for line in (tmp_path / "etc/comfyui/model-sync.env").read_text().splitlines())
     assert env == {"MODELS_BUCKET": "models", "AWS_REGION": "us-west-2", "MODEL_CACHE_DIR": "/mnt/k8s-disks/0/comfyui",
-                   "INSTANCE_STORE_MOUNT": "/mnt/k8s-disks/0", "MODEL_FOLDERS": "checkpoints,loras"}
+                   "INSTANCE_STORE_MOUNT": "/mnt/k8s-disks/0", "MODEL_FOLDERS": "checkpoints,loras",
+                   "MODEL_SYNC_LOG_GROUP": "/comfyui/studio/model-sync"}
 
 
 def test_creates_the_unprivileged_sync_user_once(tmp_path):
@@ -130,7 +132,7 @@ def unit_settings() -> dict:
 
 def unit_argv(command: str) -> list:
     values = {"MODELS_BUCKET": "models", "AWS_REGION": "us-west-2", "MODEL_CACHE_DIR": "/data",
-              "MODEL_FOLDERS": "checkpoints", "INSTANCE_STORE_MOUNT": "/mnt"}
+              "MODEL_FOLDERS": "checkpoints", "INSTANCE_STORE_MOUNT": "/mnt", "MODEL_SYNC_LOG_GROUP": "/c/model-sync"}
     return shlex.split(re.sub(r"\$\{(\w+)\}", lambda m: values[m.group(1)], command))
 
 
@@ -203,3 +205,8 @@ def test_no_boot_sync_can_hold_the_lock_forever_and_none_is_cut_short_before_its
     sync_args = cli.parse_args(unit_argv(settings["ExecStart"][0])[2:])
     prepare_args = cli.parse_args(unit_argv(settings["ExecStartPre"][0][1:])[2:])
     assert systemd_seconds(timeout) > prepare_args.mount_wait_seconds + sync_args.first_sync_deadline_seconds
+
+
+def test_the_boot_sync_reports_to_the_log_group_the_installer_was_given():
+    args = cli.parse_args(unit_argv(unit_settings()["ExecStart"][0])[2:])
+    assert args.report_log_group == "/c/model-sync"

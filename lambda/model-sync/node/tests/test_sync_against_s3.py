@@ -4,15 +4,17 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import signal
 import subprocess
 import time
 from pathlib import Path
 from types import SimpleNamespace
 
+import boto3
 import pytest
 import requests
-from conftest import CREDENTIALS, script_args, sync_command, sync_env
+from conftest import CREDENTIALS, FakeImds, script_args, sync_command, sync_env
 from model_sync import cli, fetch, sync
 from model_sync.outcome import EXIT_NO_SPACE, SyncError
 
@@ -762,3 +764,51 @@ def test_s5cmd_dies_with_a_killed_sync_and_is_started_without_a_preexec_fn(s3, b
     args.part_size_mib = 1
     assert sync.sync(args)["state"] == "ok"
     assert len(started) >= 2 and started == [None] * len(started)  # the listing and the copy at least
+
+
+@pytest.fixture
+def logs(s3_endpoint):
+    return boto3.client("logs", endpoint_url=s3_endpoint, region_name=CREDENTIALS["AWS_REGION"],
+                        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+
+
+def boot_run(bucket, cache, endpoint, imds, *extra):
+    """The boot unit's run: the node's IMDS (a fake), CloudWatch Logs where the SDKs would look for it."""
+    env = {**sync_env(), "AWS_ENDPOINT_URL": endpoint, "AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.url}
+    return subprocess.run(sync_command(bucket, cache, endpoint, *extra), env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, timeout=120)
+
+
+def test_a_boot_sync_reports_to_the_log_group_ssm_runs_use_in_a_stream_comfyctl_reads(s3, bucket, logs, s3_endpoint,
+                                                                                       tmp_path):
+    group = "/comfyui/test-%s/model-sync" % bucket
+    logs.create_log_group(logGroupName=group)
+    put(s3, bucket, {"loras/a.pt": b"a"})
+    imds = FakeImds()
+    result = boot_run(bucket, tmp_path / "cache", s3_endpoint, imds, "--report-log-group", group)
+    assert result.returncode == 0, result.stdout + result.stderr
+    [stream] = logs.describe_log_streams(logGroupName=group)["logStreams"]
+    # SSM's own shape, <command>/<instance>/<step>/stdout: lib/cli/models/sync-report.ts parseOutputStreamName.
+    assert re.fullmatch(r"boot-\d{8}T\d{6}Z/i-0123456789abcdef0/syncModels/stdout", stream["logStreamName"])
+    messages = [e["message"] for e in logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"],
+                                                          startFromHead=True)["events"]]
+    assert any(m.startswith("[model-sync] full sync of s3://%s" % bucket) for m in messages)
+    assert messages[-1].startswith("[model-sync] done: 1 downloaded")
+
+    put(s3, bucket, {"loras/b.pt": b"b"})
+    failed = boot_run(bucket, tmp_path / "cache", s3_endpoint, imds, "--report-log-group", group,
+                      "--reserve-gib", "1000000")
+    assert failed.returncode == 3
+    streams = logs.describe_log_streams(logGroupName=group)["logStreams"]
+    newest = max(streams, key=lambda s: s["logStreamName"])  # or the same one, for two runs in one second
+    last = logs.get_log_events(logGroupName=group, logStreamName=newest["logStreamName"])["events"][-1]
+    assert last["message"].startswith("[model-sync] FAILED: the models do not fit")
+
+
+def test_a_boot_sync_that_cannot_report_syncs_all_the_same(s3, bucket, s3_endpoint, tmp_path):
+    put(s3, bucket, {"loras/a.pt": b"a"})
+    result = boot_run(bucket, tmp_path / "cache", s3_endpoint, FakeImds(), "--report-log-group", "/no/such/group")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "could not report to CloudWatch Logs /no/such/group" in result.stdout + result.stderr
+    assert cached_files(tmp_path / "cache") == {"loras/a.pt": b"a"}
