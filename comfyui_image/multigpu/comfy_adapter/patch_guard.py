@@ -20,6 +20,15 @@ log = logging.getLogger("multigpu.patch_guard")
 
 _MISSING = object()
 
+# Patches whose replacement changes only live previews, never which GPU computes: many public node
+# packs replace latent_preview.get_previewer at import (often still calling the original). Undoing
+# them is logged, not a reason to take the pod out of service.
+ADVISORY_PREFIXES = ("latent_preview.",)
+
+
+def _advisory(label: str) -> bool:
+    return label.startswith(ADVISORY_PREFIXES)
+
 
 def _guarded(value: Any) -> bool:
     """Functions, classes, descriptors and the adapter's own stand-ins (the per-GPU model list,
@@ -60,7 +69,7 @@ class PatchGuard:
         return found
 
     def problem(self) -> Optional[str]:
-        tampered = self.tampered()
+        tampered = [(label, who) for label, who in self.tampered() if not _advisory(label)]
         if not tampered:
             return None
         named = "; ".join(f"{who} replaced {label}" for label, who in tampered)
@@ -72,6 +81,10 @@ class PatchGuard:
         problem = self.problem()
         if problem:
             log.error("Not ready: %s", problem)
+        for label, who in self.tampered():
+            if _advisory(label):
+                log.warning("%s replaced %s: previews may use another GPU's preview settings; "
+                            "the pod stays ready", who, label)
 
 
 def _attributes(module) -> Dict[Tuple[str, str], Tuple[Any, Any]]:

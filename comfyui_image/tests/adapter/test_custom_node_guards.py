@@ -51,6 +51,20 @@ def test_a_node_pack_replacing_get_torch_device_makes_the_pod_not_ready_and_is_n
     assert "custom node pack 'ComfyUI-MultiGPU' replaced comfy.model_management.get_torch_device" in reason
 
 
+def test_a_node_pack_replacing_a_preview_function_is_logged_but_the_pod_stays_ready(installed, tmp_path, caplog):
+    installation, prompt_server = installed
+    import latent_preview
+
+    patched = [name for name, value in vars(latent_preview).items() if callable(value) and not name.startswith("_")]
+    assert patched, "the stub latent_preview has functions the adapter patches"
+    load_custom_node(tmp_path, "ComfyUI-PreviewPack", "".join(
+        f"import latent_preview\nlatent_preview.{name} = lambda *a, **k: None\n" for name in patched))
+    prompt_server.add_routes()
+    assert installation.pool.wait_until_warm(5)
+    assert installation.pool.readiness() == (True, "2 GPUs ready")
+    assert "custom node pack 'ComfyUI-PreviewPack' replaced latent_preview." in caplog.text
+
+
 def test_without_such_a_node_the_pod_is_ready(installed):
     installation, prompt_server = installed
     prompt_server.add_routes()
