@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { CliError } from '../../lib/cli/cli-error';
 import { listPrefix } from '../../lib/cli/models/list-command';
-import { formatListing, groupByFolder, listingJson, OUTSIDE_LAYOUT } from '../../lib/cli/models/model-listing';
+import { formatListing, groupByFolder, listingJson, OUTSIDE_LAYOUT, REFUSED_BY_NODES } from '../../lib/cli/models/model-listing';
 
 const MIB = 1024 * 1024;
 const at = new Date('2025-03-04T05:06:07Z');
@@ -22,6 +22,22 @@ describe('groupByFolder', () => {
     expect(groups[0].totalBytes).toBe(4 * 1024 * MIB);
     expect(groups[1].totalBytes).toBe(3 * MIB);
     expect(groups[2].objects.map((o) => o.key)).toEqual(['notes.txt']);
+  });
+
+  test('lists apart the model keys the nodes refuse to place, by their rules: a file named like a folder of others, an archived object', () => {
+    const groups = groupByFolder([
+      { key: 'loras/style', size: 1 },
+      { key: 'loras/style/a.safetensors', size: 2 },
+      { key: 'loras/cold.safetensors', size: 3, storageClass: 'DEEP_ARCHIVE' },
+      { key: 'loras/warm.safetensors', size: 4, storageClass: 'GLACIER_IR' },
+      { key: 'notes.txt', size: 5 },
+    ]);
+    expect(groups.map((g) => [g.folder, g.objects.map((o) => o.key)])).toEqual([
+      ['loras', ['loras/style/a.safetensors', 'loras/warm.safetensors']],
+      [REFUSED_BY_NODES, ['loras/cold.safetensors', 'loras/style']],
+      [OUTSIDE_LAYOUT, ['notes.txt']],
+    ]);
+    expect(formatListing('s3://m/', groups)).toContain(`${REFUSED_BY_NODES}  2 files, 4 B\n`);
   });
 
   test('leaves out folder markers', () => {

@@ -41,7 +41,8 @@ async function listObjects(bucket: ModelsBucket, prefix: string): Promise<ModelO
   try {
     for await (const page of paginateListObjectsV2({ client: bucket.s3 }, { Bucket: bucket.name, Prefix: prefix })) {
       for (const o of page.Contents ?? []) {
-        if (o.Key !== undefined) objects.push({ key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified });
+        if (o.Key === undefined) continue;
+        objects.push({ key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified, storageClass: o.StorageClass });
       }
     }
   } catch (error) {
