@@ -14,9 +14,11 @@ complete, so ComfyUI never sees a half-written file: objects larger than one par
 ranged parts, placed only if a HEAD afterwards shows the version listed), smaller ones by presigned GET in
 threads (plan.split_downloads says why). Runs take turns under a lock, and the run that holds it syncs every
 request filed meanwhile before it lets go (run_queue); --stop-by ends a run cleanly before SSM would kill it.
-The free space is checked before anything changes; status.json (written as the run goes, with a manifest
-journal of every file placed) and the `ready` marker (written after the first successful full sync) tell
-pods and operators where the node stands.
+The free space is checked before anything changes, and again after deletions; status.json (written as the
+run goes, with a manifest journal of every file placed) and the `ready` marker (written after a successful
+full sync, withdrawn on a new boot until that boot's full sync completes) tell pods and operators where the
+node stands. The boot unit's first sync gives up after --first-sync-deadline-seconds, for the model gate to
+replace the node, and reports to CloudWatch Logs like SSM's runs (--report-log-group).
 
 Whoever can write to the bucket chooses the keys, so only keys this script listed and checked are fetched,
 each into a numbered staging file: s5cmd gets one `cp --raw` per key, never a wildcard (s5cmd lists a
