@@ -269,6 +269,19 @@ describe('models seed with sha256', () => {
   });
 });
 
+describe('models seed and keys a node could not place', () => {
+  test('fails an entry whose key needs a folder where the bucket holds a file, and downloads nothing for it', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'loras/style', Body: 'a file named like a folder' }));
+    const run = await runCaptured(['models', 'seed', writeManifest('clash.json', [
+      { url: url('/org/good/resolve/main/good.safetensors'), folder: 'loras', subfolder: 'style' },
+    ]), '--bucket', BUCKET, '--quiet', '--endpoint-url', moto.endpoint, '--region', 'us-east-1']);
+    expect(run.code).not.toBe(0);
+    expect(run.stdout).toMatch(/failed s3:\/\/models-seed-test\/loras\/style\/good\.safetensors: .*loras\/style/);
+    expect(run.stdout).not.toContain('upload failed: CliError');
+    expect(await keys()).not.toContain('loras/style/good.safetensors');
+  });
+});
+
 describe('models seed over plain http', () => {
   test('refuses a plain http URL to another host before downloading anything, naming the entry and the fix', async () => {
     // 127.0.0.2 is loopback too, so nothing would leave the machine, but only 127.0.0.1 and localhost are exempt.

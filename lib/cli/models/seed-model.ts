@@ -1,5 +1,7 @@
+import { CliError } from '../cli-error';
 import { formatBytes, startProgress } from '../progress';
 import { DownloadAuth, DownloadError, openDownload, remoteSize } from './http-download';
+import { checkKeyPlacement } from './key-placement';
 import { ModelsBucket, SHA256_METADATA_KEY, StoredObject, storedObject } from './models-bucket';
 import { SeedEntry } from './seed-manifest';
 import { uploadStream, UploadInterruptedError } from './stream-upload';
@@ -48,6 +50,8 @@ export async function seedModel(entry: SeedEntry, settings: SeedSettings): Promi
   const { bucket, auth } = settings;
   const existing = await storedObject(bucket, entry.key);
   try {
+    // A new key must not clash with a file or folder already in the bucket: nodes could not store both.
+    if (existing === undefined) await checkKeyPlacement(bucket, entry.key);
     if (existing !== undefined) {
       const decision = await decideExisting(entry, existing, settings);
       if (decision.action === 'skip') return { entry, status: 'skipped', detail: decision.reason };
@@ -84,7 +88,7 @@ export async function seedModel(entry: SeedEntry, settings: SeedSettings): Promi
   } catch (error) {
     // Ctrl-C during a HEAD or the start of a download surfaces as a fetch error: it still means stop.
     if (error instanceof UploadInterruptedError || settings.signal?.aborted) throw new UploadInterruptedError();
-    const reason = error instanceof DownloadError ? error.message : `upload failed: ${(error as Error).name}: ${(error as Error).message}`;
+    const reason = error instanceof DownloadError || error instanceof CliError ? error.message : `upload failed: ${(error as Error).name}: ${(error as Error).message}`;
     return { entry, status: 'failed', detail: reason };
   }
 }
