@@ -66,13 +66,25 @@ def models_ready_checks(env) -> list:
     return [marker_file_check(marker)] if marker else []
 
 
+def expose_output_usage(registry, env) -> bool:
+    """/metrics shows the output shipper's measurement of the local output folder when the pod names its
+    file (COMFY_OUTPUT_USAGE_FILE); the file may appear later, the collector reads it at each scrape."""
+    from .core.output_usage import OutputUsageCollector
+
+    path = env.get("COMFY_OUTPUT_USAGE_FILE", "").strip()
+    if path:
+        registry.register(OutputUsageCollector(path))
+    return bool(path)
+
+
 def run_multi_gpu(settings: LaunchSettings, main_args: List[str]) -> None:
     from .comfy_adapter.install import install
 
     report_hard_coded_devices(custom_nodes_dir(settings.comfyui_dir, main_args))
-    install(settings.comfyui_dir, settings.num_gpus, weights_cache_bytes=settings.weights_cache_bytes,
+    installation = install(settings.comfyui_dir, settings.num_gpus, weights_cache_bytes=settings.weights_cache_bytes,
             warmup_timeout_s=settings.warmup_timeout_s, settings=settings.pool,
             readiness_checks=models_ready_checks(os.environ), device_type=settings.device_type)
+    expose_output_usage(installation.pool.metrics.registry, os.environ)
     main_py = os.path.join(settings.comfyui_dir, "main.py")
     sys.argv = [main_py, *comfyui_args(settings, main_args)]
     runpy.run_path(main_py, run_name="__main__")

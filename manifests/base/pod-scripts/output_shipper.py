@@ -37,11 +37,13 @@ import stat
 import sys
 import time
 
-from output_pruner import Placeholders, choose_prunable
+from output_pruner import INDEX_DIR, Placeholders, choose_prunable
 from output_upload import DEFAULT_BYTES_PER_SECOND, ObjectUpload, Throughput, write_object
 
 GIB = 1024 ** 3
 DEFAULT_MAX_FILE_GIB = 20  # well above a long 4K video; a bigger file is more likely a runaway writer
+# The last measurement of the local folder, in the hidden INDEX_DIR; the multi-GPU image's /metrics reads it.
+USAGE_FILE = "usage.json"
 MAX_FILE_GIB_ENV = "OUTPUT_SHIPPER_MAX_FILE_GIB"
 
 
@@ -235,11 +237,27 @@ class Shipper:
         self.next_usage_log = now + self.usage_log_seconds
         unshipped = [rel for rel, state in found.items() if self.shipped.get(rel) != state]
         volume = os.statvfs(self.source)
-        log("local usage", output_bytes=self.usage["bytes"], output_files=self.usage["files"],
-            unshipped_files=len(unshipped), unshipped_bytes=sum(self.disk.get(rel, 0) for rel in unshipped),
-            pruned_placeholders=self.usage["placeholders"], limit_bytes=self.local_limit_bytes,
-            over_limit=self.usage["bytes"] > self.local_limit_bytes,
-            volume_free_bytes=volume.f_bavail * volume.f_frsize, volume_size_bytes=volume.f_blocks * volume.f_frsize)
+        usage = dict(output_bytes=self.usage["bytes"], output_files=self.usage["files"],
+                     unshipped_files=len(unshipped), unshipped_bytes=sum(self.disk.get(rel, 0) for rel in unshipped),
+                     pruned_placeholders=self.usage["placeholders"], limit_bytes=self.local_limit_bytes,
+                     over_limit=self.usage["bytes"] > self.local_limit_bytes,
+                     volume_free_bytes=volume.f_bavail * volume.f_frsize,
+                     volume_size_bytes=volume.f_blocks * volume.f_frsize)
+        log("local usage", **usage)
+        self.write_usage(usage)
+
+    def write_usage(self, usage: dict) -> None:
+        """The last measurement as JSON in the hidden state folder (never shipped, never pruned), whole or not
+        at all: the multi-GPU image's /metrics reads it (COMFY_OUTPUT_USAGE_FILE, multigpu/core/output_usage.py)."""
+        folder = os.path.join(self.source, INDEX_DIR)
+        target = os.path.join(folder, USAGE_FILE)
+        try:
+            os.makedirs(folder, exist_ok=True)
+            with open(target + ".tmp", "w", encoding="utf-8") as handle:
+                json.dump(dict(usage, measured_at=self.wall_clock()), handle)
+            os.replace(target + ".tmp", target)
+        except OSError as error:
+            log("could not write the usage file; the log line above still has it", error=str(error))
 
     def run_once(self, final: bool = False) -> int:
         found = self.scan()

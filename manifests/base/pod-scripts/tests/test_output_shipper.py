@@ -533,6 +533,22 @@ def test_local_usage_is_logged_as_one_json_line_per_interval(tmp_path, capsys):
     assert {"pruned_placeholders", "limit_bytes", "over_limit", "volume_size_bytes"} <= set(usage[0])
 
 
+def test_the_last_measurement_is_also_a_json_file_in_the_hidden_folder_for_metrics(tmp_path, capsys):
+    shipper, source, dest, clock = pruning_setup(tmp_path, usage_log_seconds=60)
+    write(source / "a.png", b"x" * 5000, clock.now)
+    ship_all(shipper, clock)
+    clock.now += 61
+    shipper.run_once()
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    last = [line for line in logged if line["msg"] == "local usage"][-1]
+    written = json.loads((source / ".output-shipper" / shipper_module.USAGE_FILE).read_text())
+    assert written["measured_at"] == clock.now
+    assert {k: v for k, v in written.items() if k != "measured_at"} == {
+        k: v for k, v in last.items() if k not in ("msg", "time")}
+    # The state folder is hidden: neither the file nor its temporary twin is ever shipped.
+    assert sorted(p.name for p in dest.rglob("*") if p.is_file()) == ["a.png"]
+
+
 # --- item 12: after a restart, size and mtime decide whether the bucket already has a file --------------------
 def test_after_a_restart_a_same_size_file_modified_after_its_upload_is_shipped_again(setup):
     shipper, source, dest, clock = setup
