@@ -4,6 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { describe, expect, test } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { findDocument, renderedBase } from '../helpers/rendered-manifests';
 import { albSubnetsCidr } from '../../lib/alb-subnets';
 import { loadConfig } from '../../lib/config';
 import { NODE_SYNC_DIR } from '../../lib/constructs/node-sync-bundle';
@@ -126,10 +127,7 @@ describe('renderManifests', () => {
   });
 
   test('the model gate runs the Python-only image and is the only container of its pod with a Kubernetes token', () => {
-    const out = path.join(tempDir(), 'manifests');
-    renderManifests({ values, outDir: out });
-    const docs = parseAllDocuments(fs.readFileSync(path.join(out, 'base', 'model-gate.yaml'), 'utf8')).map((d) => d.toJS());
-    const pod = docs.find((d) => d.kind === 'DaemonSet').spec.template.spec;
+    const pod = findDocument(renderedBase(), 'DaemonSet', 'model-gate').spec.template.spec;
     const [gate] = pod.containers;
     const [pull] = pod.initContainers;
     expect(pod.containers).toHaveLength(1);
@@ -148,10 +146,7 @@ describe('renderManifests', () => {
   });
 
   test("the output shipper's final pass ends before the kubelet's SIGKILL, after the drain's deadline", () => {
-    const out = path.join(tempDir(), 'manifests');
-    renderManifests({ values, outDir: out });
-    const docs = parseAllDocuments(fs.readFileSync(path.join(out, 'base', 'comfyui-deployment.yaml'), 'utf8')).map((d) => d.toJS());
-    const pod = docs.find((d) => d.kind === 'Deployment').spec.template.spec;
+    const pod = findDocument(renderedBase(), 'Deployment', 'comfyui').spec.template.spec;
     const shipper = pod.initContainers.find((c: any) => c.name === 'output-shipper');
     const finalPass = Number(/^--final-pass-seconds=(\d+)$/.exec(shipper.args.find((a: string) => a.startsWith('--final-pass-seconds')))?.[1]);
     const drain = Number(/^--timeout=(\d+)$/.exec(pod.containers[0].lifecycle.preStop.exec.command.at(-1))?.[1]);

@@ -99,19 +99,22 @@ def test_drain_ends_at_once_when_comfyui_has_exited():
     assert ok and "connection refused" in message
 
 
-def test_alive_fails_when_the_multi_gpu_healthz_says_every_gpu_is_out_of_service():
-    verdict = {"status": 200}
-
+def multi_gpu_comfyui(verdict_path: str, verdict: dict, bad_reason: str):
+    """A fake multi-GPU ComfyUI that answers /system_stats, and `verdict_path` (/healthz or /readyz) with
+    verdict["status"]: 200, or that status with `bad_reason`."""
     def handle(method, path, body, headers):
         if path == "/system_stats":
             return 200, {"system": {}}
-        if path == "/healthz":
+        if path == verdict_path:
             ok = verdict["status"] == 200
-            return verdict["status"], {"ok": ok, "reason": "4 workers alive" if ok else
-                                       "every GPU is out of service: GPU 0: ..."}
+            return verdict["status"], {"ok": ok, "reason": "fine" if ok else bad_reason}
         return 404, {}
+    return FakeHttp(handle)
 
-    server = FakeHttp(handle)
+
+def test_alive_fails_when_the_multi_gpu_healthz_says_every_gpu_is_out_of_service():
+    verdict = {"status": 200}
+    server = multi_gpu_comfyui("/healthz", verdict, "every GPU is out of service: GPU 0: ...")
     args = ["alive", "--url", server.url, "--timeout", "2"]
     assert probe.main(args) == 0
     verdict["status"] = 503
@@ -130,16 +133,7 @@ def test_ready_follows_the_multi_gpu_readyz_and_stock_comfyui_needs_only_the_mar
     marker = tmp_path / "ready"
     marker.write_text("x")
     verdict = {"status": 503}
-
-    def handle(method, path, body, headers):
-        if path == "/system_stats":
-            return 200, {"system": {}}
-        if path == "/readyz":
-            ok = verdict["status"] == 200
-            return verdict["status"], {"ok": ok, "reason": "ready" if ok else "custom node pack X replaced get_torch_device"}
-        return 404, {}
-
-    server = FakeHttp(handle)
+    server = multi_gpu_comfyui("/readyz", verdict, "custom node pack X replaced get_torch_device")
     args = ["ready", "--url", server.url, "--ready-marker", str(marker), "--timeout", "2"]
     assert probe.main(args) == 1
     verdict["status"] = 200
