@@ -10,6 +10,8 @@ export const STACK_NAMES = {
   outputsStorage: 'S3OutputsStorage',
   ecrRepo: 'ComfyuiEcrRepo',
   cloudFrontEntry: 'CloudFrontEntry',
+  /** Jobs and templates (docs/jobs.md): table, queues, API and webhook functions, the job runner's role. */
+  jobs: 'ComfyuiJobs',
 } as const;
 
 /**
@@ -66,6 +68,12 @@ export const NODE_INSTANCE_STORE_MOUNT = '/mnt/k8s-disks/0';
  * (comfyui_image/build_and_push.sh reads it from here).
  */
 export const MODEL_GATE_TAG_PREFIX = 'model-gate-';
+
+/** The job runner's image: same repository, this prefix and the ComfyUI image's tag (build_and_push.sh). */
+export const JOB_RUNNER_TAG_PREFIX = 'job-runner-';
+
+/** Service account of the job runner Deployment; its Pod Identity association (jobs stack) names it. */
+export const JOB_RUNNER_SERVICE_ACCOUNT = 'comfyui-job-runner';
 /**
  * The node's model cache: `models/` (mounted read-only into ComfyUI pods as `ComfyUI/models`) and
  * `model-sync/` (status.json, the `ready` marker, the lock and the staging area of the sync script).
@@ -142,4 +150,7 @@ export const OUTPUT_KEYS = {
   /** The KeyValueStore of edge users; `comfyctl users` writes to it. */
   edgeUsersStoreArn: 'EdgeUsersStoreArn',
   region: 'Region',
+  /** The jobs stack's queue and table, read by the job runner's manifest. */
+  jobsQueueUrl: 'JobsQueueUrl',
+  jobsTableName: 'JobsTableName',
 } as const;
