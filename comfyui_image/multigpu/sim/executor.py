@@ -157,14 +157,22 @@ class SimExecutor:
         return attempt <= times
 
     def _save_png(self, inputs: dict, task: Task) -> dict:
-        prefix = str(inputs.get("filename_prefix", "ComfyUI")).replace("/", "_")
+        # As ComfyUI's folder_paths.get_save_image_path: a prefix with folders ("jobs/<id>/x") saves
+        # into that subfolder of the output folder, and one that leaves the folder is refused.
+        prefix = os.path.normpath(str(inputs.get("filename_prefix", "ComfyUI")))
+        subfolder, base = os.path.split(prefix)
+        folder = os.path.realpath(os.path.join(self._output_dir, subfolder))
+        root = os.path.realpath(self._output_dir)
+        if os.path.commonpath((root, folder)) != root:
+            raise ValueError(f"filename_prefix {prefix!r} saves outside the output folder")
+        os.makedirs(folder, exist_ok=True)
         with self._counter_lock:
             self._counter += 1
-            name = f"{prefix}_{self._counter:05}_.png"
+            name = f"{base}_{self._counter:05}_.png"
         seed = _seed_of(task.prompt)
-        with open(os.path.join(self._output_dir, name), "wb") as handle:
+        with open(os.path.join(folder, name), "wb") as handle:
             handle.write(solid_png(8, 8, colour_for_seed(seed)))
-        return {"filename": name, "subfolder": "", "type": "output"}
+        return {"filename": name, "subfolder": subfolder, "type": "output"}
 
 
 def _node_order(node_id: str):

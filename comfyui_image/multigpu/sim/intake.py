@@ -78,11 +78,16 @@ def add_intake_routes(app: web.Application, pool: GpuPool, hub: WebSocketHub, ou
 
     @routes.get("/view")
     async def view(request: web.Request) -> web.StreamResponse:
+        # As ComfyUI's server.py view_image: filename within subfolder within the output folder.
         name = request.query.get("filename", "")
-        if request.query.get("type", "output") != "output" or request.query.get("subfolder"):
+        if request.query.get("type", "output") != "output" or not name or "/" in name:
             raise web.HTTPNotFound()
-        path = os.path.realpath(os.path.join(output_dir, name))
-        if os.path.dirname(path) != os.path.realpath(output_dir) or not os.path.isfile(path):
+        root = os.path.realpath(output_dir)
+        folder = os.path.realpath(os.path.join(root, request.query.get("subfolder", "")))
+        if os.path.commonpath((root, folder)) != root:
+            raise web.HTTPForbidden()
+        path = os.path.join(folder, name)
+        if not os.path.isfile(path):
             raise web.HTTPNotFound()
         return web.FileResponse(path, headers={"Content-Type": "image/png"})
 

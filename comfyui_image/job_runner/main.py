@@ -1,0 +1,51 @@
+"""Start the runner: settings, clients, the health server, SIGTERM/SIGINT handling."""
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import aiohttp
+from aiohttp import web
+
+from .aws import JobQueue, JobStore, OutputStore, make_session_clients
+from .context import RunnerContext
+from .contract import load_contract
+from .health import health_app
+from .kube import PodDiscovery
+from .log import log
+from .runner import Runner, new_client_id
+from .settings import RunnerSettings, settings_from_environment
+
+
+async def run_runner(settings: RunnerSettings) -> None:
+    contract = load_contract()
+    dynamodb, sqs, s3 = make_session_clients(settings.region)
+    ctx = RunnerContext(contract=contract, settings=settings, store=JobStore(dynamodb, settings.table_name),
+                        queue=JobQueue(sqs, settings.queue_url),
+                        outputs=OutputStore(s3, settings.outputs_bucket),
+                        client_id=new_client_id(settings.runner_name))
+    connector = aiohttp.TCPConnector(limit=256)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        runner = Runner(ctx, session, PodDiscovery(session, namespace=settings.namespace,
+                                                   selector=settings.pod_selector, port=settings.pod_port,
+                                                   static=settings.static_pods))
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, runner.stop)
+        health = web.AppRunner(health_app(runner), access_log=None)
+        await health.setup()
+        await web.TCPSite(health, settings.health_host, settings.health_port).start()
+        try:
+            await runner.run()
+        finally:
+            await health.cleanup()
+
+
+def main() -> int:
+    try:
+        settings = settings_from_environment(load_contract())
+    except (ValueError, RuntimeError) as error:
+        log("runner_config_error", error=str(error))
+        return 2
+    asyncio.run(run_runner(settings))
+    return 0

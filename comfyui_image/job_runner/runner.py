@@ -1,0 +1,140 @@
+"""The runner's loop: know the pods, find idle GPUs, receive at most that many messages, run each job as a
+task; on stop, release every lease and make its message visible so the next runner adopts the prompt."""
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Dict, List, Set, Tuple
+
+import aiohttp
+
+from .aws import ConditionFailed
+from .comfy_client import ComfyClient, PodUnreachable
+from .context import PodHandle, RunnerContext, now_ms
+from .job import handle_message
+from .kube import PodDiscovery
+from .log import log
+from .pod_events import PodEvents
+from .slots import idle_gpus
+from .transitions import release
+
+#: Pause between looks at the pods while no GPU is idle (each look is one GET /queue/all per pod).
+IDLE_POLL_SECONDS = 0.25
+
+
+class Runner:
+    def __init__(self, ctx: RunnerContext, session: aiohttp.ClientSession, discovery: PodDiscovery) -> None:
+        self.ctx, self._session, self._discovery = ctx, session, discovery
+        self._held: Dict[str, Set[int]] = {}   # pod -> GPUs given a job whose prompt has not ended
+        self._tasks: Set[asyncio.Task] = set()
+        self._stopping = asyncio.Event()
+        self.loops = 0
+        self.last_loop = time.monotonic()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        log("runner_started", runner=self.ctx.settings.runner_name, client_id=self.ctx.client_id)
+        try:
+            while not self._stopping.is_set():
+                self.loops += 1
+                self.last_loop = time.monotonic()
+                try:
+                    await self._once()
+                except Exception as error:  # AWS or the Kubernetes API unavailable: retry, stay alive
+                    log("loop_error", error=repr(error))
+                    await self._pause(2.0)
+        finally:
+            await self._shut_down()
+
+    async def _once(self) -> None:
+        await self._refresh_pods(await self._discovery.list())
+        free = await self._idle_slots()
+        if not free:
+            return await self._pause(IDLE_POLL_SECONDS)
+        messages = await self.ctx.queue.receive(len(free), self.ctx.settings.receive_wait_seconds,
+                                                self.ctx.settings.visibility_timeout_seconds)
+        for message, (pod, gpu) in zip(messages, free):
+            if self._stopping.is_set():  # received during the stop: back at once, untouched
+                await self.ctx.queue.hide(message["ReceiptHandle"], 0)
+                continue
+            self._held.setdefault(pod, set()).add(gpu)
+            task = asyncio.ensure_future(handle_message(self.ctx, message, pod, gpu, self._releaser(pod, gpu)))
+            self._tasks.add(task)
+            task.add_done_callback(self._task_done)
+
+    def _releaser(self, pod: str, gpu: int):
+        released = []
+
+        def release_slot() -> None:
+            if not released:
+                released.append(True)
+                self._held.get(pod, set()).discard(gpu)
+        return release_slot
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log("job_task_failed", error=repr(task.exception()))
+
+    async def _idle_slots(self) -> List[Tuple[str, int]]:
+        handles = list(self.ctx.pods.values())
+        answers = await asyncio.gather(*(h.client.queue_all() for h in handles), return_exceptions=True)
+        free = []
+        for handle, answer in zip(handles, answers):
+            if isinstance(answer, PodUnreachable):
+                continue
+            if isinstance(answer, BaseException):
+                raise answer
+            free += [(handle.name, gpu) for gpu in idle_gpus(answer, self._held.get(handle.name, set()))]
+        return free
+
+    async def _refresh_pods(self, pods) -> None:
+        """Start a WebSocket for each new pod; a pod that left discovery keeps its handle while a job
+        follows it (it may still be draining); its socket stops with the runner."""
+        for pod in pods:
+            handle = self.ctx.pods.get(pod.name)
+            if handle is None or handle.client.base_url != pod.base_url:
+                if handle is not None:
+                    await handle.events.stop()
+                events = PodEvents(self._session, pod.name, pod.base_url, self.ctx.client_id)
+                events.start()
+                self.ctx.pods[pod.name] = PodHandle(pod.name, ComfyClient(self._session, pod.base_url), events)
+                log("pod_found", pod=pod.name, url=pod.base_url)
+        names = {p.name for p in pods}
+        busy = {lease.worker.get("pod") for lease in self.ctx.leases.values()}
+        for name in [n for n in self.ctx.pods if n not in names and n not in busy]:
+            await self.ctx.pods.pop(name).events.stop()
+            log("pod_gone", pod=name)
+
+    async def _pause(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        except asyncio.TimeoutError:
+            pass
+
+    async def _shut_down(self) -> None:
+        """The prompts keep running on their GPUs; the next runner adopts them (docs/jobs.md, Runner)."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for lease in list(self.ctx.leases.values()):
+            try:
+                await self.ctx.store.update(release(self.ctx.contract, lease.job_id, attempt=lease.attempt,
+                                                    now_ms=now_ms()))
+                await self.ctx.queue.hide(lease.receipt, 0)
+                log("job_released", job_id=lease.job_id, attempt=lease.attempt)
+            except ConditionFailed:
+                pass  # finished or taken over meanwhile
+            except Exception as error:
+                log("release_failed", job_id=lease.job_id, error=repr(error))
+        self.ctx.leases.clear()
+        for handle in self.ctx.pods.values():
+            await handle.events.stop()
+        log("runner_stopped", runner=self.ctx.settings.runner_name)
+
+
+def new_client_id(runner_name: str) -> str:
+    return f"{runner_name}-{uuid.uuid4().hex[:8]}"
