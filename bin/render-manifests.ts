@@ -7,9 +7,15 @@ import { readFileSync } from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
 import { loadConfig } from '../lib/config';
+import { manifestsLeftOut } from '../lib/manifests/job-runner-values';
 import { manifestValues } from '../lib/manifests/manifest-values';
 import { OVERLAYS, renderManifests } from '../lib/manifests/render-manifests';
-import { exampleStackValues, stackValuesFromOutputs } from '../lib/manifests/stack-values';
+import {
+  exampleJobsStackValues,
+  exampleStackValues,
+  jobsStackValuesFromOutputs,
+  stackValuesFromOutputs,
+} from '../lib/manifests/stack-values';
 import { COMFYUI_IMAGE_TAG } from '../lib/versions';
 
 const USAGE = `usage: npm run render -- (--outputs cdk-outputs.json | --example) [--out DIR] [--image-tag TAG]
@@ -35,10 +41,12 @@ function main(): void {
 
   const cdkJson = JSON.parse(readFileSync(path.join(__dirname, '..', 'cdk.json'), 'utf8'));
   const config = loadConfig((key) => cdkJson.context?.[key], process.env);
-  const stack = args.outputs
-    ? stackValuesFromOutputs(JSON.parse(readFileSync(args.outputs, 'utf8')), args.outputs)
-    : exampleStackValues(config);
-  const written = renderManifests({ values: manifestValues(stack, config, args['image-tag']!), outDir: args.out! });
+  const outputs = args.outputs ? JSON.parse(readFileSync(args.outputs, 'utf8')) : undefined;
+  const stack = outputs ? stackValuesFromOutputs(outputs, args.outputs!) : exampleStackValues(config);
+  // The jobs stack exists only with config `jobs`; without it the job runner is left out.
+  const jobs = !config.jobs ? undefined : outputs ? jobsStackValuesFromOutputs(outputs, args.outputs!) : exampleJobsStackValues(config);
+  const values = manifestValues(stack, config, args['image-tag']!, jobs);
+  const written = renderManifests({ values, outDir: args.out!, leftOut: manifestsLeftOut(config) });
   console.log(`rendered ${written.length} files into ${args.out} (${args.example ? 'example values' : args.outputs})`);
   for (const overlay of OVERLAYS) console.log(`  kubectl apply -k ${path.join(args.out!, overlay)}`);
 }

@@ -110,6 +110,12 @@ export const KUBERNETES_API_SERVICE_IP = '172.20.0.1';
 /** Subnet group of the ALB: its own small subnets, so NetworkPolicies can admit exactly the ALB by CIDR. */
 export const ALB_SUBNET_GROUP_NAME = 'Alb';
 
+/**
+ * Label of the system node group's nodes (the cluster stack sets it): workloads that must stay off GPU nodes, such
+ * as the job runner, select it.
+ */
+export const SYSTEM_NODE_LABEL = { key: 'comfyui/node-role', value: 'system' } as const;
+
 /** Taint every GPU node carries: only pods that ask for GPUs tolerate it. */
 export const GPU_TAINT_KEY = 'nvidia.com/gpu';
 

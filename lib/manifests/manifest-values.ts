@@ -6,6 +6,7 @@ import {
   COMFYUI_UID,
   GPU_NODE_POOLS,
   GPU_TAINT_KEY,
+  JOB_RUNNER_TAG_PREFIX,
   KARPENTER_DISCOVERY_TAG,
   KUBERNETES_API_SERVICE_IP,
   MODEL_GATE_TAG_PREFIX,
@@ -13,11 +14,13 @@ import {
   NODE_INSTANCE_STORE_MOUNT,
   NODE_MODEL_CACHE_DIR,
   NODE_MODEL_SYNC_STATE_DIR,
+  SYSTEM_NODE_LABEL,
 } from '../names';
 import { GPU_NODE_AMI_ALIAS } from '../versions';
 import { TemplateValues } from './fill-template';
+import { jobRunnerValues } from './job-runner-values';
 import { gpuNodeUserData } from './node-user-data';
-import { StackValues } from './stack-values';
+import { JobsStackValues, StackValues } from './stack-values';
 
 /** Seconds the preStop drain leaves before the kubelet's SIGTERM, for the sidecar's final pass. */
 const SHUTDOWN_MARGIN_SECONDS = 60;
@@ -30,18 +33,30 @@ const SHIPPER_FINAL_PASS_SECONDS = SHUTDOWN_MARGIN_SECONDS - 10;
 /** CPU and memory per GPU of the multi-GPU pod: 40 vCPU / 160 GiB on a 4-GPU g5.12xlarge (48 / 192). */
 const MULTI_GPU_CPU_PER_GPU = 10;
 const MULTI_GPU_MEMORY_GIB_PER_GPU = 40;
+/**
+ * Where the EKS Pod Identity agent serves pod credentials (AWS_CONTAINER_CREDENTIALS_FULL_URI), on every node:
+ * https://docs.aws.amazon.com/eks/latest/userguide/pod-id-how-it-works.html
+ */
+export const POD_IDENTITY_AGENT_ADDRESS = '169.254.170.23';
 
-/** Every `{{ name }}` the manifests use: stack outputs, config, and the app's shared names. */
-export function manifestValues(stack: StackValues, config: AppConfig, imageTag: string): TemplateValues {
-  // ECR tags hold 128 characters; the model gate's tag adds its prefix.
-  const maxLength = 128 - MODEL_GATE_TAG_PREFIX.length;
+/**
+ * Every `{{ name }}` the manifests use: stack outputs, config, and the app's shared names. `jobs` (the jobs stack's
+ * outputs) is needed when config `jobs` is on; otherwise the job runner is left out (manifestsLeftOut).
+ */
+export function manifestValues(stack: StackValues, config: AppConfig, imageTag: string, jobs?: JobsStackValues): TemplateValues {
+  // ECR tags hold 128 characters; the model gate's and the job runner's tags add their prefix.
+  const maxLength = 128 - Math.max(MODEL_GATE_TAG_PREFIX.length, JOB_RUNNER_TAG_PREFIX.length);
   if (!new RegExp(`^[\\w][\\w.-]{0,${maxLength - 1}}$`).test(imageTag) || imageTag === 'latest') {
     throw new Error(`image tag must be an immutable ECR tag such as 0.1.0 (not 'latest'), got '${imageTag}'`);
+  }
+  if (config.jobs && !jobs) {
+    throw new Error('config `jobs` is on but the jobs stack values are missing: deploy the jobs stack, or set jobs=false');
   }
   const [singleGpuNodePool, multiGpuNodePool] = GPU_NODE_POOLS;
   const graceSeconds = config.promptGracePeriodSeconds;
   return {
     ...stack,
+    ...(config.jobs && jobs ? jobRunnerValues(stack, jobs, config, imageTag) : {}),
     comfyuiImage: `${stack.ecrRepositoryUri}:${imageTag}`,
     modelGateImage: `${stack.ecrRepositoryUri}:${MODEL_GATE_TAG_PREFIX}${imageTag}`,
     gpuNodeUserData: gpuNodeUserData(stack),
@@ -58,6 +73,9 @@ export function manifestValues(stack: StackValues, config: AppConfig, imageTag: 
     modelCacheDir: NODE_MODEL_CACHE_DIR,
     modelSyncStateDir: NODE_MODEL_SYNC_STATE_DIR,
     kubernetesApiServiceIp: KUBERNETES_API_SERVICE_IP,
+    podIdentityAgentAddress: POD_IDENTITY_AGENT_ADDRESS,
+    systemNodeLabelKey: SYSTEM_NODE_LABEL.key,
+    systemNodeLabelValue: SYSTEM_NODE_LABEL.value,
     amiAlias: GPU_NODE_AMI_ALIAS,
     gpuInstanceFamilies: config.gpuInstanceFamilies,
     capacityTypes: config.capacityTypes,

@@ -15,6 +15,12 @@ export interface RenderOptions {
   readonly outDir: string;
   /** @default MANIFESTS_DIR */
   readonly sourceDir?: string;
+  /**
+   * Source files (relative to sourceDir) rendered as a comment with the reason instead (manifestsLeftOut): their
+   * objects are not applied, and the kustomization that lists them still builds.
+   * @default {}
+   */
+  readonly leftOut?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -25,10 +31,12 @@ export interface RenderOptions {
 export function renderManifests(options: RenderOptions): string[] {
   const sourceDir = options.sourceDir ?? MANIFESTS_DIR;
   const outDir = path.resolve(options.outDir);
+  const unknown = Object.keys(options.leftOut ?? {}).filter((rel) => !fs.existsSync(path.join(sourceDir, rel)));
+  if (unknown.length > 0) throw new Error(`cannot leave out ${unknown.join(', ')}: no such file in ${sourceDir}`);
   fs.mkdirSync(path.dirname(outDir), { recursive: true });
   const staging = fs.mkdtempSync(`${outDir}.rendering-`);
   try {
-    const written = copyRendered(sourceDir, staging, '', options.values);
+    const written = copyRendered(sourceDir, staging, '', options.values, options.leftOut ?? {});
     const previous = `${staging}.previous`;
     if (fs.existsSync(outDir)) fs.renameSync(outDir, previous);
     fs.renameSync(staging, outDir);
@@ -40,7 +48,9 @@ export function renderManifests(options: RenderOptions): string[] {
   }
 }
 
-function copyRendered(sourceRoot: string, targetRoot: string, relative: string, values: TemplateValues): string[] {
+function copyRendered(
+  sourceRoot: string, targetRoot: string, relative: string, values: TemplateValues, leftOut: Readonly<Record<string, string>>,
+): string[] {
   const written: string[] = [];
   for (const entry of fs.readdirSync(path.join(sourceRoot, relative), { withFileTypes: true })) {
     if (SKIPPED.has(entry.name) || entry.name.endsWith('.pyc')) continue;
@@ -48,7 +58,10 @@ function copyRendered(sourceRoot: string, targetRoot: string, relative: string, 
     const target = path.join(targetRoot, rel);
     if (entry.isDirectory()) {
       fs.mkdirSync(target, { recursive: true });
-      written.push(...copyRendered(sourceRoot, targetRoot, rel, values));
+      written.push(...copyRendered(sourceRoot, targetRoot, rel, values, leftOut));
+    } else if (rel in leftOut) {
+      fs.writeFileSync(target, `# ${rel} is left out of this render: ${leftOut[rel]}.\n`);
+      written.push(rel);
     } else if (/\.ya?ml$/.test(entry.name)) {
       const text = fs.readFileSync(path.join(sourceRoot, rel), 'utf8');
       fs.writeFileSync(target, fillTemplate(text, values, path.join('manifests', rel)));

@@ -18,6 +18,12 @@ export interface StackValues {
   readonly ecrRepositoryUri: string;
 }
 
+/** What the job runner's manifest needs from the jobs stack, which exists only when config `jobs` is on. */
+export interface JobsStackValues {
+  readonly jobsQueueUrl: string;
+  readonly jobsTableName: string;
+}
+
 interface Source {
   readonly stack: string;
   readonly output: string;
@@ -53,6 +59,18 @@ export const STACK_VALUE_SOURCES: Record<keyof StackValues, Source> = {
   },
 };
 
+/** Read only when config `jobs` is on: without it there is no jobs stack and no job runner to configure. */
+export const JOBS_STACK_VALUE_SOURCES: Record<keyof JobsStackValues, Source> = {
+  jobsQueueUrl: {
+    stack: STACK_NAMES.jobs,
+    output: OUTPUT_KEYS.jobsQueueUrl,
+    pattern: /^https:\/\/sqs\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\/\d{12}\/[\w-]{1,80}(\.fifo)?$/,
+    expected: 'an SQS queue URL',
+  },
+  // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html
+  jobsTableName: { stack: STACK_NAMES.jobs, output: OUTPUT_KEYS.jobsTableName, pattern: /^[\w.-]{3,255}$/, expected: 'a DynamoDB table name' },
+};
+
 export class MissingValueError extends Error {
   constructor(message: string) {
     super(message);
@@ -65,12 +83,21 @@ export class MissingValueError extends Error {
  * fails naming `<stack>.<output>` and how to get it.
  */
 export function stackValuesFromOutputs(outputs: unknown, fileName: string): StackValues {
+  return valuesFromOutputs<StackValues>(outputs, fileName, STACK_VALUE_SOURCES);
+}
+
+/** The jobs stack's values, read like stackValuesFromOutputs; call it only when config `jobs` is on. */
+export function jobsStackValuesFromOutputs(outputs: unknown, fileName: string): JobsStackValues {
+  return valuesFromOutputs<JobsStackValues>(outputs, fileName, JOBS_STACK_VALUE_SOURCES);
+}
+
+function valuesFromOutputs<T extends object>(outputs: unknown, fileName: string, sources: Record<keyof T, Source>): T {
   if (typeof outputs !== 'object' || outputs === null || Array.isArray(outputs)) {
     throw new MissingValueError(`${fileName}: expected the JSON object that 'cdk deploy --outputs-file' writes`);
   }
   const byStack = outputs as Record<string, Record<string, unknown> | undefined>;
-  const values: Partial<Record<keyof StackValues, string>> = {};
-  for (const [key, source] of Object.entries(STACK_VALUE_SOURCES) as [keyof StackValues, Source][]) {
+  const values: Partial<Record<keyof T, string>> = {};
+  for (const [key, source] of Object.entries(sources) as [keyof T, Source][]) {
     const value = byStack[source.stack]?.[source.output];
     const where = `${source.stack}.${source.output}`;
     if (value === undefined || value === '') {
@@ -83,7 +110,7 @@ export function stackValuesFromOutputs(outputs: unknown, fileName: string): Stac
     }
     values[key] = value;
   }
-  return values as StackValues;
+  return values as T;
 }
 
 /**
@@ -104,5 +131,13 @@ export function exampleStackValues(config: AppConfig): StackValues {
     modelsBucketName: config.modelsBucketName,
     outputsBucketName: config.outputsBucketName,
     ecrRepositoryUri: `${account}.dkr.ecr.${region}.amazonaws.com/${ECR_REPOSITORY_NAME}`,
+  };
+}
+
+/** Example jobs stack values, shaped like real outputs (CloudFormation makes up both names). */
+export function exampleJobsStackValues(config: AppConfig): JobsStackValues {
+  return {
+    jobsQueueUrl: `https://sqs.${config.region}.amazonaws.com/${config.account}/${STACK_NAMES.jobs}-JobsQueueEXAMPLE-0123ABCD`,
+    jobsTableName: `${STACK_NAMES.jobs}-JobsTableEXAMPLE-0123ABCD`,
   };
 }

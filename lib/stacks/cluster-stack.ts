@@ -20,7 +20,7 @@ import { NodeSyncBundle } from '../constructs/node-sync-bundle';
 import { PodOutputsAccess } from '../constructs/pod-outputs-access';
 import { removeS3CsiDriverBucketAccess } from '../constructs/s3-csi-driver-role';
 import { albSubnetsCidr } from '../alb-subnets';
-import { KUBERNETES_SERVICE_CIDR, modelSyncLogGroupName, OUTPUT_KEYS } from '../names';
+import { KUBERNETES_SERVICE_CIDR, modelSyncLogGroupName, OUTPUT_KEYS, SYSTEM_NODE_LABEL } from '../names';
 import { HELM_CHART_VERSIONS, MANAGED_ADDON_VERSIONS } from '../versions';
 
 export interface ClusterStackProps extends StackProps {
@@ -81,7 +81,7 @@ export async function buildClusterStack(scope: Construct, id: string, props: Clu
             desiredSize: config.systemNodeCount,
             maxSize: config.systemNodeCount + 1,
             nodeGroupSubnets: privateSubnets,
-            labels: { 'comfyui/node-role': 'system' },
+            labels: { [SYSTEM_NODE_LABEL.key]: SYSTEM_NODE_LABEL.value },
           },
         ],
       }),

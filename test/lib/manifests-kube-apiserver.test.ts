@@ -3,13 +3,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { loadConfig } from '../../lib/config';
-import { manifestValues } from '../../lib/manifests/manifest-values';
 import { OVERLAYS, renderManifests } from '../../lib/manifests/render-manifests';
-import { stackValuesFromOutputs } from '../../lib/manifests/stack-values';
 import { COMFYUI_NAMESPACE, COMFYUI_SERVICE_ACCOUNT, GPU_NODE_POOLS, MODELS_READY_TAINT_KEY, OUTPUTS_KEY_PREFIX } from '../../lib/names';
 import { COMFYUI_IMAGE_TAG, DEFAULT_KUBERNETES_VERSION } from '../../lib/versions';
 import { KubeControlPlane, startKubeControlPlane, waitFor } from '../helpers/kube-control-plane';
+import { fixtureManifestValues } from '../helpers/rendered-manifests';
 
 /**
  * Both overlays, rendered from the fixture stack outputs and built with kustomize, applied with
@@ -26,10 +24,8 @@ const FIELD_MANAGER = 'comfyui-apiserver-test';
 function buildOverlays(): Record<(typeof OVERLAYS)[number], string> {
   const kustomize = path.join(TOOLS, 'bin', 'kustomize');
   if (!fs.existsSync(kustomize)) throw new Error(`${kustomize} is missing: run \`bash scripts/manifest-tools.sh\` (npm test does)`);
-  const outputs = JSON.parse(fs.readFileSync(path.join(REPO, 'test', 'fixtures', 'cdk-outputs.json'), 'utf8'));
-  const values = manifestValues(stackValuesFromOutputs(outputs, 'cdk-outputs.json'), loadConfig(() => undefined), COMFYUI_IMAGE_TAG);
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'apiserver-manifests-')), 'rendered');
-  renderManifests({ values, outDir: out });
+  renderManifests({ values: fixtureManifestValues(COMFYUI_IMAGE_TAG), outDir: out });
   const built = {} as Record<(typeof OVERLAYS)[number], string>;
   for (const overlay of OVERLAYS) {
     const run = spawnSync(kustomize, ['build', path.join(out, overlay)], { encoding: 'utf8' });

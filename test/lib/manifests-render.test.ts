@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { describe, expect, test } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { findDocument, renderedBase } from '../helpers/rendered-manifests';
+import { findDocument, fixtureManifestValues, renderedBase } from '../helpers/rendered-manifests';
 import { albSubnetsCidr } from '../../lib/alb-subnets';
 import { loadConfig } from '../../lib/config';
 import { NODE_SYNC_DIR } from '../../lib/constructs/node-sync-bundle';
@@ -12,7 +12,7 @@ import { fillTemplate, TemplateError } from '../../lib/manifests/fill-template';
 import { manifestValues } from '../../lib/manifests/manifest-values';
 import { gpuNodeUserData } from '../../lib/manifests/node-user-data';
 import { renderManifests } from '../../lib/manifests/render-manifests';
-import { exampleStackValues, stackValuesFromOutputs, STACK_VALUE_SOURCES } from '../../lib/manifests/stack-values';
+import { exampleJobsStackValues, exampleStackValues, stackValuesFromOutputs, STACK_VALUE_SOURCES } from '../../lib/manifests/stack-values';
 
 const REPO = path.join(__dirname, '..', '..');
 const OUTPUTS_FILE = path.join(REPO, 'test', 'fixtures', 'cdk-outputs.json');
@@ -88,7 +88,7 @@ describe('stack values from cdk-outputs.json', () => {
 });
 
 describe('renderManifests', () => {
-  const values = manifestValues(stackValuesFromOutputs(outputs(), 'cdk-outputs.json'), config, '0.1.0');
+  const values = fixtureManifestValues();
 
   test('writes base and both overlays with every value filled and no placeholder left', () => {
     const out = path.join(tempDir(), 'manifests');
@@ -123,7 +123,9 @@ describe('renderManifests', () => {
     expect(() => manifestValues(exampleStackValues(config), config, 'latest')).toThrow(/not 'latest'/);
     // ECR tags hold 128 characters and the model gate's tag adds its prefix.
     expect(() => manifestValues(exampleStackValues(config), config, 'a'.repeat(118))).toThrow(/immutable ECR tag/);
-    expect(manifestValues(exampleStackValues(config), config, 'a'.repeat(117)).modelGateImage).toMatch(/:model-gate-a{117}$/);
+    const longest = manifestValues(exampleStackValues(config), config, 'a'.repeat(117), exampleJobsStackValues(config));
+    expect(longest.modelGateImage).toMatch(/:model-gate-a{117}$/);
+    expect(longest.jobRunnerImage).toMatch(/:job-runner-a{117}$/);
   });
 
   test('the model gate runs the Python-only image and is the only container of its pod with a Kubernetes token', () => {
