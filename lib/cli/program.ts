@@ -2,14 +2,16 @@ import { Command, CommanderError } from 'commander';
 import { registerBenchCommand } from './bench-command';
 import { CliError, EXIT } from './cli-error';
 import { registerInvokeCommand } from './invoke-command';
+import { registerJobsCommands } from './jobs/jobs-command';
 import { registerModelsCommands } from './models/models-command';
+import { registerTemplatesCommands } from './templates/templates-command';
 import { registerUsersCommands } from './users/users-command';
 import { registerVerifyCommand } from './verify/verify-command';
 
 /** The comfyctl command tree. Each command lives in its own module and registers itself here. */
 export function buildProgram(): Command {
   const program = new Command('comfyctl')
-    .description('Run ComfyUI workflows on the EKS deployment, manage its models and users, benchmark and verify it')
+    .description('Run ComfyUI workflows on the EKS deployment (directly or as durable jobs), manage its models, users and templates, benchmark and verify it')
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
   registerInvokeCommand(program);
@@ -17,6 +19,8 @@ export function buildProgram(): Command {
   registerBenchCommand(program);
   registerVerifyCommand(program);
   registerUsersCommands(program);
+  registerJobsCommands(program);
+  registerTemplatesCommands(program);
   return program;
 }
 
