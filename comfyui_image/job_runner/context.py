@@ -1,6 +1,7 @@
 """What one job's coroutines share: the adapters, the settings, and the pods the runner knows."""
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Optional
@@ -45,6 +46,8 @@ class RunnerContext:
     pods: Dict[str, PodHandle] = field(default_factory=dict)
     #: Jobs held now, by id: SIGTERM releases each.
     leases: Dict[str, Lease] = field(default_factory=dict)
+    #: Set on SIGTERM: jobs stop at their next step and release their leases.
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
     #: Called as (event, fields) for each finished job; the benchmark and tests count with it.
     on_finish: Optional[Callable[[str, dict], None]] = None
 

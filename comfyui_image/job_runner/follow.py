@@ -18,6 +18,7 @@ from .transitions import heartbeat
 
 LOST = "lost"          # another runner holds the job now: stop, touch nothing
 POD_GONE = "pod_gone"  # the pod stopped answering: hand the job back
+RELEASED = "released"  # the runner is stopping: release the lease, the prompt keeps running
 #: Consecutive unanswered polls before a pod counts as gone (one blip must not run a job twice).
 POD_FAILURES_TO_GIVE_UP = 3
 #: The history is written just after the prompt's last message (main.py prompt_worker, task_done).
@@ -26,12 +27,14 @@ HISTORY_WAIT_SECONDS = 5.0
 
 async def follow_prompt(ctx: RunnerContext, lease: Lease, pod: PodHandle, prompt: dict,
                         inbox: "asyncio.Queue", on_prompt_end) -> Union[Outcome, str]:
-    """The prompt's Outcome (with its history entry in `on_prompt_end`), LOST or POD_GONE."""
+    """The prompt's Outcome (with its history entry in `on_prompt_end`), LOST, POD_GONE or RELEASED."""
     settings, prompt_id, gpu = ctx.settings, lease.worker["prompt_id"], lease.worker.get("gpu")
     tracker = ProgressTracker(prompt)
     tick = min(settings.progress_min_interval_seconds, settings.heartbeat_seconds)
     last_beat, last_progress, failures, cancelling = time.monotonic(), None, 0, False
     while True:
+        if ctx.stopping.is_set():
+            return RELEASED
         try:
             event, data = await asyncio.wait_for(inbox.get(), timeout=tick)
         except asyncio.TimeoutError:

@@ -2,6 +2,7 @@
 follow, upload the outputs, complete exactly once."""
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from typing import Callable, Optional
@@ -9,12 +10,12 @@ from typing import Callable, Optional
 from .aws import ConditionFailed
 from .comfy_client import PodUnreachable
 from .context import Lease, PodHandle, RunnerContext, now_ms
-from .follow import LOST, POD_GONE, follow_prompt
+from .follow import LOST, POD_GONE, RELEASED, follow_prompt
 from .log import log
 from .outcome import Outcome, prompt_rejected
 from .pickup import Pickup, decide_pickup, leave_for_seconds
 from .slots import prompt_whereabouts
-from .transitions import cancel_pending, finish, hand_back, pick_up, set_worker, take_over
+from .transitions import cancel_pending, finish, hand_back, pick_up, release, set_worker, take_over
 from .upload import upload_outputs
 from .workflow_prefix import rewrite_filename_prefixes
 
@@ -67,9 +68,11 @@ async def handle_message(ctx: RunnerContext, message: dict, pod_name: str, gpu: 
     ctx.leases[job_id] = lease
     try:
         await _run(ctx, lease, item, action, pod_name, gpu, release_slot)
-    finally:
-        ctx.leases.pop(job_id, None)
+    except asyncio.CancelledError:
         release_slot()
+        raise  # stopped past the grace period: the runner releases what is left in ctx.leases
+    ctx.leases.pop(job_id, None)
+    release_slot()
 
 
 async def _run(ctx: RunnerContext, lease: Lease, item: dict, action: Pickup, pod_name: str, gpu: int,
@@ -96,6 +99,8 @@ async def _run(ctx: RunnerContext, lease: Lease, item: dict, action: Pickup, pod
             pod = ctx.pod(pod_name)
     if pod is None:
         return await give_back(ctx, lease, "pod_unknown")
+    if ctx.stopping.is_set() and not adopted:
+        return await release_lease(ctx, lease)
     inbox = pod.events.subscribe(lease.worker["prompt_id"])
     try:
         if not adopted:
@@ -120,6 +125,8 @@ async def _run(ctx: RunnerContext, lease: Lease, item: dict, action: Pickup, pod
         pod.events.unsubscribe(lease.worker["prompt_id"])
     if ended == LOST:
         return
+    if ended == RELEASED:
+        return await release_lease(ctx, lease)
     if ended == POD_GONE:
         return await give_back(ctx, lease, "pod_gone")
     await settle(ctx, lease, pod, ended, history)
@@ -172,6 +179,16 @@ async def give_back(ctx: RunnerContext, lease: Lease, reason: str) -> None:
         log("job_lost", job_id=lease.job_id, attempt=lease.attempt)
         return
     await ctx.queue.hide(lease.receipt, 0)
+
+
+async def release_lease(ctx: RunnerContext, lease: Lease) -> None:
+    """SIGTERM: lease_until = now and the message visible, so the next runner adopts the prompt at once."""
+    try:
+        await ctx.store.update(release(ctx.contract, lease.job_id, attempt=lease.attempt, now_ms=now_ms()))
+    except ConditionFailed:
+        return  # finished or taken over meanwhile
+    await ctx.queue.hide(lease.receipt, 0)
+    log("job_released", job_id=lease.job_id, attempt=lease.attempt)
 
 
 async def _alive_on(pod: PodHandle, prompt_id: str) -> bool:

@@ -9,18 +9,19 @@ from typing import Dict, List, Set, Tuple
 
 import aiohttp
 
-from .aws import ConditionFailed
 from .comfy_client import ComfyClient, PodUnreachable
-from .context import PodHandle, RunnerContext, now_ms
-from .job import handle_message
+from .context import PodHandle, RunnerContext
+from .job import handle_message, release_lease
 from .kube import PodDiscovery
 from .log import log
 from .pod_events import PodEvents
 from .slots import idle_gpus
-from .transitions import release
 
 #: Pause between looks at the pods while no GPU is idle (each look is one GET /queue/all per pod).
 IDLE_POLL_SECONDS = 0.25
+#: On SIGTERM, how long jobs get to release their own leases; well inside Kubernetes' default 30 s
+#: terminationGracePeriodSeconds.
+SHUTDOWN_GRACE_SECONDS = 15.0
 
 
 class Runner:
@@ -34,6 +35,7 @@ class Runner:
 
     def stop(self) -> None:
         self._stopping.set()
+        self.ctx.stopping.set()
 
     async def run(self) -> None:
         log("runner_started", runner=self.ctx.settings.runner_name, client_id=self.ctx.client_id)
@@ -116,18 +118,18 @@ class Runner:
             pass
 
     async def _shut_down(self) -> None:
-        """The prompts keep running on their GPUs; the next runner adopts them (docs/jobs.md, Runner)."""
+        """The prompts keep running on their GPUs; the next runner adopts them (docs/jobs.md, Runner). Each
+        job releases its own lease at its next step (no heartbeat can land after the release); one still
+        busy after the grace period (a long upload) is cancelled and released here."""
+        self.ctx.stopping.set()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=SHUTDOWN_GRACE_SECONDS)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for lease in list(self.ctx.leases.values()):
             try:
-                await self.ctx.store.update(release(self.ctx.contract, lease.job_id, attempt=lease.attempt,
-                                                    now_ms=now_ms()))
-                await self.ctx.queue.hide(lease.receipt, 0)
-                log("job_released", job_id=lease.job_id, attempt=lease.attempt)
-            except ConditionFailed:
-                pass  # finished or taken over meanwhile
+                await release_lease(self.ctx, lease)
             except Exception as error:
                 log("release_failed", job_id=lease.job_id, error=repr(error))
         self.ctx.leases.clear()
