@@ -1,3 +1,4 @@
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -141,9 +142,15 @@ describe('the jobs stack values', () => {
     const runner = fs.readFileSync(path.join(out, JOB_RUNNER_MANIFEST), 'utf8');
     expect(runner).toMatch(/^# .*left out.*config `jobs` is false/);
     expect(parseAllDocuments(runner).map((d) => d.toJS()).filter(Boolean)).toEqual([]);
-    // Still listed by the kustomization, which kustomize accepts for a file without documents.
+    // Still listed by the kustomization, which kustomize builds without its objects.
     expect(fs.readFileSync(path.join(out, 'base', 'kustomization.yaml'), 'utf8')).toContain('- job-runner.yaml');
-    expect(fs.readFileSync(path.join(out, 'base', 'comfyui-deployment.yaml'), 'utf8')).toContain('kind: Deployment');
+    const kustomize = path.join(REPO, 'build', 'tools', 'bin', 'kustomize');
+    if (!fs.existsSync(kustomize)) throw new Error(`${kustomize} is missing: run \`bash scripts/manifest-tools.sh\` (npm test does)`);
+    const built = spawnSync(kustomize, ['build', path.join(out, 'single-gpu')], { encoding: 'utf8' });
+    expect(built.status, built.stderr).toBe(0);
+    const names = parseAllDocuments(built.stdout).map((d) => `${d.get('kind')}/${(d.toJS() as any).metadata.name}`);
+    expect(names).toContain('Deployment/comfyui');
+    expect(names.filter((n) => /job-runner/.test(n))).toEqual(['NetworkPolicy/job-runner']);
   });
 
   test('leaving out a file that does not exist fails, naming it', () => {
