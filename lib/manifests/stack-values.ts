@@ -30,6 +30,8 @@ interface Source {
   /** What a valid value looks like, and how to say so. */
   readonly pattern: RegExp;
   readonly expected: string;
+  /** What else fixes a missing value, after deploying its stack. */
+  readonly otherwise?: string;
 }
 
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -59,6 +61,8 @@ export const STACK_VALUE_SOURCES: Record<keyof StackValues, Source> = {
   },
 };
 
+const JOBS_OFF = 'or set the config key jobs to false (no jobs API, no job runner)';
+
 /** Read only when config `jobs` is on: without it there is no jobs stack and no job runner to configure. */
 export const JOBS_STACK_VALUE_SOURCES: Record<keyof JobsStackValues, Source> = {
   jobsQueueUrl: {
@@ -66,9 +70,16 @@ export const JOBS_STACK_VALUE_SOURCES: Record<keyof JobsStackValues, Source> = {
     output: OUTPUT_KEYS.jobsQueueUrl,
     pattern: /^https:\/\/sqs\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\/\d{12}\/[\w-]{1,80}(\.fifo)?$/,
     expected: 'an SQS queue URL',
+    otherwise: JOBS_OFF,
   },
   // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html
-  jobsTableName: { stack: STACK_NAMES.jobs, output: OUTPUT_KEYS.jobsTableName, pattern: /^[\w.-]{3,255}$/, expected: 'a DynamoDB table name' },
+  jobsTableName: {
+    stack: STACK_NAMES.jobs,
+    output: OUTPUT_KEYS.jobsTableName,
+    pattern: /^[\w.-]{3,255}$/,
+    expected: 'a DynamoDB table name',
+    otherwise: JOBS_OFF,
+  },
 };
 
 export class MissingValueError extends Error {
@@ -102,7 +113,8 @@ function valuesFromOutputs<T extends object>(outputs: unknown, fileName: string,
     const where = `${source.stack}.${source.output}`;
     if (value === undefined || value === '') {
       throw new MissingValueError(
-        `${fileName}: ${where} is missing; deploy that stack with 'npx cdk deploy --all --outputs-file ${fileName}'`,
+        `${fileName}: ${where} is missing; deploy that stack with 'npx cdk deploy --all --outputs-file ${fileName}'` +
+          (source.otherwise ? `, ${source.otherwise}` : ''),
       );
     }
     if (typeof value !== 'string' || !source.pattern.test(value)) {

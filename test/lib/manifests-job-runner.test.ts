@@ -115,6 +115,7 @@ describe('the jobs stack values', () => {
       const doc = fixture();
       delete doc[source.stack][source.output];
       expect(() => jobsStackValuesFromOutputs(doc, 'out.json')).toThrow(`out.json: ${source.stack}.${source.output} is missing`);
+      expect(() => jobsStackValuesFromOutputs(doc, 'out.json')).toThrow(/or set the config key jobs to false/);
     }
     const doc = fixture();
     doc[STACK_NAMES.jobs].JobsQueueUrl = 'arn:aws:sqs:eu-west-1:210987654321:jobs';
