@@ -99,6 +99,14 @@ export function defaultOutputsBucketName(account: string, region: string): strin
 }
 
 /**
+ * Templates bucket of the jobs stack (docs/jobs.md, "Templates"): a fixed name, so a bucket retained by `cdk destroy`
+ * is adopted by the next deploy (adoptRetainedData) like the models and outputs buckets.
+ */
+export function defaultTemplatesBucketName(account: string, region: string): string {
+  return `comfyui-templates-${account}-${region}`;
+}
+
+/**
  * The cluster's Kubernetes service CIDR, set explicitly so NetworkPolicies can name the API server's
  * service address (its first IP). Must not overlap the VPC; config validation checks.
  */
@@ -159,4 +167,36 @@ export const OUTPUT_KEYS = {
   /** The jobs stack's queue and table, read by the job runner's manifest. */
   jobsQueueUrl: 'JobsQueueUrl',
   jobsTableName: 'JobsTableName',
+} as const;
+
+/**
+ * The operations stacks (lib/stacks/operations-stack.ts, operations-edge-stack.ts): the dashboard, the alarms and
+ * their SNS topic. The edge one lives in us-east-1, where CloudFront's metrics are (and alarms must be in the
+ * region of their metric); it exists only with `cloudFront` on.
+ */
+export const OPERATIONS_STACK_NAMES = { home: 'ComfyuiOperations', edge: 'ComfyuiOperationsEdge' } as const;
+
+/** The CloudWatch dashboard of a cluster; `comfyctl doctor` and the README point operators at it. */
+export function operationsDashboardName(clusterName: string): string {
+  return `comfyui-${clusterName}`;
+}
+
+/**
+ * Metrics of our own, made by metric filters over the model-sync command log group (every sync run on a node, SSM
+ * command or boot sync, ends with one `[model-sync] done:` or `[model-sync] FAILED:` line: model_sync/cli.py). A
+ * metric filter cannot add a fixed dimension, so the namespace carries the cluster name.
+ */
+export function modelSyncRunMetrics(clusterName: string) {
+  return { namespace: `ComfyUI/${clusterName}/ModelSync`, succeeded: 'SyncRunsSucceeded', failed: 'SyncRunsFailed' } as const;
+}
+
+/**
+ * Where the multi-GPU `/metrics` series (comfyui_image/multigpu/core/metrics.py) land in CloudWatch once the
+ * CloudWatch agent scrapes the ComfyUI pods: the agent's default namespace for Prometheus metrics, with these
+ * dimensions (its `metric_declaration`). The scrape configuration is not deployed yet; the dashboard's prompt
+ * widgets stay empty until it is.
+ */
+export const COMFYUI_PROMETHEUS_METRICS = {
+  namespace: 'ContainerInsights/Prometheus',
+  dimensions: ['ClusterName', 'Namespace', 'PodName', 'gpu'],
 } as const;
