@@ -23,7 +23,8 @@ export interface WaitOptions {
 export async function waitForJob(options: WaitOptions): Promise<JobView> {
   const deadline = Date.now() + options.timeoutMs;
   let job = await options.getJob();
-  const bar = startProgress({ title: `job ${options.jobId.slice(0, 8)}`, total: progressPosition(job).total, silent: options.quiet });
+  // Outside a terminal, a line at every change (each read is seconds apart; repeats are not printed).
+  const bar = startProgress({ title: `job ${options.jobId.slice(0, 8)}`, total: progressPosition(job).total, silent: options.quiet, lineIntervalS: 0 });
   try {
     for (;;) {
       const position = progressPosition(job);
