@@ -1,8 +1,10 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { handleJobsApiEvent } from './api';
+import { createJobsApiDeps, JobsApiDeps } from './deps';
 
-/** Lambda function URL request (payload format 2.0) -> jobs API answer. Placeholder until the routes land. */
-export const handler = async (_event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => ({
-  statusCode: 503,
-  headers: { 'content-type': 'application/json' },
-  body: JSON.stringify({ error: { type: 'unavailable', message: 'The jobs API is not implemented yet' } }),
-});
+// Created on the first request of each execution environment, then reused (no I/O on import).
+let deps: JobsApiDeps | undefined;
+
+/** Lambda function URL request (payload format 2.0, from CloudFront) -> jobs API answer (docs/jobs.md). */
+export const handler = (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> =>
+  handleJobsApiEvent(event, deps ??= createJobsApiDeps(process.env));
