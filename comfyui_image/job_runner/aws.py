@@ -48,7 +48,12 @@ def make_session_clients(region: str):
 
 
 class ConditionFailed(Exception):
-    """The transition's condition did not hold: another runner or the API changed the job first."""
+    """The transition's condition did not hold: another runner or the API changed the job first. `item` is
+    the job as it was, when the update asked for it (ReturnValuesOnConditionCheckFailure) and it exists."""
+
+    def __init__(self, condition: str, item: Optional[dict] = None) -> None:
+        super().__init__(condition)
+        self.item = item
 
 
 class JobStore:
@@ -69,7 +74,8 @@ class JobStore:
         try:
             answer = await asyncio.to_thread(self._client.update_item, **request)
         except self._client.exceptions.ConditionalCheckFailedException as error:
-            raise ConditionFailed(params["ConditionExpression"]) from error
+            old = error.response.get("Item")
+            raise ConditionFailed(params["ConditionExpression"], _from_dynamo(old) if old else None) from error
         return _from_dynamo(answer.get("Attributes") or {})
 
 

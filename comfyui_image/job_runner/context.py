@@ -33,6 +33,8 @@ class Lease:
     owner: str
     worker: dict
     cancel_requested: bool = False
+    #: The last progress seen; the completion writes it, so a job shorter than one write interval has one.
+    progress: Optional[dict] = None
 
 
 @dataclass

@@ -31,7 +31,9 @@ async def follow_prompt(ctx: RunnerContext, lease: Lease, pod: PodHandle, prompt
     settings, prompt_id, gpu = ctx.settings, lease.worker["prompt_id"], lease.worker.get("gpu")
     tracker = ProgressTracker(prompt)
     tick = min(settings.progress_min_interval_seconds, settings.heartbeat_seconds)
-    last_beat, last_progress, failures, cancelling = time.monotonic(), None, 0, False
+    # The first progress write waits one interval too: a prompt that ends sooner costs no write at all.
+    last_beat = last_progress = time.monotonic()
+    failures, cancelling = 0, False
     while True:
         if ctx.stopping.is_set():
             return RELEASED
@@ -41,6 +43,7 @@ async def follow_prompt(ctx: RunnerContext, lease: Lease, pod: PodHandle, prompt
             event, data = None, None
         if event is not None:
             tracker.apply(event, data)
+            lease.progress = tracker.snapshot()
             ended = outcome_from_message(event, data)
             if ended is not None and ended.kind != "success":
                 on_prompt_end({})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from typing import Callable, Optional
+from typing import Callable, Optional, Tuple
 
 from .aws import ConditionFailed
 from .comfy_client import PodUnreachable
@@ -31,43 +31,13 @@ async def handle_message(ctx: RunnerContext, message: dict, pod_name: str, gpu: 
         log("message_malformed", body=message.get("Body", "")[:200])
         await ctx.queue.delete(receipt)
         return release_slot()
-    item = await ctx.store.get(ctx.key(job_id))
-    now = now_ms()
-    action = decide_pickup(ctx.contract, item, now)
-    lease_ms = int(ctx.settings.lease_seconds * 1000)
-    if action is Pickup.DROP:
-        log("message_dropped", job_id=job_id, status=(item or {}).get("status"))
-        await ctx.queue.delete(receipt)
+    acquired = await _acquire(ctx, job_id, receipt, pod_name, gpu)
+    if acquired is None:
         return release_slot()
-    if action is Pickup.LEAVE:
-        await ctx.queue.hide(receipt, leave_for_seconds(item, now, ctx.settings.heartbeat_seconds))
-        return release_slot()
-    if action is Pickup.CANCEL:
-        try:
-            await ctx.store.update(cancel_pending(ctx.contract, job_id, now_ms=now))
-        except ConditionFailed:
-            pass  # changed meanwhile; the next delivery decides again
-        await ctx.queue.delete(receipt)
-        return release_slot()
-    try:
-        if action is Pickup.RUN:
-            worker = {"pod": pod_name, "gpu": gpu, "prompt_id": str(uuid.uuid4())}
-            old = await ctx.store.update(pick_up(ctx.contract, job_id, now_ms=now, lease_ms=lease_ms,
-                                                 worker=worker, runner=ctx.settings.runner_name))
-            lease = Lease(job_id, receipt, int(old.get("attempt") or 0) + 1, item["owner"], worker)
-        else:
-            seen = int(item.get("attempt") or 0)
-            await ctx.store.update(take_over(ctx.contract, job_id, now_ms=now, lease_ms=lease_ms,
-                                             seen_attempt=seen, runner=ctx.settings.runner_name))
-            lease = Lease(job_id, receipt, seen + 1, item["owner"], dict(item.get("worker") or {}),
-                          cancel_requested=item.get("cancel_requested") is True)
-    except ConditionFailed:
-        log("pickup_lost_race", job_id=job_id)
-        await ctx.queue.hide(receipt, ctx.settings.heartbeat_seconds)
-        return release_slot()
+    lease, item, taken_over = acquired
     ctx.leases[job_id] = lease
     try:
-        await _run(ctx, lease, item, action, pod_name, gpu, release_slot)
+        await _run(ctx, lease, item, taken_over, pod_name, gpu, release_slot)
     except asyncio.CancelledError:
         release_slot()
         raise  # stopped past the grace period: the runner releases what is left in ctx.leases
@@ -75,13 +45,53 @@ async def handle_message(ctx: RunnerContext, message: dict, pod_name: str, gpu: 
     release_slot()
 
 
-async def _run(ctx: RunnerContext, lease: Lease, item: dict, action: Pickup, pod_name: str, gpu: int,
+async def _acquire(ctx: RunnerContext, job_id: str, receipt: str, pod_name: str,
+                   gpu: int) -> Optional[Tuple[Lease, dict, bool]]:
+    """(lease, item, taken over) once this runner holds the job; None when the message is dealt with.
+    The pickup is tried first, so the usual case costs one call; its refusal returns the item to decide on."""
+    now, lease_ms = now_ms(), int(ctx.settings.lease_seconds * 1000)
+    worker = {"pod": pod_name, "gpu": gpu, "prompt_id": str(uuid.uuid4())}
+    try:
+        item = await ctx.store.update(pick_up(ctx.contract, job_id, now_ms=now, lease_ms=lease_ms,
+                                              worker=worker, runner=ctx.settings.runner_name))
+        return Lease(job_id, receipt, int(item["attempt"]), item["owner"], worker), item, False
+    except ConditionFailed as refused:
+        item = refused.item
+    action = decide_pickup(ctx.contract, item, now)
+    if action is Pickup.DROP:
+        log("message_dropped", job_id=job_id, status=(item or {}).get("status"))
+        await ctx.queue.delete(receipt)
+        return None
+    if action is Pickup.CANCEL:
+        try:
+            await ctx.store.update(cancel_pending(ctx.contract, job_id, now_ms=now))
+        except ConditionFailed:
+            pass  # changed meanwhile; the next delivery decides again
+        await ctx.queue.delete(receipt)
+        return None
+    if action is Pickup.TAKE_OVER:
+        seen = int(item.get("attempt") or 0)
+        try:
+            await ctx.store.update(take_over(ctx.contract, job_id, now_ms=now, lease_ms=lease_ms,
+                                             seen_attempt=seen, runner=ctx.settings.runner_name))
+            return (Lease(job_id, receipt, seen + 1, item["owner"], dict(item.get("worker") or {}),
+                          cancel_requested=item.get("cancel_requested") is True), item, True)
+        except ConditionFailed:
+            pass  # another runner took it over first
+    # Held by a live runner, a lost takeover race, or pending again after the refusal (a race): a later
+    # delivery decides, once the holder's lease would have lapsed.
+    log("message_left", job_id=job_id, action=action.value)
+    await ctx.queue.hide(receipt, leave_for_seconds(item or {}, now, ctx.settings.heartbeat_seconds))
+    return None
+
+
+async def _run(ctx: RunnerContext, lease: Lease, item: dict, taken_over: bool, pod_name: str, gpu: int,
                release_slot) -> None:
     prompt = rewrite_filename_prefixes(json.loads(item["workflow_json"]), lease.job_id,
                                        ctx.contract.local_output_subfolder)
     pod = ctx.pod(lease.worker.get("pod"))
     adopted = False
-    if action is Pickup.TAKE_OVER:
+    if taken_over:
         adopted = pod is not None and await _alive_on(pod, lease.worker.get("prompt_id", ""))
         log("job_taken_over", job_id=lease.job_id, attempt=lease.attempt, adopted=adopted,
             worker=lease.worker)
@@ -157,7 +167,8 @@ async def complete(ctx: RunnerContext, lease: Lease, status: str, *, outputs: Op
                    error: Optional[dict] = None) -> None:
     try:
         await ctx.store.update(finish(ctx.contract, lease.job_id, attempt=lease.attempt, status=status,
-                                      now_ms=now_ms(), outputs=outputs, error=error))
+                                      now_ms=now_ms(), outputs=outputs, error=error,
+                                      progress=lease.progress))
         log("job_finished", job_id=lease.job_id, attempt=lease.attempt, status=status,
             outputs=len(outputs or []), error=(error or {}).get("type"))
         if ctx.on_finish is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from typing import Dict, List, Set, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 import aiohttp
 
@@ -30,6 +30,7 @@ class Runner:
         self._held: Dict[str, Set[int]] = {}   # pod -> GPUs given a job whose prompt has not ended
         self._tasks: Set[asyncio.Task] = set()
         self._stopping = asyncio.Event()
+        self._slot_freed = asyncio.Event()  # wakes the loop as soon as a GPU may be idle again
         self.loops = 0
         self.last_loop = time.monotonic()
 
@@ -53,9 +54,10 @@ class Runner:
 
     async def _once(self) -> None:
         await self._refresh_pods(await self._discovery.list())
+        self._slot_freed.clear()
         free = await self._idle_slots()
         if not free:
-            return await self._pause(IDLE_POLL_SECONDS)
+            return await self._pause(IDLE_POLL_SECONDS, wake=self._slot_freed)
         messages = await self.ctx.queue.receive(len(free), self.ctx.settings.receive_wait_seconds,
                                                 self.ctx.settings.visibility_timeout_seconds)
         for message, (pod, gpu) in zip(messages, free):
@@ -74,6 +76,7 @@ class Runner:
             if not released:
                 released.append(True)
                 self._held.get(pod, set()).discard(gpu)
+                self._slot_freed.set()
         return release_slot
 
     def _task_done(self, task: asyncio.Task) -> None:
@@ -111,11 +114,11 @@ class Runner:
             await self.ctx.pods.pop(name).events.stop()
             log("pod_gone", pod=name)
 
-    async def _pause(self, seconds: float) -> None:
-        try:
-            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
-        except asyncio.TimeoutError:
-            pass
+    async def _pause(self, seconds: float, wake: Optional[asyncio.Event] = None) -> None:
+        waits = [asyncio.ensure_future(e.wait()) for e in (self._stopping, wake) if e is not None]
+        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        for waiting in waits:
+            waiting.cancel()
 
     async def _shut_down(self) -> None:
         """The prompts keep running on their GPUs; the next runner adopts them (docs/jobs.md, Runner). Each

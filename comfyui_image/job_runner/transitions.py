@@ -16,13 +16,15 @@ def _update(contract: JobsContract, job_id: str, expression: str, condition: str
     return {"Key": {contract.partition_key: contract.job_key(job_id)},
             "UpdateExpression": expression, "ConditionExpression": condition,
             "ExpressionAttributeNames": dict(_NAMES), "ExpressionAttributeValues": values,
-            "ReturnValues": returns}
+            "ReturnValues": returns, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
 
 
 def pick_up(contract: JobsContract, job_id: str, *, now_ms: int, lease_ms: int, worker: dict,
             runner: str) -> Params:
     """pending -> in_progress, attempt + 1, the worker (with the prompt id, chosen before submitting, so
-    whoever takes over later finds the prompt). Returns the old item: attempt + 1 is ours."""
+    whoever takes over later finds the prompt). Tried first for every message, so the usual case costs
+    one call: returns the new item (workflow, owner, our attempt); a failed condition returns the old one
+    for decide_pickup."""
     return _update(
         contract, job_id,
         "SET #status = :running, attempt = if_not_exists(attempt, :zero) + :one, worker = :worker, "
@@ -31,7 +33,7 @@ def pick_up(contract: JobsContract, job_id: str, *, now_ms: int, lease_ms: int, 
         {":running": contract.status.in_progress, ":pending": contract.status.pending, ":zero": 0,
          ":one": 1, ":worker": worker, ":runner": runner, ":lease": now_ms + lease_ms, ":now": now_ms,
          ":true": True},
-        returns="ALL_OLD")
+        returns="ALL_NEW")
 
 
 def take_over(contract: JobsContract, job_id: str, *, now_ms: int, lease_ms: int, seen_attempt: int,
@@ -70,7 +72,8 @@ def heartbeat(contract: JobsContract, job_id: str, *, attempt: int, now_ms: int,
 
 
 def finish(contract: JobsContract, job_id: str, *, attempt: int, status: str, now_ms: int,
-           outputs: Optional[list] = None, error: Optional[dict] = None) -> Params:
+           outputs: Optional[list] = None, error: Optional[dict] = None,
+           progress: Optional[dict] = None) -> Params:
     """in_progress -> completed | failed | cancelled, exactly once: a second completion fails the
     condition because the first changed the status."""
     if status not in contract.terminal_statuses:
@@ -84,6 +87,9 @@ def finish(contract: JobsContract, job_id: str, *, attempt: int, status: str, no
     if error is not None:
         expression += ", execution_error = :error"
         values[":error"] = error
+    if progress is not None:
+        expression += ", progress = :progress"
+        values[":progress"] = progress
     return _update(contract, job_id, expression + " REMOVE lease_until", _mine(contract), values)
 
 

@@ -50,6 +50,31 @@ class Backend:
             self.send(job_id)
         return job_id
 
+    def put_jobs(self, workflows, owner: str = "alice") -> list:
+        """Many jobs as the API writes them (items, then messages), in batches: for the burst test."""
+        contract = load_contract()
+        now = int(time.time() * 1000)
+        ids = [uuid.uuid4().hex for _ in workflows]
+        items = [{"PutRequest": {"Item": {
+            contract.partition_key: {"S": contract.job_key(job_id)}, "id": {"S": job_id},
+            "owner": {"S": owner}, "status": {"S": contract.status.pending}, "attempt": {"N": "0"},
+            "create_time": {"N": str(now + i)}, "update_time": {"N": str(now)},
+            "workflow_json": {"S": json.dumps(workflow)}}}} for i, (job_id, workflow) in enumerate(zip(ids, workflows))]
+        dynamodb, sqs = self.client("dynamodb"), self.client("sqs")
+        for start in range(0, len(items), 25):  # BatchWriteItem takes at most 25
+            pending = {self.table: items[start:start + 25]}
+            while pending:
+                pending = dynamodb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+        for start in range(0, len(ids), 10):  # SendMessageBatch takes at most 10
+            entries = [{"Id": str(n), "MessageBody": json.dumps({contract.job_id_field: job_id})}
+                       for n, job_id in enumerate(ids[start:start + 10])]
+            assert not sqs.send_message_batch(QueueUrl=self.queue_url, Entries=entries).get("Failed")
+        return ids
+
+    def all_jobs(self) -> list:
+        pages = self.client("dynamodb").get_paginator("scan").paginate(TableName=self.table, ConsistentRead=True)
+        return [{k: _deserialize(v) for k, v in item.items()} for page in pages for item in page["Items"]]
+
     def send(self, job_id: str) -> None:
         self.client("sqs").send_message(QueueUrl=self.queue_url,
                                         MessageBody=json.dumps({load_contract().job_id_field: job_id}))
