@@ -6,10 +6,12 @@ usage() {
   cat <<'USAGE'
 Usage: comfyui_image/build_and_push.sh [options]
 
-Builds comfyui_image/Dockerfile (ComfyUI) and comfyui_image/model-gate.Dockerfile (the model gate's
-Python-only image) for linux/amd64 and pushes both to the ECR repository that the ComfyuiEcrRepo stack
-created (output EcrRepositoryUri), tagged TAG and model-gate-TAG, where TAG is COMFYUI_IMAGE_TAG from
-lib/versions.ts. The repository has immutable tags: bump the tag to push new images.
+Builds comfyui_image/Dockerfile (ComfyUI), comfyui_image/model-gate.Dockerfile (the model gate's
+Python-only image) and comfyui_image/job-runner.Dockerfile (the job runner) for linux/amd64 and pushes
+them to the ECR repository that the ComfyuiEcrRepo stack created (output EcrRepositoryUri), tagged TAG,
+model-gate-TAG and job-runner-TAG, where TAG is COMFYUI_IMAGE_TAG from lib/versions.ts and the prefixes
+are MODEL_GATE_TAG_PREFIX and JOB_RUNNER_TAG_PREFIX from lib/names.ts. The repository has immutable tags:
+bump the tag to push new images.
 
 Options:
   --outputs FILE      stack outputs file written by `cdk deploy --outputs-file` (default: cdk-outputs.json)
@@ -75,15 +77,20 @@ fi
 
 gate_prefix="$(sed -n "s/^export const MODEL_GATE_TAG_PREFIX = '\([^']*\)';.*/\1/p" "$repo_root/lib/names.ts")"
 [[ -n "$gate_prefix" ]] || fail "MODEL_GATE_TAG_PREFIX not found in lib/names.ts"
+runner_prefix="$(sed -n "s/^export const JOB_RUNNER_TAG_PREFIX = '\([^']*\)';.*/\1/p" "$repo_root/lib/names.ts")"
+[[ -n "$runner_prefix" ]] || fail "JOB_RUNNER_TAG_PREFIX not found in lib/names.ts"
 
 image="$repository:$tag"
 gate_image="$repository:$gate_prefix$tag"
+runner_image="$repository:$runner_prefix$tag"
 login=(aws ecr get-login-password --region "$region")
 docker_login=(docker login --username AWS --password-stdin "$registry")
 build=(docker build --platform linux/amd64 --tag "$image" --file "$script_dir/Dockerfile" "$script_dir")
 push=(docker push "$image")
 build_gate=(docker build --platform linux/amd64 --tag "$gate_image" --file "$script_dir/model-gate.Dockerfile" "$script_dir")
 push_gate=(docker push "$gate_image")
+build_runner=(docker build --platform linux/amd64 --tag "$runner_image" --file "$script_dir/job-runner.Dockerfile" "$script_dir")
+push_runner=(docker push "$runner_image")
 
 if $dry_run; then
   echo "${login[*]} | ${docker_login[*]}"
@@ -91,6 +98,8 @@ if $dry_run; then
   echo "${push[*]}"
   echo "${build_gate[*]}"
   echo "${push_gate[*]}"
+  echo "${build_runner[*]}"
+  echo "${push_runner[*]}"
   exit 0
 fi
 
@@ -98,7 +107,9 @@ command -v docker >/dev/null || fail "docker is not installed or not on PATH"
 command -v aws >/dev/null || fail "the AWS CLI is not installed or not on PATH"
 "${login[@]}" | "${docker_login[@]}"
 "${build_gate[@]}"
+"${build_runner[@]}"
 "${build[@]}"
 "${push_gate[@]}"
+"${push_runner[@]}"
 "${push[@]}"
-echo "Pushed $image and $gate_image"
+echo "Pushed $image, $gate_image and $runner_image"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Regenerates the image's hashed lock files, requirements-torch.lock and requirements.lock, from
 # comfyui-requirements.txt (ComfyUI's requirements.txt at the commit in multigpu/comfy_adapter/pins.py),
-# requirements-image.txt and the Dockerfile's TORCH_VERSION / TORCHVISION_VERSION / TORCHAUDIO_VERSION.
+# requirements-image.txt and the Dockerfile's TORCH_VERSION / TORCHVISION_VERSION / TORCHAUDIO_VERSION;
+# and the job runner's image lock, job-runner.lock, from job-runner-requirements.txt at the versions
+# requirements-dev.txt pins (the ones its tests run against).
 # uv resolves them together for the image (linux/amd64, Ubuntu 24.04's Python 3.12) and writes every file
 # hash PyPI lists; requirements_lock.py splits the result into the torch layer and the rest.
 #
@@ -44,3 +46,11 @@ echo "$torch_pins" | "$tools/bin/uv" pip compile --quiet --generate-hashes \
 python3 requirements_lock.py split "$work/resolved.lock" requirements-torch.lock requirements.lock
 echo "wrote comfyui_image/requirements-torch.lock ($(grep -c '==' requirements-torch.lock) packages)" \
      "and comfyui_image/requirements.lock ($(grep -c '==' requirements.lock) packages)"
+
+# The job runner's image (job-runner.Dockerfile): its own small lock. requirements-dev.txt is a constraint,
+# so the image gets exactly the versions the runner's tests ran with; upgrade them there.
+"$tools/bin/uv" pip compile --quiet --generate-hashes \
+  --python-platform x86_64-manylinux_2_28 --python-version 3.12 \
+  --custom-compile-command "bash comfyui_image/lock-requirements.sh" \
+  job-runner-requirements.txt --constraint requirements-dev.txt --output-file job-runner.lock
+echo "wrote comfyui_image/job-runner.lock ($(grep -c '==' job-runner.lock) packages)"

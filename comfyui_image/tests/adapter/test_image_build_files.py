@@ -46,7 +46,7 @@ def test_dry_run_reads_the_repository_from_the_stack_outputs_and_the_tag_from_ve
     result = run_script("--outputs", FIXTURE_OUTPUTS, "--dry-run")
     assert result.returncode == 0, result.stderr
     tag = ts_constant("lib/versions.ts", "COMFYUI_IMAGE_TAG")
-    login, build, push, build_gate, push_gate = result.stdout.splitlines()
+    login, build, push, build_gate, push_gate, build_runner, push_runner = result.stdout.splitlines()
     assert login.startswith("aws ecr get-login-password --region eu-west-1 | docker login --username AWS")
     assert f"docker build --platform linux/amd64 --tag " in build and build.split("--tag ")[1].startswith(
         "210987654321.") and f"/comfyui:{tag} " in build and build.split("--file ")[1].startswith(f"{IMAGE_DIR}/Dockerfile ")
@@ -55,6 +55,10 @@ def test_dry_run_reads_the_repository_from_the_stack_outputs_and_the_tag_from_ve
     gate_tag = ts_constant("lib/names.ts", "MODEL_GATE_TAG_PREFIX") + tag
     assert f"/comfyui:{gate_tag} " in build_gate and f"--file {IMAGE_DIR}/model-gate.Dockerfile " in build_gate
     assert push_gate.endswith(f"/comfyui:{gate_tag}")
+    # The job runner's image: same repository, JOB_RUNNER_TAG_PREFIX + tag.
+    runner_tag = ts_constant("lib/names.ts", "JOB_RUNNER_TAG_PREFIX") + tag
+    assert f"/comfyui:{runner_tag} " in build_runner and f"--file {IMAGE_DIR}/job-runner.Dockerfile " in build_runner
+    assert push_runner.endswith(f"/comfyui:{runner_tag}")
 
 
 def test_model_gate_image_is_python_only_and_runs_as_the_pods_user():
@@ -74,7 +78,8 @@ def test_dry_run_with_an_explicit_repository_and_tag_needs_no_outputs_file(tmp_p
     assert result.returncode == 0, result.stderr
     assert "--region us-east-2" in result.stdout
     assert result.stdout.splitlines()[2].endswith("comfyui:0.2.0")
-    assert result.stdout.rstrip().endswith("comfyui:model-gate-0.2.0")
+    assert result.stdout.splitlines()[4].endswith("comfyui:model-gate-0.2.0")
+    assert result.stdout.rstrip().endswith("comfyui:job-runner-0.2.0")
 
 
 def test_a_missing_outputs_file_is_named_with_the_fix(tmp_path):
