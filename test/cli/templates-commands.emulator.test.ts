@@ -1,0 +1,126 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { EXIT } from '../../lib/cli/cli-error';
+import { jobKey } from '../../lib/jobs/contract';
+import { CapturedRun, runCaptured } from '../helpers/captured-comfyctl';
+import { JobsApiServer, startJobsApiServer } from '../helpers/jobs-api-server';
+import { startJobsBackend } from '../helpers/jobs-backend';
+import { UserTokenProxy, startUserTokenProxy } from '../helpers/user-token-proxy';
+
+const DANA = 'dana.dana-secret';
+const WORKFLOW = {
+  3: { class_type: 'KSampler', inputs: { seed: 5, steps: 20, model: ['4', 0] } },
+  4: { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: 'sd_xl_base_1.0.safetensors' } },
+  6: { class_type: 'CLIPTextEncode', inputs: { text: 'a cat', clip: ['4', 1] } },
+  9: { class_type: 'SaveImage', inputs: { filename_prefix: 'ComfyUI', images: ['3', 0] } },
+};
+
+let backend: Awaited<ReturnType<typeof startJobsBackend>>;
+let api: JobsApiServer;
+let edge: UserTokenProxy;
+let db: DynamoDBDocumentClient;
+let dir: string;
+const file = () => path.join(dir, 'portrait_api.json');
+
+beforeAll(async () => {
+  backend = await startJobsBackend();
+  api = await startJobsApiServer(backend.env);
+  edge = await startUserTokenProxy(api.url, { [DANA]: 'dana' });
+  db = DynamoDBDocumentClient.from(new DynamoDBClient(backend.clientConfig));
+  dir = mkdtempSync(path.join(os.tmpdir(), 'templates-cli-'));
+  writeFileSync(file(), JSON.stringify(WORKFLOW));
+  writeFileSync(path.join(dir, 'ui.json'), JSON.stringify({ nodes: [], links: [] }));
+});
+
+afterAll(async () => {
+  db?.destroy();
+  await edge?.close();
+  await api?.stop();
+  await backend?.stop();
+});
+
+/** `comfyctl <args>` as dana, the token in COMFYUI_TOKEN as users are told to pass it (no command-line warning). */
+async function comfyctl(...args: string[]): Promise<CapturedRun> {
+  process.env.COMFYUI_TOKEN = DANA;
+  try {
+    return await runCaptured([...args, '--url', edge.url]);
+  } finally {
+    delete process.env.COMFYUI_TOKEN;
+  }
+}
+
+describe('comfyctl templates', () => {
+  test('publish takes the next version and prints the derived input schema', async () => {
+    const first = await comfyctl('templates', 'publish', 'portrait', file(), '--input', 'prompt=6.text', '--input', 'seed=3.seed:0:99',
+      '--description', 'SDXL portrait');
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/^published portrait@1$/m);
+    expect(first.stdout).toMatch(/^seed\s+3\.seed\s+int\s+5\s+0\.\.99$/m);
+    expect(first.stdout).toMatch(/^prompt\s+6\.text\s+string\s+"a cat"$/m);
+    const put = edge.forwarded.find((r) => r.method === 'PUT')!;
+    expect(JSON.parse(put.body.toString('utf8'))).toEqual({
+      workflow: WORKFLOW, inputs: { prompt: '6.text', seed: { path: '3.seed', min: 0, max: 99 } }, description: 'SDXL portrait',
+    });
+    const second = await comfyctl('templates', 'publish', 'portrait', file(), '--input', 'prompt=6.text');
+    expect(second.stdout).toMatch(/^published portrait@2$/m);
+  });
+
+  test("publish surfaces the API's refusal, naming the input; a UI-format file is refused locally", async () => {
+    const bad = await comfyctl('templates', 'publish', 'broken', file(), '--input', 'prompt=99.text');
+    expect(bad.code).toBe(EXIT.validation);
+    expect(bad.stderr).toMatch(/the jobs API refused the request: .*prompt.*99/);
+    const ui = await comfyctl('templates', 'publish', 'broken', path.join(dir, 'ui.json'), '--input', 'prompt=6.text');
+    expect(ui.code).toBe(EXIT.usage);
+    expect(ui.stderr).toMatch(/"Export \(API\)"/);
+  });
+
+  test('ls lists templates with their latest version; show prints a version, its inputs or its workflow', async () => {
+    const list = await comfyctl('templates', 'ls');
+    expect(list.stdout).toMatch(/^portrait\s+2\s+\S+\s+/m);
+    const latest = await comfyctl('templates', 'show', 'portrait');
+    expect(latest.stdout).toMatch(/^template\s+portrait@2$/m);
+    expect(latest.stdout).not.toMatch(/^seed/m);
+    const v1 = await comfyctl('templates', 'show', 'portrait@1');
+    expect(v1.stdout).toMatch(/^template\s+portrait@1$/m);
+    expect(v1.stdout).toMatch(/^description\s+SDXL portrait$/m);
+    expect(v1.stdout).toMatch(/^created\s+\S+Z by dana$/m);
+    expect(v1.stdout).toContain('run: comfyctl jobs submit --template portrait@1 --input prompt="a cat" --input seed=5');
+    const workflow = await comfyctl('templates', 'show', 'portrait@1', '--workflow');
+    expect(JSON.parse(workflow.stdout)).toEqual(WORKFLOW);
+  });
+
+  test('jobs submit --template applies the inputs; a value out of bounds is the API error naming the input', async () => {
+    const run = await comfyctl('jobs', 'submit', '--template', 'portrait@1', '--input', 'prompt=a lighthouse', '--input', 'seed=42');
+    expect(run.code).toBe(0);
+    const id = run.stdout.trim();
+    const item = (await db.send(new GetCommand({ TableName: backend.tableName, Key: { pk: jobKey(id) } }))).Item!;
+    const workflow = JSON.parse(item.workflow_json);
+    expect(workflow[6].inputs.text).toBe('a lighthouse');
+    expect(workflow[3].inputs.seed).toBe(42);
+    expect(item.template).toMatchObject({ name: 'portrait', version: 1 });
+
+    const out = await comfyctl('jobs', 'submit', '--template', 'portrait@1', '--input', 'seed=100');
+    expect(out.code).toBe(EXIT.validation);
+    expect(out.stderr).toMatch(/the jobs API refused the request: .*seed/);
+    const unknown = await comfyctl('jobs', 'submit', '--template', 'portrait', '--input', 'steps=4');
+    expect(unknown.code).toBe(EXIT.validation);
+    expect(unknown.stderr).toMatch(/steps/);
+  });
+
+  test('rm removes every version; show then says how to find the published ones', async () => {
+    const rm = await comfyctl('templates', 'rm', 'portrait');
+    expect(rm.code).toBe(0);
+    expect(rm.stdout).toBe('removed template portrait (every version)\n');
+    const gone = await comfyctl('templates', 'show', 'portrait');
+    expect(gone.code).toBe(EXIT.usage);
+    expect(gone.stderr).toMatch(/template portrait not found: 'comfyctl templates ls' lists the published ones/);
+    const none = await comfyctl('templates', 'ls');
+    expect(none.stdout).toBe('');
+    expect(none.stderr).toMatch(/no templates yet/);
+  });
+});
