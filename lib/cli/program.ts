@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerBenchCommand } from './bench-command';
 import { CliError, EXIT } from './cli-error';
+import { registerDoctorCommand } from './doctor/doctor-command';
 import { registerInvokeCommand } from './invoke-command';
 import { registerJobsCommands } from './jobs/jobs-command';
 import { registerModelsCommands } from './models/models-command';
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerModelsCommands(program);
   registerBenchCommand(program);
   registerVerifyCommand(program);
+  registerDoctorCommand(program);
   registerUsersCommands(program);
   registerJobsCommands(program);
   registerTemplatesCommands(program);

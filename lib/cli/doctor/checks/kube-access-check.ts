@@ -1,0 +1,19 @@
+import { OUTPUT_KEYS, STACK_NAMES } from '../../../names';
+import { CheckVerdict, failed, passed } from '../check-verdict';
+import { DoctorFacts } from '../doctor-facts';
+
+const NAME = 'kube-access';
+
+/** kubectl reaches the API server and may do anything (`kubectl auth can-i '*' '*'`), as the cluster admin does. */
+export function checkKubeAccess(facts: DoctorFacts): CheckVerdict {
+  const kubeconfig = `$(jq -r '."${STACK_NAMES.cluster}".${OUTPUT_KEYS.kubeconfigCommand}' ${facts.outputsFile})`;
+  if ('error' in facts.kubeAccess) {
+    return failed(NAME, `kubectl cannot reach the cluster: ${facts.kubeAccess.error}`,
+      `run ${kubeconfig}; from outside the VPC your IP must be in clusterEndpointPublicCidrs (cdk.json), then npx cdk deploy ${STACK_NAMES.cluster}`);
+  }
+  if (!facts.kubeAccess.ok.admin) {
+    return failed(NAME, `kubectl reaches the cluster but is not its admin (can-i '*' '*': ${facts.kubeAccess.ok.answer})`,
+      `set clusterAdminArn in cdk.json to the ARN of 'aws sts get-caller-identity', npx cdk deploy ${STACK_NAMES.cluster}, then ${kubeconfig}`);
+  }
+  return passed(NAME, 'kubectl reaches the cluster as its admin');
+}
