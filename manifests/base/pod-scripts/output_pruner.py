@@ -21,6 +21,12 @@ import os
 
 MARK_XATTR = "user.comfyui.shipped"
 INDEX_DIR = ".output-shipper"  # hidden: never shipped, never pruned
+# The job runner's folder (comfyui_image/jobs_contract.json "localOutputSubfolder"; a test ties the two): it
+# streams each job's files to S3 itself, so they are never shipped, and removed after JOBS_KEEP_LOCAL_SECONDS.
+JOBS_DIR = "jobs"
+# An hour: the runner uploads a job's files as soon as its prompt ends (docs/jobs.md); this leaves room for
+# a runner that is replaced mid-upload and adopts the job again.
+JOBS_KEEP_LOCAL_SECONDS = 3600
 INDEX_FILE = "pruned.json"
 # What setxattr answers where user xattrs are not supported (tmpfs before Linux 6.6, some overlay setups).
 XATTR_REFUSED = (errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM)
@@ -101,3 +107,9 @@ def choose_prunable(candidates: list[tuple[int, str, int]], used_bytes: int, lim
         chosen.append(rel)
         used_bytes -= disk_bytes
     return chosen
+
+
+def expired_job_files(files: list[tuple[int, str]], now_ns: int, keep_ns: int) -> list[str]:
+    """Files (or folders) under JOBS_DIR to remove: (mtime_ns, relative path) older than keep_ns. Each job has a folder of
+    its own (jobs/<job id>/), so, unlike shipped outputs, a removed name is never numbered again."""
+    return [rel for mtime_ns, rel in sorted(files) if now_ns - mtime_ns >= keep_ns]

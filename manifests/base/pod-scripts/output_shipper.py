@@ -11,6 +11,10 @@ is aborted before it is closed (ObjectUpload.abort), so it never publishes a tru
 A file that changes again after its copy (an encoder's second pass) is copied again; after a restart of this
 sidecar a file is copied again unless the bucket holds an object of its size uploaded after its mtime.
 
+Files under jobs/ (output_pruner.JOBS_DIR) belong to the job runner, which streams them to S3 itself
+(docs/jobs.md): they are never shipped, and are removed (and their emptied folders) an hour after they were
+written (JOBS_KEEP_LOCAL_SECONDS).
+
 Shipped files are pruned after --keep-local-hours, or oldest first while the outputs use more than
 --local-limit-gib; a pruned file stays as an empty placeholder so ComfyUI never reuses its name
 (output_pruner.py). Local usage is logged every --usage-log-seconds as one JSON line ("local usage").
@@ -37,7 +41,8 @@ import stat
 import sys
 import time
 
-from output_pruner import INDEX_DIR, Placeholders, choose_prunable
+from output_pruner import (INDEX_DIR, JOBS_DIR, JOBS_KEEP_LOCAL_SECONDS, Placeholders, choose_prunable,
+                            expired_job_files)
 from output_upload import DEFAULT_BYTES_PER_SECOND, ObjectUpload, Throughput, write_object
 
 GIB = 1024 ** 3
@@ -102,10 +107,13 @@ class Shipper:
                  max_file_bytes: int = DEFAULT_MAX_FILE_GIB * GIB, wall_clock=time.time,
                  keep_local_seconds: float = 24 * 3600, local_limit_bytes: int = 40 * GIB,
                  usage_log_seconds: float = 60, bytes_per_second: float = DEFAULT_BYTES_PER_SECOND,
-                 upload=ObjectUpload):
+                 upload=ObjectUpload, jobs_keep_local_seconds: float = JOBS_KEEP_LOCAL_SECONDS):
         self.source, self.dest, self.settle, self.clock = source, dest, settle_seconds, clock
         self.max_file_bytes, self.wall_clock, self.upload = max_file_bytes, wall_clock, upload
         self.keep_local_ns, self.local_limit_bytes = int(keep_local_seconds * 1e9), local_limit_bytes
+        self.jobs_keep_ns = int(jobs_keep_local_seconds * 1e9)
+        self.job_files: list[tuple[int, str]] = []  # (mtime_ns, relative path) under JOBS_DIR, from the last scan
+        self.job_dirs: list[tuple[int, str]] = []  # (mtime_ns, relative path) of the folders under JOBS_DIR
         self.usage_log_seconds, self.next_usage_log = usage_log_seconds, None
         self.throughput = Throughput(bytes_per_second)
         self.placeholders = Placeholders(source)
@@ -120,10 +128,17 @@ class Shipper:
 
     def scan(self) -> dict[str, tuple[int, int]]:
         found, self.disk, self.usage = {}, {}, {"bytes": 0, "files": 0, "placeholders": 0}
+        self.job_files, self.job_dirs = [], []
         # os.walk does not follow symlinked directories (followlinks=False); it lists them among the files
         for root, _, files in os.walk(self.source):
             rel_root = os.path.relpath(root, self.source)
             in_hidden = rel_root != "." and any(part.startswith(".") for part in rel_root.split(os.sep))
+            in_jobs = rel_root.split(os.sep)[0] == JOBS_DIR
+            if in_jobs and rel_root != JOBS_DIR:
+                try:
+                    self.job_dirs.append((os.lstat(root).st_mtime_ns, rel_root))
+                except FileNotFoundError:
+                    pass
             for name in files:
                 path = os.path.join(root, name)
                 rel = os.path.relpath(path, self.source)
@@ -134,6 +149,9 @@ class Shipper:
                 if stat.S_ISREG(st.st_mode):  # hidden files too: all of them fill the pod's ephemeral storage
                     self.usage["bytes"] += st.st_blocks * 512
                     self.usage["files"] += 1
+                if in_jobs:  # the job runner's: already in S3, removed after an hour
+                    self.job_files.append((st.st_mtime_ns, rel))
+                    continue
                 if in_hidden or name.startswith("."):  # hidden and temporary files of writers, our index
                     continue
                 if not stat.S_ISREG(st.st_mode):
@@ -220,6 +238,26 @@ class Shipper:
             except (OSError, Refused) as error:
                 log("could not prune; will retry", file=rel, error=str(error))
 
+    def remove_finished_jobs(self) -> None:
+        """Removes the job runner's files older than an hour, then its emptied job folders that were old at the
+        scan, deepest first: a fresh empty folder is one ComfyUI has just made to save into (get_save_image_path
+        makes it before the node writes); rmdir refuses one that holds something."""
+        now_ns = int(self.wall_clock() * 1e9)
+        for rel in expired_job_files(self.job_files, now_ns, self.jobs_keep_ns):
+            try:
+                os.unlink(os.path.join(self.source, rel))  # a symlink goes, not what it points at
+                log("removed job file", file=rel)
+            except FileNotFoundError:
+                pass
+            except OSError as error:
+                log("could not remove a job file; will retry", file=rel, error=str(error))
+        for rel in sorted(expired_job_files(self.job_dirs, now_ns, self.jobs_keep_ns), key=lambda r: -r.count(os.sep)):
+            try:
+                if not os.listdir(os.path.join(self.source, rel)):
+                    os.rmdir(os.path.join(self.source, rel))
+            except OSError:
+                pass  # not empty after all, or gone: the next scan looks again
+
     def make_placeholder(self, rel: str, state: tuple[int, int]) -> bool:
         fd = open_regular_file(self.source, rel, writable=True)
         try:
@@ -283,6 +321,7 @@ class Shipper:
                 log("copy failed; will retry", file=rel, error=str(error))
         if not final:
             self.prune(found)
+            self.remove_finished_jobs()
             self.log_usage(found)
         return copied
 

@@ -579,3 +579,30 @@ def test_run_as_the_pod_runs_it_sigterm_starts_a_final_pass_that_ships_unsettled
         process.kill()
     assert (mount / "comfyui-abc" / "last.png").read_bytes() == b"fresh"
     assert rest[-1]["msg"] == "final pass done" and rest[-1]["copied"] == 1
+
+
+def test_the_job_runners_files_are_never_shipped_and_are_removed_with_their_folders_after_an_hour(setup):
+    shipper, source, dest, clock = setup
+    write(source / "jobs" / "j1" / "portraits" / "cat_00001_.png", b"job", clock.now)
+    write(source / "ComfyUI_00001_.png", b"png", clock.now)
+    (source / "jobs" / "j2").mkdir()  # ComfyUI made it to save into, a moment ago
+    for folder in ("jobs/j1/portraits", "jobs/j1", "jobs/j2"):
+        os.utime(source / folder, (clock.now, clock.now))
+    shipper.run_once()  # first sight
+    clock.now += 11
+    assert shipper.run_once() == 1 and sorted(os.listdir(dest)) == ["ComfyUI_00001_.png"]
+    # The runner's files still count against the pod's storage (beside the output and our usage file).
+    assert shipper.usage["files"] == 3
+    clock.now += output_pruner.JOBS_KEEP_LOCAL_SECONDS - 12
+    shipper.run_once()
+    assert (source / "jobs" / "j1" / "portraits" / "cat_00001_.png").exists()  # not an hour yet
+    clock.now += 2
+    os.utime(source / "jobs" / "j2", (clock.now, clock.now))  # written to just now: kept
+    shipper.run_once()
+    assert sorted(os.listdir(source / "jobs")) == ["j2"] and (source / "ComfyUI_00001_.png").exists()
+    assert not (dest / "jobs").exists()
+
+
+def test_the_jobs_folder_is_the_one_the_job_runner_saves_into():
+    contract = json.loads((SCRIPTS.parents[2] / "comfyui_image" / "jobs_contract.json").read_text())
+    assert output_pruner.JOBS_DIR == contract["localOutputSubfolder"]
