@@ -2,39 +2,22 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { EXIT } from '../../lib/cli/cli-error';
-import { jobKey, jobOutputsPrefix } from '../../lib/jobs/contract';
-import { CapturedRun, runCaptured } from '../helpers/captured-comfyctl';
-import { JobsApiServer, startJobsApiServer } from '../helpers/jobs-api-server';
-import { startJobsBackend } from '../helpers/jobs-backend';
-import { UserTokenProxy, startUserTokenProxy } from '../helpers/user-token-proxy';
+import { jobOutputsPrefix } from '../../lib/jobs/contract';
+import { CapturedRun } from '../helpers/captured-comfyctl';
+import { JobsCliHarness, SAMPLE_WORKFLOW, startJobsCliHarness } from '../helpers/jobs-cli-harness';
 
 const ALICE = 'alice.alice-secret';
 const BOB = 'bob.bob-secret';
-const WORKFLOW = {
-  3: { class_type: 'KSampler', inputs: { seed: 1, steps: 20, model: ['4', 0] } },
-  4: { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: 'sd_xl_base_1.0.safetensors' } },
-  6: { class_type: 'CLIPTextEncode', inputs: { text: 'a cat', clip: ['4', 1] } },
-  9: { class_type: 'SaveImage', inputs: { filename_prefix: 'ComfyUI', images: ['3', 0] } },
-};
+const WORKFLOW = SAMPLE_WORKFLOW;
 
-let backend: Awaited<ReturnType<typeof startJobsBackend>>;
-let api: JobsApiServer;
-let edge: UserTokenProxy;
-let db: DynamoDBDocumentClient;
-let s3: S3Client;
+let harness: JobsCliHarness;
 let dir: string;
 
 beforeAll(async () => {
-  backend = await startJobsBackend();
-  api = await startJobsApiServer(backend.env);
-  edge = await startUserTokenProxy(api.url, { [ALICE]: 'alice', [BOB]: 'bob' });
-  db = DynamoDBDocumentClient.from(new DynamoDBClient(backend.clientConfig));
-  s3 = new S3Client(backend.clientConfig);
+  harness = await startJobsCliHarness({ [ALICE]: 'alice', [BOB]: 'bob' });
   dir = mkdtempSync(path.join(os.tmpdir(), 'jobs-cli-'));
   writeFileSync(path.join(dir, 'workflow_api.json'), JSON.stringify(WORKFLOW));
   writeFileSync(path.join(dir, 'other_api.json'), JSON.stringify({ ...WORKFLOW, 6: { class_type: 'CLIPTextEncode', inputs: { text: 'a dog', clip: ['4', 1] } } }));
@@ -42,22 +25,12 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  db?.destroy();
-  s3?.destroy();
-  await edge?.close();
-  await api?.stop();
-  await backend?.stop();
+  await harness?.stop();
 });
 
-/** `comfyctl <args>` through the token proxy as `token`'s user, the token in COMFYUI_TOKEN (no command-line warning). */
-async function comfyctl(token: string, ...args: string[]): Promise<CapturedRun> {
-  process.env.COMFYUI_TOKEN = token;
-  try {
-    return await runCaptured([...args, '--url', edge.url]);
-  } finally {
-    delete process.env.COMFYUI_TOKEN;
-  }
-}
+const comfyctl = (token: string, ...args: string[]) => harness.comfyctl(token, ...args);
+const jobItem = (id: string) => harness.jobItem(id);
+const updateJob = (id: string, fields: Record<string, unknown>) => harness.updateJob(id, fields);
 
 async function submitted(run: CapturedRun): Promise<string> {
   expect(run.stderr).toMatch(/submitted job/);
@@ -65,28 +38,12 @@ async function submitted(run: CapturedRun): Promise<string> {
   return run.stdout.trim();
 }
 
-/** What the job runner would write: any of the job item's attributes. */
-async function updateJob(id: string, fields: Record<string, unknown>): Promise<void> {
-  const names = Object.keys(fields);
-  await db.send(new UpdateCommand({
-    TableName: backend.tableName,
-    Key: { pk: jobKey(id) },
-    UpdateExpression: `SET ${names.map((_, i) => `#f${i} = :v${i}`).join(', ')}`,
-    ExpressionAttributeNames: Object.fromEntries(names.map((n, i) => [`#f${i}`, n])),
-    ExpressionAttributeValues: Object.fromEntries(names.map((n, i) => [`:v${i}`, fields[n]])),
-  }));
-}
-
-async function jobItem(id: string): Promise<Record<string, any>> {
-  return (await db.send(new GetCommand({ TableName: backend.tableName, Key: { pk: jobKey(id) } }))).Item!;
-}
-
 /** Resolves once `count` more GETs of the job have gone through the edge than when it was called. */
 function jobReads(id: string): (count: number) => Promise<void> {
   const isRead = (r: { method: string; url: string }) => r.method === 'GET' && r.url.endsWith(`/jobs/${id}`);
-  const start = edge.forwarded.filter(isRead).length;
+  const start = harness.edge.forwarded.filter(isRead).length;
   return async (count) => {
-    while (edge.forwarded.filter(isRead).length < start + count) await new Promise((r) => setTimeout(r, 20));
+    while (harness.edge.forwarded.filter(isRead).length < start + count) await new Promise((r) => setTimeout(r, 20));
   };
 }
 
@@ -96,17 +53,17 @@ describe('comfyctl jobs submit', () => {
     const item = await jobItem(id);
     expect(item).toMatchObject({ owner: 'alice', status: 'pending' });
     expect(JSON.parse(item.workflow_json)).toEqual(WORKFLOW);
-    const post = edge.forwarded.filter((r) => r.method === 'POST' && r.url.endsWith('/render-api/v1/jobs')).at(-1)!;
+    const post = harness.edge.forwarded.filter((r) => r.method === 'POST' && r.url.endsWith('/render-api/v1/jobs')).at(-1)!;
     expect(post.headers['x-amz-content-sha256']).toBe(createHash('sha256').update(post.body).digest('hex'));
     expect(JSON.parse(post.body.toString('utf8')).idempotency_key).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   test('a UI-format file is refused before anything is sent, saying to use Export (API)', async () => {
-    const before = edge.forwarded.length;
+    const before = harness.edge.forwarded.length;
     const run = await comfyctl(ALICE, 'jobs', 'submit', path.join(dir, 'ui.json'));
     expect(run.code).toBe(EXIT.usage);
     expect(run.stderr).toMatch(/UI-format workflow.*"Export \(API\)"/);
-    expect(edge.forwarded.length).toBe(before);
+    expect(harness.edge.forwarded.length).toBe(before);
   });
 
   test('the same idempotency key returns the same job; with another body it is a conflict', async () => {
@@ -164,10 +121,10 @@ describe('comfyctl jobs get, ls and cancel', () => {
     const all = await comfyctl(BOB, 'jobs', 'ls', '--all', '--json');
     expect(JSON.parse(all.stdout).map((j: { id: string }) => j.id)).toEqual([ids[2], ids[1], ids[0]]);
     // A page of 2 holds one failed job (the filter drops the pending one), so the second comes from the next page.
-    const before = edge.forwarded.length;
+    const before = harness.edge.forwarded.length;
     const failed = await comfyctl(BOB, 'jobs', 'ls', '--status', 'failed', '--limit', '2');
     expect(failed.stdout.trim().split('\n').slice(1).map((l) => l.split(/\s+/).slice(0, 2))).toEqual([[ids[2], 'failed'], [ids[0], 'failed']]);
-    const pages = edge.forwarded.slice(before).map((r) => new URL(r.url, 'http://x').searchParams);
+    const pages = harness.edge.forwarded.slice(before).map((r) => new URL(r.url, 'http://x').searchParams);
     expect(pages.map((p) => [p.get('status'), p.get('limit'), p.has('cursor')])).toEqual([['failed', '2', false], ['failed', '1', true]]);
     const failedAll = await comfyctl(BOB, 'jobs', 'ls', '--status', 'failed', '--all', '--json');
     expect(JSON.parse(failedAll.stdout).map((j: { id: string }) => j.id)).toEqual([ids[2], ids[0]]);
@@ -200,7 +157,7 @@ describe('comfyctl jobs wait', () => {
     await jobReads(id)(2);
     const png = Buffer.from(Array.from({ length: 50_000 }, (_, i) => (i * 7) % 256));
     const key = `${jobOutputsPrefix('alice', id)}ComfyUI_00001_.png`;
-    await s3.send(new PutObjectCommand({ Bucket: backend.outputsBucket, Key: key, Body: png, ContentType: 'image/png' }));
+    await harness.s3.send(new PutObjectCommand({ Bucket: harness.backend.outputsBucket, Key: key, Body: png, ContentType: 'image/png' }));
     await updateJob(id, {
       status: 'completed', execution_end_time: Date.now(),
       progress: { node: '9', node_type: 'SaveImage', nodes_done: 4, nodes_total: 4 },

@@ -1,57 +1,30 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { EXIT } from '../../lib/cli/cli-error';
-import { jobKey } from '../../lib/jobs/contract';
-import { CapturedRun, runCaptured } from '../helpers/captured-comfyctl';
-import { JobsApiServer, startJobsApiServer } from '../helpers/jobs-api-server';
-import { startJobsBackend } from '../helpers/jobs-backend';
-import { UserTokenProxy, startUserTokenProxy } from '../helpers/user-token-proxy';
+import { JobsCliHarness, SAMPLE_WORKFLOW, startJobsCliHarness } from '../helpers/jobs-cli-harness';
 
 const DANA = 'dana.dana-secret';
-const WORKFLOW = {
-  3: { class_type: 'KSampler', inputs: { seed: 5, steps: 20, model: ['4', 0] } },
-  4: { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: 'sd_xl_base_1.0.safetensors' } },
-  6: { class_type: 'CLIPTextEncode', inputs: { text: 'a cat', clip: ['4', 1] } },
-  9: { class_type: 'SaveImage', inputs: { filename_prefix: 'ComfyUI', images: ['3', 0] } },
-};
+const WORKFLOW = SAMPLE_WORKFLOW;
 
-let backend: Awaited<ReturnType<typeof startJobsBackend>>;
-let api: JobsApiServer;
-let edge: UserTokenProxy;
-let db: DynamoDBDocumentClient;
+let harness: JobsCliHarness;
 let dir: string;
 const file = () => path.join(dir, 'portrait_api.json');
 
 beforeAll(async () => {
-  backend = await startJobsBackend();
-  api = await startJobsApiServer(backend.env);
-  edge = await startUserTokenProxy(api.url, { [DANA]: 'dana' });
-  db = DynamoDBDocumentClient.from(new DynamoDBClient(backend.clientConfig));
+  harness = await startJobsCliHarness({ [DANA]: 'dana' });
   dir = mkdtempSync(path.join(os.tmpdir(), 'templates-cli-'));
   writeFileSync(file(), JSON.stringify(WORKFLOW));
   writeFileSync(path.join(dir, 'ui.json'), JSON.stringify({ nodes: [], links: [] }));
 });
 
 afterAll(async () => {
-  db?.destroy();
-  await edge?.close();
-  await api?.stop();
-  await backend?.stop();
+  await harness?.stop();
 });
 
-/** `comfyctl <args>` as dana, the token in COMFYUI_TOKEN as users are told to pass it (no command-line warning). */
-async function comfyctl(...args: string[]): Promise<CapturedRun> {
-  process.env.COMFYUI_TOKEN = DANA;
-  try {
-    return await runCaptured([...args, '--url', edge.url]);
-  } finally {
-    delete process.env.COMFYUI_TOKEN;
-  }
-}
+/** `comfyctl <args>` as dana. */
+const comfyctl = (...args: string[]) => harness.comfyctl(DANA, ...args);
 
 describe('comfyctl templates', () => {
   test('publish takes the next version and prints the derived input schema', async () => {
@@ -62,7 +35,7 @@ describe('comfyctl templates', () => {
     expect(first.stdout).toMatch(/^published portrait@1$/m);
     expect(first.stdout).toMatch(/^seed\s+3\.seed\s+int\s+5\s+0\.\.99$/m);
     expect(first.stdout).toMatch(/^prompt\s+6\.text\s+string\s+"a cat"$/m);
-    const put = edge.forwarded.find((r) => r.method === 'PUT')!;
+    const put = harness.edge.forwarded.find((r) => r.method === 'PUT')!;
     expect(JSON.parse(put.body.toString('utf8'))).toEqual({
       workflow: WORKFLOW, inputs: { prompt: '6.text', seed: { path: '3.seed', min: 0, max: 99 } }, description: 'SDXL portrait',
     });
@@ -98,7 +71,7 @@ describe('comfyctl templates', () => {
     const run = await comfyctl('jobs', 'submit', '--template', 'portrait@1', '--input', 'prompt=a lighthouse', '--input', 'seed=42');
     expect(run.code).toBe(0);
     const id = run.stdout.trim();
-    const item = (await db.send(new GetCommand({ TableName: backend.tableName, Key: { pk: jobKey(id) } }))).Item!;
+    const item = await harness.jobItem(id);
     const workflow = JSON.parse(item.workflow_json);
     expect(workflow[6].inputs.text).toBe('a lighthouse');
     expect(workflow[3].inputs.seed).toBe(42);
