@@ -26,13 +26,16 @@ HISTORY_WAIT_SECONDS = 5.0
 
 
 async def follow_prompt(ctx: RunnerContext, lease: Lease, pod: PodHandle, prompt: dict,
-                        inbox: "asyncio.Queue", on_prompt_end) -> Union[Outcome, str]:
-    """The prompt's Outcome (with its history entry in `on_prompt_end`), LOST, POD_GONE or RELEASED."""
+                        inbox: "asyncio.Queue", on_prompt_end, adopted: bool = False) -> Union[Outcome, str]:
+    """The prompt's Outcome (with its history entry in `on_prompt_end`), LOST, POD_GONE or RELEASED.
+    An adopted prompt's messages go to the runner that submitted it: its history is read at once."""
     settings, prompt_id, gpu = ctx.settings, lease.worker["prompt_id"], lease.worker.get("gpu")
     tracker = ProgressTracker(prompt)
     tick = min(settings.progress_min_interval_seconds, settings.heartbeat_seconds)
     # The first progress write waits one interval too: a prompt that ends sooner costs no write at all.
     last_beat = last_progress = time.monotonic()
+    if adopted:
+        last_beat = 0.0
     failures, cancelling = 0, False
     while True:
         if ctx.stopping.is_set():

@@ -114,6 +114,7 @@ async def _run(ctx: RunnerContext, lease: Lease, item: dict, taken_over: bool, p
     inbox = pod.events.subscribe(lease.worker["prompt_id"])
     try:
         if not adopted:
+            await _connected(pod)
             try:
                 status, body = await pod.client.submit(prompt, prompt_id=lease.worker["prompt_id"],
                                                        client_id=ctx.client_id, gpu=lease.worker["gpu"])
@@ -130,7 +131,7 @@ async def _run(ctx: RunnerContext, lease: Lease, item: dict, taken_over: bool, p
             history.update(entry)
             release_slot()
 
-        ended = await follow_prompt(ctx, lease, pod, prompt, inbox, prompt_ended)
+        ended = await follow_prompt(ctx, lease, pod, prompt, inbox, prompt_ended, adopted)
     finally:
         pod.events.unsubscribe(lease.worker["prompt_id"])
     if ended == LOST:
@@ -209,6 +210,15 @@ async def _alive_on(pod: PodHandle, prompt_id: str) -> bool:
         return prompt_whereabouts(await pod.client.queue_all(), history, prompt_id) != "absent"
     except PodUnreachable:
         return False
+
+
+async def _connected(pod: PodHandle) -> None:
+    """A new pod's WebSocket is usually up in milliseconds; without it the prompt's end is seen only by the
+    history poll (one heartbeat later), so it is worth a short wait, never a long one."""
+    try:
+        await asyncio.wait_for(pod.events.connected.wait(), timeout=5)
+    except asyncio.TimeoutError:
+        log("pod_websocket_not_ready", pod=pod.name)
 
 
 async def _quietly(call) -> None:

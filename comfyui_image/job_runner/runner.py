@@ -58,8 +58,12 @@ class Runner:
         free = await self._idle_slots()
         if not free:
             return await self._pause(IDLE_POLL_SECONDS, wake=self._slot_freed)
+        asked = time.monotonic()
         messages = await self.ctx.queue.receive(len(free), self.ctx.settings.receive_wait_seconds,
                                                 self.ctx.settings.visibility_timeout_seconds)
+        if messages:
+            log("messages_received", count=len(messages), idle_gpus=len(free),
+                seconds=round(time.monotonic() - asked, 3))
         for message, (pod, gpu) in zip(messages, free):
             if self._stopping.is_set():  # received during the stop: back at once, untouched
                 await self.ctx.queue.hide(message["ReceiptHandle"], 0)
