@@ -1,11 +1,14 @@
 import { App } from 'aws-cdk-lib';
 import { AppConfig } from './config';
-import { EDGE_WEB_ACL_STACK_NAME, STACK_NAMES } from './names';
+import { CLOUDFRONT_METRICS_REGION } from './constructs/operations-metrics';
+import { EDGE_WEB_ACL_STACK_NAME, OPERATIONS_STACK_NAMES, STACK_NAMES } from './names';
 import { buildClusterStack, ClusterStack } from './stacks/cluster-stack';
 import { CloudFrontEntryStack } from './stacks/cloudfront-entry-stack';
 import { EcrRepoStack } from './stacks/ecr-repo-stack';
 import { CLOUDFRONT_WEB_ACL_REGION, EdgeWebAclStack } from './stacks/edge-web-acl-stack';
 import { ModelsSyncStack } from './stacks/models-sync-stack';
+import { OperationsEdgeStack } from './stacks/operations-edge-stack';
+import { findOperationsSources, OperationsStack } from './stacks/operations-stack';
 import { OutputsStorageStack } from './stacks/outputs-storage-stack';
 
 export interface AppStacks {
@@ -16,6 +19,10 @@ export interface AppStacks {
   readonly cloudFrontEntry?: CloudFrontEntryStack;
   /** Only with `waf` on: CloudFront takes web ACLs from us-east-1 alone. */
   readonly edgeWebAcl?: EdgeWebAclStack;
+  /** Only with `operations` on (the default): the dashboard and alarms. */
+  readonly operations?: OperationsStack;
+  /** Only with `operations` and `cloudFront` on: CloudFront's alarm, in us-east-1 with CloudFront's metrics. */
+  readonly operationsEdge?: OperationsEdgeStack;
 }
 
 /**
@@ -48,5 +55,23 @@ export async function createStacks(app: App, config: AppConfig): Promise<AppStac
         webAclArn: edgeWebAcl?.edgeWebAcl.webAcl.attrArn,
       })
     : undefined;
-  return { ecrRepo, outputsStorage, modelsSync, cluster, cloudFrontEntry, edgeWebAcl };
+  // Last: they watch the queues, functions and distribution of the stacks above.
+  const distributionId = cloudFrontEntry?.edge.distribution.distributionId;
+  const operations = config.operations
+    ? new OperationsStack(app, OPERATIONS_STACK_NAMES.home, {
+        env,
+        config,
+        sources: findOperationsSources({ modelsSync, jobs: undefined, distributionId }),
+      })
+    : undefined;
+  // Its metric filters find the model-sync command log group by name.
+  operations?.addDependency(modelsSync);
+  const operationsEdge = operations && distributionId
+    ? new OperationsEdgeStack(app, OPERATIONS_STACK_NAMES.edge, {
+        env: { account: config.account, region: CLOUDFRONT_METRICS_REGION },
+        config,
+        distributionId,
+      })
+    : undefined;
+  return { ecrRepo, outputsStorage, modelsSync, cluster, cloudFrontEntry, edgeWebAcl, operations, operationsEdge };
 }

@@ -123,6 +123,22 @@ export interface AppConfig {
   /** Seconds a stopping ComfyUI pod may spend finishing its running and queued prompts. @default 1800 */
   readonly promptGracePeriodSeconds: number;
   /**
+   * The operations dashboard and alarms (`ComfyuiOperations`, and `ComfyuiOperationsEdge` in us-east-1 for
+   * CloudFront's). @default true
+   */
+  readonly operations: boolean;
+  /** Email address that receives the alarms (SNS asks it to confirm once). @default none: the topic has no subscriber */
+  readonly alarmEmail?: string;
+  /** GPU node-hours per 24 hours above which the budget alarm fires (24: one GPU node all day). @default 24 */
+  readonly gpuNodeHoursDailyBudget: number;
+  /** Minutes the oldest job message may wait (or run) before the job-age alarm fires. @default 60 */
+  readonly jobAgeAlarmMinutes: number;
+  /**
+   * CloudFront's additional metrics (origin latency, cache hit rate, per-status error rates) for the distribution:
+   * a monitoring subscription, billed as 8 custom metrics. @default false
+   */
+  readonly cloudFrontAdditionalMetrics: boolean;
+  /**
    * Authenticate every CloudFront request against the users `comfyctl users` manages. Turning it off
    * publishes ComfyUI to the internet and needs `edgeAuthOffAcknowledged: true`. @default true
    */
@@ -155,6 +171,7 @@ const KNOWN_KEYS = [
   'capacityTypes', 'modelsBucketName', 'outputsBucketName', 'cloudFront', 'albExposure', 'albAllowedCidrs',
   'albIdleTimeoutSeconds', 'dataRemovalPolicy', 'adoptRetainedData', 'dnsFirewall', 'dnsAllowedDomains',
   'bucketAccessLogs', 'comfyuiReplicas', 'maxGpus',
+  'operations', 'alarmEmail', 'gpuNodeHoursDailyBudget', 'jobAgeAlarmMinutes', 'cloudFrontAdditionalMetrics',
   'gpusPerMultiGpuNode', 'gpuNodeConsolidateAfter', 'gpuNodeExpireAfter', 'promptGracePeriodSeconds',
   'edgeAuth', 'edgeAuthOffAcknowledged', 'waf', 'wafRateLimitPer5Minutes',
 ] as const;
@@ -227,12 +244,14 @@ export function loadConfig(context: ContextReader, env: NodeJS.ProcessEnv = {}):
     gpuNodeConsolidateAfter: parseDuration('gpuNodeConsolidateAfter', get('gpuNodeConsolidateAfter') ?? '10m'),
     gpuNodeExpireAfter: parseDuration('gpuNodeExpireAfter', get('gpuNodeExpireAfter') ?? '720h'),
     promptGracePeriodSeconds: parseInteger('promptGracePeriodSeconds', get('promptGracePeriodSeconds') ?? 1800, 120, 7200),
+    ...parseOperationsKeys(get),
     edgeAuth: parseBoolean('edgeAuth', get('edgeAuth') ?? true),
     edgeAuthOffAcknowledged: parseBoolean('edgeAuthOffAcknowledged', get('edgeAuthOffAcknowledged') ?? false),
     waf: parseBoolean('waf', get('waf') ?? false),
     wafRateLimitPer5Minutes: parseInteger('wafRateLimitPer5Minutes', get('wafRateLimitPer5Minutes') ?? 3000, ...WAF_RATE_LIMIT_RANGE),
   };
   validateCombinations(config);
+  validateOperationsCombinations(config, (key) => get(key) !== undefined);
   validateEdgeCombinations(config, get('wafRateLimitPer5Minutes') !== undefined);
   return config;
 }
@@ -356,4 +375,45 @@ function parseDuration(key: string, value: unknown): string {
     throw new ConfigError(key, `expected a duration such as 30s, 10m or 720h, got '${text}'`);
   }
   return text;
+}
+
+type OperationsKey = 'operations' | 'alarmEmail' | 'gpuNodeHoursDailyBudget' | 'jobAgeAlarmMinutes' | 'cloudFrontAdditionalMetrics';
+
+/**
+ * GPU node-hours a day: at least 1, at most 1000 nodes all day (far above maxGpus' ceiling, so a typo is caught);
+ * job age: 5 minutes (a render's normal wait is shorter) to 14 days, the longest SQS keeps a message
+ * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html).
+ */
+const GPU_NODE_HOURS_DAILY_BUDGET_RANGE = [1, 24_000] as const;
+const JOB_AGE_ALARM_MINUTES_RANGE = [5, 20_160] as const;
+
+/** An address SNS can deliver to: one @, no spaces, a dot in the domain. */
+const EMAIL_PATTERN = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+
+function parseOperationsKeys(get: (key: OperationsKey) => unknown): Pick<AppConfig, OperationsKey> {
+  const email = get('alarmEmail');
+  return {
+    operations: parseBoolean('operations', get('operations') ?? true),
+    alarmEmail: email === undefined || email === '' ? undefined : parseEmail(email),
+    gpuNodeHoursDailyBudget: parseInteger('gpuNodeHoursDailyBudget', get('gpuNodeHoursDailyBudget') ?? 24, ...GPU_NODE_HOURS_DAILY_BUDGET_RANGE),
+    jobAgeAlarmMinutes: parseInteger('jobAgeAlarmMinutes', get('jobAgeAlarmMinutes') ?? 60, ...JOB_AGE_ALARM_MINUTES_RANGE),
+    cloudFrontAdditionalMetrics: parseBoolean('cloudFrontAdditionalMetrics', get('cloudFrontAdditionalMetrics') ?? false),
+  };
+}
+
+function parseEmail(value: unknown): string {
+  const email = parseString('alarmEmail', value);
+  if (!EMAIL_PATTERN.test(email)) throw new ConfigError('alarmEmail', `expected an email address such as ops@example.com, got '${email}'`);
+  return email;
+}
+
+/** The alarm keys mean nothing without the operations stacks; origin latency needs a distribution. */
+function validateOperationsCombinations(config: AppConfig, given: (key: OperationsKey) => boolean): void {
+  if (!config.operations) {
+    const unused = (['alarmEmail', 'gpuNodeHoursDailyBudget', 'jobAgeAlarmMinutes', 'cloudFrontAdditionalMetrics'] as const).find(given);
+    if (unused) throw new ConfigError(unused, 'is only used when operations is true (operations is false)');
+  }
+  if (config.cloudFrontAdditionalMetrics && !config.cloudFront) {
+    throw new ConfigError('cloudFrontAdditionalMetrics', 'are metrics of the CloudFront distribution; they need cloudFront=true');
+  }
 }
