@@ -1,7 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { AppConfig } from './config';
 import { CLOUDFRONT_METRICS_REGION } from './constructs/operations-metrics';
-import { EDGE_WEB_ACL_STACK_NAME, OPERATIONS_STACK_NAMES, STACK_NAMES } from './names';
+import { EDGE_WEB_ACL_STACK_NAME, STACK_NAMES } from './names';
 import { buildClusterStack, ClusterStack } from './stacks/cluster-stack';
 import { CloudFrontEntryStack } from './stacks/cloudfront-entry-stack';
 import { EcrRepoStack } from './stacks/ecr-repo-stack';
@@ -58,7 +58,7 @@ export async function createStacks(app: App, config: AppConfig): Promise<AppStac
   // Last: they watch the queues, functions and distribution of the stacks above.
   const distributionId = cloudFrontEntry?.edge.distribution.distributionId;
   const operations = config.operations
-    ? new OperationsStack(app, OPERATIONS_STACK_NAMES.home, {
+    ? new OperationsStack(app, STACK_NAMES.operations, {
         env,
         config,
         sources: findOperationsSources({ modelsSync, jobs: undefined, distributionId }),
@@ -67,7 +67,7 @@ export async function createStacks(app: App, config: AppConfig): Promise<AppStac
   // Its metric filters find the model-sync command log group by name.
   operations?.addDependency(modelsSync);
   const operationsEdge = operations && distributionId
-    ? new OperationsEdgeStack(app, OPERATIONS_STACK_NAMES.edge, {
+    ? new OperationsEdgeStack(app, STACK_NAMES.operationsEdge, {
         env: { account: config.account, region: CLOUDFRONT_METRICS_REGION },
         config,
         distributionId,

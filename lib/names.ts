@@ -12,6 +12,13 @@ export const STACK_NAMES = {
   cloudFrontEntry: 'CloudFrontEntry',
   /** Jobs and templates (docs/jobs.md): table, queues, API and webhook functions, the job runner's role. */
   jobs: 'ComfyuiJobs',
+  /** The dashboard, the alarms and their SNS topic (config `operations`); deployed last. */
+  operations: 'ComfyuiOperations',
+  /**
+   * CloudFront's alarm and its topic, in us-east-1 where CloudFront's metrics are (an alarm must be in its metric's
+   * region); only with `operations` and `cloudFront` on.
+   */
+  operationsEdge: 'ComfyuiOperationsEdge',
 } as const;
 
 /**
@@ -168,13 +175,6 @@ export const OUTPUT_KEYS = {
   jobsQueueUrl: 'JobsQueueUrl',
   jobsTableName: 'JobsTableName',
 } as const;
-
-/**
- * The operations stacks (lib/stacks/operations-stack.ts, operations-edge-stack.ts): the dashboard, the alarms and
- * their SNS topic. The edge one lives in us-east-1, where CloudFront's metrics are (and alarms must be in the
- * region of their metric); it exists only with `cloudFront` on.
- */
-export const OPERATIONS_STACK_NAMES = { home: 'ComfyuiOperations', edge: 'ComfyuiOperationsEdge' } as const;
 
 /** The CloudWatch dashboard of a cluster; `comfyctl doctor` and the README point operators at it. */
 export function operationsDashboardName(clusterName: string): string {

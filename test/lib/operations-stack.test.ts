@@ -7,7 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AppConfig, loadConfig } from '../../lib/config';
 import { MODEL_SYNC_DONE_LINE, MODEL_SYNC_FAILED_LINE } from '../../lib/constructs/operations-sync-metrics';
-import { modelSyncLogGroupName, OPERATIONS_STACK_NAMES, operationsDashboardName, STACK_NAMES } from '../../lib/names';
+import { modelSyncLogGroupName, operationsDashboardName, STACK_NAMES } from '../../lib/names';
 import { OperationsEdgeStack } from '../../lib/stacks/operations-edge-stack';
 import { OperationsSources, OperationsStack } from '../../lib/stacks/operations-stack';
 import { synthApp } from '../helpers/synth-app';
@@ -277,7 +277,7 @@ describe('in the composed app (every option on)', () => {
   test('cdk-nag finds nothing; the stacks watch the real queues, functions and distribution', async () => {
     const app = await synthApp({ alarmEmail: 'ops@example.com', cloudFrontAdditionalMetrics: true });
     expect(app.nagViolations).toEqual([]);
-    const home = app.templates[OPERATIONS_STACK_NAMES.home];
+    const home = app.templates[STACK_NAMES.operations];
     const alarms = Object.keys(home.findResources('AWS::CloudWatch::Alarm'));
     for (const id of ['ModelSyncDeadLetters', 'JobsDeadLetters', 'WebhookRetriesDeadLetters', 'JobAge', 'NodeNotReady', 'GpuNodeHoursBudget', 'ModelSyncFailures']) {
       expect(alarms.some((a) => a.startsWith(`Alarms${id}`))).toBe(true);
@@ -285,6 +285,6 @@ describe('in the composed app (every option on)', () => {
     expect(JSON.stringify(home.toJSON())).toContain(`${STACK_NAMES.modelsSync}:ExportsOutput`);
     // Wherever the app has a jobs stack, its queues are watched too.
     expect(JSON.stringify(home.toJSON()).includes(`${STACK_NAMES.jobs}:ExportsOutput`)).toBe(STACK_NAMES.jobs in app.templates);
-    app.templates[OPERATIONS_STACK_NAMES.edge].resourceCountIs('AWS::CloudFront::MonitoringSubscription', 1);
+    app.templates[STACK_NAMES.operationsEdge].resourceCountIs('AWS::CloudFront::MonitoringSubscription', 1);
   });
 });
