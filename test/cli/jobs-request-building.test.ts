@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
-import { EXIT } from '../../lib/cli/cli-error';
+import { CliError, EXIT } from '../../lib/cli/cli-error';
 import { apiError, retryAfterSeconds } from '../../lib/cli/jobs/api-errors';
 import { contentSha256 } from '../../lib/cli/jobs/content-sha256';
 import { buildSubmitBody, parseInputAssignment, parseInputs } from '../../lib/cli/jobs/submit-request';
@@ -63,14 +63,15 @@ describe('template references', () => {
     expect(parseTemplateRef('portrait', '--template')).toEqual({ name: 'portrait' });
     expect(parseTemplateRef('portrait@12', '--template')).toEqual({ name: 'portrait', version: 12 });
     expect(formatTemplateRef({ name: 'portrait', version: 12 })).toBe('portrait@12');
-    expect(templatePath({ name: 'a b', version: 2 })).toBe('templates/a%20b@2');
+    expect(templatePath({ name: 'portrait', version: 2 })).toBe('templates/portrait@2');
     expect(templatePath({ name: 'portrait' })).toBe('templates/portrait');
   });
 
-  test('an empty name or a version that is not a positive number names the option', () => {
-    expect(() => parseTemplateRef('@3', '--template')).toThrow(/--template "@3"/);
-    expect(() => parseTemplateRef('portrait@0', '--template')).toThrow(/version after @ must be a number from 1/);
-    expect(() => parseTemplateRef('portrait@latest', '--template')).toThrow(/portrait@3/);
+  test("the API's rules, as usage errors naming the option: a name, a version from 1", () => {
+    expect(() => parseTemplateRef('@3', '--template')).toThrow(/^--template: Template name '' must be 1-64 letters/);
+    expect(() => parseTemplateRef('a b', '--template')).toThrow(/Template name 'a b'/);
+    expect(() => parseTemplateRef('portrait@0', '--template')).toThrow(/version in 'portrait@0' must be a whole number from 1/);
+    expect(() => parseTemplateRef('portrait@latest', '--template')).toThrow(CliError);
   });
 });
 

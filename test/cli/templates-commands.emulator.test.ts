@@ -43,10 +43,17 @@ describe('comfyctl templates', () => {
     expect(second.stdout).toMatch(/^published portrait@2$/m);
   });
 
-  test("publish surfaces the API's refusal, naming the input; a UI-format file is refused locally", async () => {
+  test("a binding the API would refuse, a bad name and a UI-format file are refused with the API's words before any upload", async () => {
+    const before = harness.edge.forwarded.length;
     const bad = await comfyctl('templates', 'publish', 'broken', file(), '--input', 'prompt=99.text');
     expect(bad.code).toBe(EXIT.validation);
-    expect(bad.stderr).toMatch(/the jobs API refused the request: .*prompt.*99/);
+    expect(bad.stderr).toMatch(/inputs\.prompt: Input 'prompt' names node '99', which the workflow lacks/);
+    const link = await comfyctl('templates', 'publish', 'broken', file(), '--input', 'model=3.model');
+    expect(link.stderr).toMatch(/3\.model is a link to another node's output/);
+    const name = await comfyctl('templates', 'publish', 'my portrait', file());
+    expect(name.code).toBe(EXIT.usage);
+    expect(name.stderr).toMatch(/Template name 'my portrait' must be 1-64 letters/);
+    expect(harness.edge.forwarded.length).toBe(before);
     const ui = await comfyctl('templates', 'publish', 'broken', path.join(dir, 'ui.json'), '--input', 'prompt=6.text');
     expect(ui.code).toBe(EXIT.usage);
     expect(ui.stderr).toMatch(/"Export \(API\)"/);

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { JOB_STATUSES, JobStatus } from '../../jobs/contract';
+import { MAX_LIST_LIMIT } from '../../jobs/list-query';
 import { JobPage, JobView } from './job-view';
 
 export interface JobsQuery {
@@ -15,9 +16,6 @@ export interface JobsListing {
   /** More jobs match than were shown. */
   readonly more: boolean;
 }
-
-/** Jobs asked for per page with `--all`; the API's own default is 50. */
-export const PAGE_SIZE_ALL = 100;
 
 /** A commander parser for `--status pending,in_progress`; the error lists the statuses there are. */
 export function parseStatuses(raw: string): JobStatus[] {
@@ -48,8 +46,8 @@ export async function listJobs(readPage: (path: string) => Promise<JobPage>, que
   const seen = new Set<string>();
   let cursor: string | undefined;
   for (;;) {
-    const wanted = query.limit === undefined ? PAGE_SIZE_ALL : query.limit - jobs.length;
-    const page = await readPage(jobsPagePath(query, Math.min(wanted, PAGE_SIZE_ALL), cursor));
+    const wanted = query.limit === undefined ? MAX_LIST_LIMIT : query.limit - jobs.length;
+    const page = await readPage(jobsPagePath(query, Math.min(wanted, MAX_LIST_LIMIT), cursor));
     jobs.push(...page.jobs);
     cursor = page.next_cursor ?? undefined;
     // A cursor seen before would loop for ever: stop, and say there is more.

@@ -1,5 +1,6 @@
 import { formatTable, formatTime } from '../jobs/text-table';
-import { InputSchema, TemplateSummary, TemplateVersion } from './template-requests';
+import { TemplateInput } from '../../jobs/templates';
+import { TemplateSummary, TemplateVersion } from './template-requests';
 
 /** `comfyctl templates ls`: one line per template under a header. */
 export function formatTemplateList(templates: readonly TemplateSummary[]): string {
@@ -8,8 +9,8 @@ export function formatTemplateList(templates: readonly TemplateSummary[]): strin
 }
 
 /** The inputs a run takes: `--input NAME=...`, where it goes, its type, default and bounds. */
-export function formatInputs(inputs: readonly InputSchema[]): string {
-  const rows = inputs.map((i) => [i.name, `${i.node}.${i.input}`, i.type, i.default === undefined ? '' : JSON.stringify(i.default), bounds(i)]);
+export function formatInputs(inputs: readonly TemplateInput[]): string {
+  const rows = inputs.map((i) => [i.name, `${i.node}.${i.input}`, i.type, i.default === null || i.default === undefined ? '(required)' : JSON.stringify(i.default), bounds(i)]);
   return formatTable([['INPUT', 'PATH', 'TYPE', 'DEFAULT', 'RANGE'], ...rows]);
 }
 
@@ -24,14 +25,14 @@ export function formatTemplate(template: TemplateVersion): string {
   return `${facts}\n${formatInputs(template.inputs)}\nrun: comfyctl jobs submit --template ${template.name}@${template.version}${example}`;
 }
 
-function bounds(input: InputSchema): string {
+function bounds(input: TemplateInput): string {
   const min = input.min ?? undefined;
   const max = input.max ?? undefined;
   if (min === undefined && max === undefined) return '';
   return `${min ?? ''}..${max ?? ''}`;
 }
 
-function exampleValue(input: InputSchema): string {
+function exampleValue(input: TemplateInput): string {
   if (input.default === undefined || input.default === null) return '...';
   return typeof input.default === 'string' ? JSON.stringify(input.default) : String(input.default);
 }

@@ -1,7 +1,10 @@
 import { Command } from 'commander';
+import { checkTemplateName, deriveTemplateInputs } from '../../jobs/templates';
+import { EXIT } from '../cli-error';
 import { EndpointOptions, withEndpointOptions } from '../comfyui/endpoint-options';
 import { loadApiWorkflow } from '../comfyui/workflow';
 import { openJobsApi } from '../jobs/job-requests';
+import { checkLikeTheApi } from '../jobs/local-check';
 import { collect } from '../option-parsers';
 import { formatInputs } from './format-template';
 import { parseInputBindings } from './template-inputs';
@@ -29,8 +32,11 @@ Examples:
   comfyctl templates publish portrait portrait_api.json --input prompt=6.text --input seed=3.seed:0:4294967295 \\
     --description "SDXL portrait, 1024x1024"`)
     .action(async (name: string, file: string, flags: PublishFlags) => {
+      checkLikeTheApi(() => checkTemplateName(name, 'template name'));
       const workflow = loadApiWorkflow(file);
       const inputs = parseInputBindings(flags.input ?? []);
+      // The API derives the same schema from the same code; checking here names a wrong path before any upload.
+      checkLikeTheApi(() => deriveTemplateInputs(workflow, inputs), EXIT.validation);
       const published = await publishTemplate(openJobsApi(flags), name, {
         workflow, inputs, ...(flags.description === undefined ? {} : { description: flags.description }),
       });

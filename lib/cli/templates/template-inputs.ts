@@ -1,16 +1,15 @@
+import { TemplateBinding } from '../../jobs/templates';
 import { CliError, EXIT } from '../cli-error';
 import { namedInputs } from '../jobs/named-inputs';
-
-/** How the API takes one named input on publish: `"6.text"`, or with bounds `{"path": "3.seed", "min": 0}`. */
-export type InputBinding = string | { readonly path: string; readonly min?: number; readonly max?: number };
 
 const FORMAT = 'expected NAME=NODE.INPUT[:MIN:MAX], e.g. --input prompt=6.text --input seed=3.seed:0:4294967295';
 
 /**
- * One `--input name=node.input[:min[:max]]`. The node id ends at the first '.', since ComfyUI's ids may hold
- * ':' (nodes of an expanded subgraph are `10:2`) but never '.'; an input name holds neither.
+ * One `--input name=node.input[:min[:max]]` as the API's binding: `"6.text"`, or `{"path": "3.seed", "min": 0}`.
+ * The node id ends at the first '.', since ComfyUI's ids may hold ':' (nodes of an expanded subgraph are `10:2`)
+ * but never '.'; an input name holds neither.
  */
-export function parseInputBinding(raw: string): [string, InputBinding] {
+export function parseInputBinding(raw: string): [string, TemplateBinding] {
   const match = /^([^=]+)=([^.]+)\.([A-Za-z_][A-Za-z0-9_]*)(?::([^:]*))?(?::([^:]*))?$/.exec(raw.trim());
   if (!match) throw new CliError(`--input ${JSON.stringify(raw)}: ${FORMAT}`, EXIT.usage);
   const [, name, node, input, min, max] = match;
@@ -24,7 +23,7 @@ export function parseInputBinding(raw: string): [string, InputBinding] {
 }
 
 /** Every `--input` (none is fine: a fixed workflow run by name). */
-export function parseInputBindings(raw: readonly string[]): Record<string, InputBinding> {
+export function parseInputBindings(raw: readonly string[]): Record<string, TemplateBinding> {
   return namedInputs(raw, parseInputBinding);
 }
 

@@ -1,4 +1,5 @@
-import { CliError, EXIT } from '../cli-error';
+import { parseTemplateRef as parseRef } from '../../jobs/templates';
+import { checkLikeTheApi } from '../jobs/local-check';
 
 /** `portrait` (the latest version) or `portrait@3`. */
 export interface TemplateRef {
@@ -6,17 +7,9 @@ export interface TemplateRef {
   readonly version?: number;
 }
 
-/** Reads `NAME[@VERSION]`; the error names the option or argument it came from. */
+/** Reads `NAME[@VERSION]` with the API's own rules; the error names the option or argument it came from. */
 export function parseTemplateRef(raw: string, source: string): TemplateRef {
-  const at = raw.lastIndexOf('@');
-  const name = at < 0 ? raw : raw.slice(0, at);
-  if (name === '') throw new CliError(`${source} ${JSON.stringify(raw)}: expected NAME or NAME@VERSION, e.g. portrait@3`, EXIT.usage);
-  if (at < 0) return { name };
-  const version = raw.slice(at + 1);
-  if (!/^[1-9]\d{0,8}$/.test(version)) {
-    throw new CliError(`${source} ${JSON.stringify(raw)}: the version after @ must be a number from 1, e.g. ${name}@3`, EXIT.usage);
-  }
-  return { name, version: Number(version) };
+  return checkLikeTheApi(() => parseRef(raw, source));
 }
 
 /** How the API spells a reference, in a submit body and in `templates/{name}[@version]`. */

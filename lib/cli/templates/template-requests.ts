@@ -1,18 +1,7 @@
+import { TemplateBinding, TemplateInput } from '../../jobs/templates';
 import { JobsApi } from '../jobs/jobs-api';
 import { ApiWorkflow } from '../comfyui/workflow';
-import { InputBinding } from './template-inputs';
 import { TemplateRef, formatTemplateRef, templatePath } from './template-ref';
-
-/** One named input as the API derives it on publish (docs/jobs.md, "Templates"). */
-export interface InputSchema {
-  readonly name: string;
-  readonly node: string;
-  readonly input: string;
-  readonly type: 'string' | 'int' | 'float' | 'boolean';
-  readonly default?: unknown;
-  readonly min?: number | null;
-  readonly max?: number | null;
-}
 
 export interface TemplateSummary {
   readonly name: string;
@@ -24,7 +13,7 @@ export interface TemplateSummary {
 export interface TemplateVersion {
   readonly name: string;
   readonly version: number;
-  readonly inputs: InputSchema[];
+  readonly inputs: TemplateInput[];
   readonly workflow?: ApiWorkflow;
   readonly description?: string | null;
   readonly created_by?: string;
@@ -33,7 +22,7 @@ export interface TemplateVersion {
 
 export interface PublishBody {
   readonly workflow: ApiWorkflow;
-  readonly inputs: Record<string, InputBinding>;
+  readonly inputs: Record<string, TemplateBinding>;
   readonly description?: string;
 }
 
