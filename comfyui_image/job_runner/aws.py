@@ -38,10 +38,10 @@ def _plain(value):
     return value
 
 
-def make_session_clients(region: str):
+def make_session_clients(region: str, connections: int):
     # Adaptive retries ride out throttling on a burst; the pool fits the runner's concurrent jobs.
     config = Config(region_name=region, retries={"mode": "adaptive", "max_attempts": 8},
-                    max_pool_connections=64)
+                    max_pool_connections=connections)
     session = boto3.session.Session()
     return (session.client("dynamodb", config=config), session.client("sqs", config=config),
             session.client("s3", config=config))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Optional
+from typing import Dict, Optional
 
 from .aws import JobQueue, JobStore, OutputStore
 from .comfy_client import ComfyClient
@@ -35,6 +35,22 @@ class Lease:
     cancel_requested: bool = False
     #: The last progress seen; the completion writes it, so a job shorter than one write interval has one.
     progress: Optional[dict] = None
+    #: time.monotonic() when the message was received, and at each step since (held, submitted,
+    #: prompt_ended), for the job_finished log line.
+    received: float = field(default_factory=time.monotonic)
+    marks: Dict[str, float] = field(default_factory=dict)
+
+    def mark(self, step: str) -> None:
+        self.marks[step] = time.monotonic()
+
+    def step_ms(self) -> Dict[str, int]:
+        """Milliseconds spent in each step since the message was received."""
+        steps, previous = {}, self.received
+        for step, at in self.marks.items():
+            steps[step] = int((at - previous) * 1000)
+            previous = at
+        steps["completing"] = int((time.monotonic() - previous) * 1000)
+        return steps
 
 
 @dataclass
@@ -50,8 +66,6 @@ class RunnerContext:
     leases: Dict[str, Lease] = field(default_factory=dict)
     #: Set on SIGTERM: jobs stop at their next step and release their leases.
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
-    #: Called as (event, fields) for each finished job; the benchmark and tests count with it.
-    on_finish: Optional[Callable[[str, dict], None]] = None
 
     def pod(self, name: Optional[str]) -> Optional[PodHandle]:
         return self.pods.get(name) if name else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from typing import Callable, Optional, Tuple
 
@@ -24,7 +25,7 @@ async def handle_message(ctx: RunnerContext, message: dict, pod_name: str, gpu: 
                          release_slot: Callable[[], None]) -> None:
     """`pod_name`/`gpu` is the idle GPU this message was received for; `release_slot` frees it once the
     prompt no longer needs it (or was never sent there)."""
-    receipt = message["ReceiptHandle"]
+    received, receipt = time.monotonic(), message["ReceiptHandle"]
     try:
         job_id = str(json.loads(message["Body"])[ctx.contract.job_id_field])
     except (ValueError, KeyError, TypeError):
@@ -35,6 +36,8 @@ async def handle_message(ctx: RunnerContext, message: dict, pod_name: str, gpu: 
     if acquired is None:
         return release_slot()
     lease, item, taken_over = acquired
+    lease.received = received
+    lease.mark("held")
     ctx.leases[job_id] = lease
     try:
         await _run(ctx, lease, item, taken_over, pod_name, gpu, release_slot)
@@ -124,10 +127,12 @@ async def _run(ctx: RunnerContext, lease: Lease, item: dict, taken_over: bool, p
             if status != 200:
                 return await complete(ctx, lease, ctx.contract.status.failed,
                                       error=prompt_rejected(status, body))
+            lease.mark("submitted")
             log("job_submitted", job_id=lease.job_id, attempt=lease.attempt, **lease.worker)
         history = {}
 
         def prompt_ended(entry: dict) -> None:
+            lease.mark("prompt_ended")
             history.update(entry)
             release_slot()
 
@@ -171,9 +176,7 @@ async def complete(ctx: RunnerContext, lease: Lease, status: str, *, outputs: Op
                                       now_ms=now_ms(), outputs=outputs, error=error,
                                       progress=lease.progress))
         log("job_finished", job_id=lease.job_id, attempt=lease.attempt, status=status,
-            outputs=len(outputs or []), error=(error or {}).get("type"))
-        if ctx.on_finish is not None:
-            ctx.on_finish(status, {"job_id": lease.job_id})
+            outputs=len(outputs or []), error=(error or {}).get("type"), steps_ms=lease.step_ms())
     except ConditionFailed:
         log("finish_refused", job_id=lease.job_id, attempt=lease.attempt, status=status)
     await ctx.queue.delete(lease.receipt)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from concurrent.futures import ThreadPoolExecutor
 
 import aiohttp
 from aiohttp import web
@@ -16,10 +17,14 @@ from .log import log
 from .runner import Runner, new_client_id
 from .settings import RunnerSettings, settings_from_environment
 
+#: Threads for AWS calls: enough for every job of a large cluster (a few calls each) and the long poll;
+#: equal to the clients' connection pools (aws.py), so no call waits for a connection.
+AWS_THREADS = 64
+
 
 async def run_runner(settings: RunnerSettings) -> None:
     contract = load_contract()
-    dynamodb, sqs, s3 = make_session_clients(settings.region)
+    dynamodb, sqs, s3 = make_session_clients(settings.region, AWS_THREADS)
     ctx = RunnerContext(contract=contract, settings=settings, store=JobStore(dynamodb, settings.table_name),
                         queue=JobQueue(sqs, settings.queue_url),
                         outputs=OutputStore(s3, settings.outputs_bucket),
@@ -30,6 +35,9 @@ async def run_runner(settings: RunnerSettings) -> None:
                                                    selector=settings.pod_selector, port=settings.pod_port,
                                                    static=settings.static_pods))
         loop = asyncio.get_running_loop()
+        # boto3 blocks, so each AWS call takes a thread (aws.py); the default pool (CPUs + 4) would queue the
+        # calls of a few concurrent jobs behind one another and behind the long poll.
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=AWS_THREADS, thread_name_prefix="aws"))
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, runner.stop)
         health = web.AppRunner(health_app(runner), access_log=None)

@@ -56,6 +56,6 @@ def test_the_runner_package_imports_neither_comfyui_nor_torch_nor_the_multi_gpu_
             elif isinstance(node, ast.ImportFrom) and node.level == 0:
                 imported.add(node.module.split(".")[0])
     assert imported & {"torch", "comfy", "comfy_execution", "multigpu", "folder_paths", "execution"} == set()
-    assert imported - {"__future__"} <= {"aiohttp", "boto3", "botocore", "asyncio", "copy", "dataclasses",
+    assert imported - {"__future__"} <= {"aiohttp", "boto3", "botocore", "asyncio", "concurrent", "copy", "dataclasses",
                                          "decimal", "enum", "functools", "json", "mimetypes", "os", "posixpath",
                                          "signal", "socket", "ssl", "sys", "time", "typing", "urllib", "uuid"}
