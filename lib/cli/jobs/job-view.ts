@@ -1,4 +1,4 @@
-import type { JobStatus } from '../../jobs/contract';
+import type { JobView as ApiJobView, JobOutput as StoredOutput } from '../../jobs/job-view';
 
 /** Where a running job is: the node ComfyUI executes, its sampler step, nodes done of the prompt's nodes. */
 export interface JobProgress {
@@ -10,16 +10,8 @@ export interface JobProgress {
   readonly nodes_total?: number;
 }
 
-/** One output file in the outputs bucket, with a presigned GET URL (15 minutes) while the job view is fresh. */
-export interface JobOutput {
-  readonly node?: string;
-  readonly filename: string;
-  readonly media_type?: string;
-  readonly size?: number;
-  readonly content_type?: string;
-  readonly key?: string;
-  readonly url?: string;
-}
+/** One output file as the runner records it, with a presigned GET URL (15 minutes) while the view is fresh. */
+export type JobOutput = Partial<StoredOutput> & { readonly filename: string; readonly url?: string };
 
 /** ComfyUI's execution_error fields, or a prompt ComfyUI refused (`type: prompt_rejected`). */
 export interface JobExecutionError {
@@ -32,25 +24,18 @@ export interface JobExecutionError {
   readonly node_errors?: Record<string, unknown>;
 }
 
-/** The job view the API answers (docs/jobs.md, "Job view"); fields a pending job lacks are optional. */
-export interface JobView {
-  readonly id: string;
-  readonly owner?: string;
-  readonly status: JobStatus;
-  readonly create_time?: number;
-  readonly execution_start_time?: number | null;
-  readonly execution_end_time?: number | null;
-  readonly update_time?: number;
-  readonly template?: { readonly name: string; readonly version?: number; readonly inputs?: Record<string, unknown> } | null;
+type Typed = 'id' | 'status' | 'progress' | 'worker' | 'execution_error' | 'outputs';
+
+/**
+ * A job view as comfyctl reads it: the API's own (lib/jobs/job-view.ts, docs/jobs.md "Job view"), with the maps
+ * the runner writes (progress, worker, execution_error) typed, and every field but id and status optional.
+ */
+export type JobView = Pick<ApiJobView, 'id' | 'status'> & Partial<Omit<ApiJobView, Typed>> & {
   readonly progress?: JobProgress | null;
   readonly worker?: { readonly pod?: string; readonly gpu?: number; readonly prompt_id?: string } | null;
-  readonly attempt?: number;
-  readonly cancel_requested?: boolean;
   readonly execution_error?: JobExecutionError | null;
-  readonly outputs?: JobOutput[] | null;
-  readonly webhook_url?: string | null;
-  readonly webhook_state?: string | null;
-}
+  readonly outputs?: readonly JobOutput[] | null;
+};
 
 /** `GET /jobs` answers one page, newest first; a status filter can leave a page short while more follow. */
 export interface JobPage {
