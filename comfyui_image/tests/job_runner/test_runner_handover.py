@@ -90,3 +90,19 @@ def test_a_queued_prompt_found_on_takeover_is_adopted_and_a_cancel_deletes_it_fr
             assert job["status"] == "cancelled" and job["attempt"] == 2
             assert queue_all(base)["total_pending"] == 0 and queued not in history(base)
             assert queue_all(base)["queues"][1]["running_count"] == 0  # nothing submitted again
+
+
+def test_a_takeover_that_finds_no_prompt_to_adopt_runs_the_job_again_once(backend, tmp_path):
+    with simulator(tmp_path, gpus=1, exec_ms=100) as (base, _, _):
+        job_id = backend.put_job(sim_workflow(seed=5), send=False)
+        lost = str(uuid.uuid4())  # its pod restarted: the prompt is nowhere
+        backend.update(job_id, "SET #s = :p, attempt = :a, worker = :w, lease_until = :l", {
+            ":p": {"S": "in_progress"}, ":a": {"N": "3"}, ":l": {"N": "0"},
+            ":w": {"M": {"pod": {"S": "pod-a"}, "gpu": {"N": "0"}, "prompt_id": {"S": lost}}}},
+            {"#s": "status"})
+        backend.send(job_id)
+        with runner(tmp_path, backend.runner_env(), [f"pod-a={base}"]) as proc:
+            job = wait_for(lambda: finished(backend, job_id), "the job to end", 90)
+            assert proc.events("job_taken_over")[0]["adopted"] is False
+        assert job["status"] == "completed" and job["attempt"] == 4
+        assert job["worker"]["prompt_id"] != lost and list(history(base)) == [job["worker"]["prompt_id"]]
