@@ -53,9 +53,10 @@ class Runner:
             await self._shut_down()
 
     async def _once(self) -> None:
-        await self._refresh_pods(await self._discovery.list())
+        pods = await self._discovery.list()
+        await self._refresh_pods(pods)
         self._slot_freed.clear()
-        free = await self._idle_slots()
+        free = await self._idle_slots({p.name for p in pods})
         if not free:
             return await self._pause(IDLE_POLL_SECONDS, wake=self._slot_freed)
         asked = time.monotonic()
@@ -88,8 +89,10 @@ class Runner:
         if not task.cancelled() and task.exception() is not None:
             log("job_task_failed", error=repr(task.exception()))
 
-    async def _idle_slots(self) -> List[Tuple[str, int]]:
-        handles = list(self.ctx.pods.values())
+    async def _idle_slots(self, ready: Set[str]) -> List[Tuple[str, int]]:
+        """Idle GPUs of the pods discovery lists now: one that left it (terminating) may still be followed
+        for a job it runs, but takes no new one."""
+        handles = [h for name, h in self.ctx.pods.items() if name in ready]
         answers = await asyncio.gather(*(h.client.queue_all() for h in handles), return_exceptions=True)
         free = []
         for handle, answer in zip(handles, answers):
