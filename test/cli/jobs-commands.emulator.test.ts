@@ -183,6 +183,25 @@ describe('comfyctl jobs wait', () => {
     expect(run.stderr).toMatch(new RegExp(`job ${id} failed at #3 KSampler: torch\\.OutOfMemoryError: CUDA out of memory`));
     expect(run.stdout).toBe('');
   });
+  test('submit --wait follows the new job; cancelled by its runner, it exits non-zero saying so', async () => {
+    const before = harness.edge.forwarded.length;
+    const running = comfyctl(ALICE, 'jobs', 'submit', path.join(dir, 'workflow_api.json'), '--wait', '--interval', '0.05');
+    let read: { url: string } | undefined;
+    while (!(read = harness.edge.forwarded.slice(before).find((r) => r.method === 'GET'))) await new Promise((r) => setTimeout(r, 20));
+    const id = read.url.split('/').pop()!;
+    await updateJob(id, { status: 'cancelled', execution_end_time: Date.now() });
+    const run = await running;
+    expect(run.code).toBe(EXIT.execution);
+    expect(run.stderr).toMatch(new RegExp(`submitted job ${id} \\(pending\\)`));
+    expect(run.stderr).toMatch(new RegExp(`job ${id} was cancelled`));
+  });
+
+  test('a job still pending at --timeout exits with the timeout code and how to go on', async () => {
+    const id = await submitted(await comfyctl(ALICE, 'jobs', 'submit', path.join(dir, 'workflow_api.json')));
+    const run = await comfyctl(ALICE, 'jobs', 'wait', id, '--timeout', '0.2', '--interval', '0.05');
+    expect(run.code).toBe(EXIT.timeout);
+    expect(run.stderr).toMatch(new RegExp(`job ${id} is still pending after 0.2 s; it goes on without you: 'comfyctl jobs wait ${id}' again later`));
+  });
 });
 
 describe('comfyctl jobs webhook-secret', () => {
