@@ -5,10 +5,12 @@ import { EDGE_WEB_ACL_STACK_NAME, STACK_NAMES } from './names';
 import { buildClusterStack, ClusterStack } from './stacks/cluster-stack';
 import { CloudFrontEntryStack } from './stacks/cloudfront-entry-stack';
 import { EcrRepoStack } from './stacks/ecr-repo-stack';
+import { JobsStack } from './stacks/jobs-stack';
 import { CLOUDFRONT_WEB_ACL_REGION, EdgeWebAclStack } from './stacks/edge-web-acl-stack';
 import { ModelsSyncStack } from './stacks/models-sync-stack';
 import { OperationsEdgeStack } from './stacks/operations-edge-stack';
-import { findOperationsSources, OperationsStack } from './stacks/operations-stack';
+import { findOperationsSources } from './operations-sources';
+import { OperationsStack } from './stacks/operations-stack';
 import { OutputsStorageStack } from './stacks/outputs-storage-stack';
 
 export interface AppStacks {
@@ -16,6 +18,8 @@ export interface AppStacks {
   readonly outputsStorage: OutputsStorageStack;
   readonly modelsSync: ModelsSyncStack;
   readonly cluster: ClusterStack;
+  /** Only with `jobs` on (the default). */
+  readonly jobs?: JobsStack;
   readonly cloudFrontEntry?: CloudFrontEntryStack;
   /** Only with `waf` on: CloudFront takes web ACLs from us-east-1 alone. */
   readonly edgeWebAcl?: EdgeWebAclStack;
@@ -27,7 +31,8 @@ export interface AppStacks {
 
 /**
  * Creates every stack of the app, in deploy order. Stack dependencies give `cdk deploy --all` the order:
- * buckets before the cluster (its roles name them), the cluster before CloudFront (its ALB).
+ * buckets before the cluster (its roles name them), the cluster before the jobs stack (its Pod Identity association
+ * names the cluster), both before CloudFront (the ALB, the jobs API's function URL).
  */
 export async function createStacks(app: App, config: AppConfig): Promise<AppStacks> {
   const env = { account: config.account, region: config.region };
@@ -39,6 +44,10 @@ export async function createStacks(app: App, config: AppConfig): Promise<AppStac
     config,
     bucketStacks: [modelsSync, outputsStorage],
   });
+  const jobs = config.jobs ? new JobsStack(app, STACK_NAMES.jobs, { env, config }) : undefined;
+  // Referenced by name only (cluster name, outputs bucket name), so the order must be stated.
+  jobs?.addDependency(cluster.stack);
+  jobs?.addDependency(outputsStorage);
   const edgeWebAcl = config.cloudFront && config.waf
     ? new EdgeWebAclStack(app, EDGE_WEB_ACL_STACK_NAME, {
         env: { account: config.account, region: CLOUDFRONT_WEB_ACL_REGION },
@@ -53,6 +62,7 @@ export async function createStacks(app: App, config: AppConfig): Promise<AppStac
         albSecurityGroup: cluster.loadBalancer.securityGroup,
         vpc: cluster.vpc,
         webAclArn: edgeWebAcl?.edgeWebAcl.webAcl.attrArn,
+        jobsApiUrl: jobs?.apiUrl,
       })
     : undefined;
   // Last: they watch the queues, functions and distribution of the stacks above.
@@ -61,7 +71,7 @@ export async function createStacks(app: App, config: AppConfig): Promise<AppStac
     ? new OperationsStack(app, STACK_NAMES.operations, {
         env,
         config,
-        sources: findOperationsSources({ modelsSync, jobs: undefined, distributionId }),
+        sources: findOperationsSources({ modelsSync, jobs, distributionId }),
       })
     : undefined;
   // Its metric filters find the model-sync command log group by name.
@@ -73,5 +83,5 @@ export async function createStacks(app: App, config: AppConfig): Promise<AppStac
         distributionId,
       })
     : undefined;
-  return { ecrRepo, outputsStorage, modelsSync, cluster, cloudFrontEntry, edgeWebAcl, operations, operationsEdge };
+  return { ecrRepo, outputsStorage, modelsSync, cluster, jobs, cloudFrontEntry, edgeWebAcl, operations, operationsEdge };
 }

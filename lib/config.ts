@@ -1,5 +1,6 @@
 import { cidrsOverlap } from './alb-subnets';
 import { firewallDomainProblem } from './dns-allow-list';
+import { USERNAME_PATTERN } from './edge/credentials';
 import { DEFAULT_CLUSTER_NAME, defaultModelsBucketName, defaultOutputsBucketName, KUBERNETES_SERVICE_CIDR } from './names';
 import {
   ConfigError,
@@ -149,6 +150,17 @@ export interface AppConfig {
   readonly waf: boolean;
   /** Requests one IP may send in 5 minutes before WAF blocks it; a studio behind one NAT shares it. @default 3000 */
   readonly wafRateLimitPer5Minutes: number;
+  /**
+   * Jobs and templates (docs/jobs.md): the `ComfyuiJobs` stack and the `/render-api/` behaviour. Needs cloudFront
+   * and edgeAuth: the API trusts only the user the edge function verified. @default true
+   */
+  readonly jobs: boolean;
+  /** Edge user names who see and cancel every user's jobs. @default [] */
+  readonly jobsAdmins: string[];
+  /** Days a job's record is kept (its DynamoDB TTL, `expires_at`); its outputs stay in S3. @default 30 */
+  readonly jobsRetentionDays: number;
+  /** Job runner pods (the Deployment on the system nodes); 0 stops taking jobs. @default 1 */
+  readonly jobRunnerReplicas: number;
 }
 
 /** Reads one context value; `undefined` when the key is not set. */
@@ -174,6 +186,7 @@ const KNOWN_KEYS = [
   'operations', 'alarmEmail', 'gpuNodeHoursDailyBudget', 'jobAgeAlarmMinutes', 'cloudFrontAdditionalMetrics',
   'gpusPerMultiGpuNode', 'gpuNodeConsolidateAfter', 'gpuNodeExpireAfter', 'promptGracePeriodSeconds',
   'edgeAuth', 'edgeAuthOffAcknowledged', 'waf', 'wafRateLimitPer5Minutes',
+  'jobs', 'jobsAdmins', 'jobsRetentionDays', 'jobRunnerReplicas',
 ] as const;
 
 /**
@@ -249,10 +262,15 @@ export function loadConfig(context: ContextReader, env: NodeJS.ProcessEnv = {}):
     edgeAuthOffAcknowledged: parseBoolean('edgeAuthOffAcknowledged', get('edgeAuthOffAcknowledged') ?? false),
     waf: parseBoolean('waf', get('waf') ?? false),
     wafRateLimitPer5Minutes: parseInteger('wafRateLimitPer5Minutes', get('wafRateLimitPer5Minutes') ?? 3000, ...WAF_RATE_LIMIT_RANGE),
+    jobs: parseBoolean('jobs', get('jobs') ?? true),
+    jobsAdmins: parseList('jobsAdmins', get('jobsAdmins') ?? []).map(parseJobsAdmin),
+    jobsRetentionDays: parseInteger('jobsRetentionDays', get('jobsRetentionDays') ?? 30, ...JOBS_RETENTION_DAYS_RANGE),
+    jobRunnerReplicas: parseInteger('jobRunnerReplicas', get('jobRunnerReplicas') ?? 1, ...JOB_RUNNER_REPLICAS_RANGE),
   };
   validateCombinations(config);
   validateOperationsCombinations(config, (key) => get(key) !== undefined);
   validateEdgeCombinations(config, get('wafRateLimitPer5Minutes') !== undefined);
+  validateJobsCombinations(config);
   return config;
 }
 
@@ -317,6 +335,44 @@ function validateEdgeCombinations(config: AppConfig, wafRateLimitGiven: boolean)
   if (wafRateLimitGiven && !config.waf) {
     throw new ConfigError('wafRateLimitPer5Minutes', 'is only used when waf is true (waf is false)');
   }
+}
+
+/**
+ * The jobs API trusts the x-comfyui-user header only because the edge function sets it on every request and the
+ * function URL accepts only CloudFront's signed requests (docs/jobs.md, "Identity"): without CloudFront or edge
+ * authentication there is no verified user.
+ */
+function validateJobsCombinations(config: AppConfig): void {
+  if (config.jobs && (!config.cloudFront || !config.edgeAuth)) {
+    const off = [!config.cloudFront && 'cloudFront', !config.edgeAuth && 'edgeAuth'].filter(Boolean).join(' and ');
+    throw new ConfigError(
+      'jobs',
+      `needs cloudFront=true and edgeAuth=true (the jobs API knows its caller only from the edge authentication), but ${off} ` +
+        `${off.includes(' and ') ? 'are' : 'is'} false; set jobs=false, or turn ${off} on`,
+    );
+  }
+  if (!config.jobs && config.jobsAdmins.length > 0) {
+    throw new ConfigError('jobsAdmins', 'is only used when jobs is true (jobs is false)');
+  }
+}
+
+/**
+ * Job records live from a day (a webhook's retries take 75 minutes) to ten years; the TTL deletes them for free
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/TTL.html).
+ */
+const JOBS_RETENTION_DAYS_RANGE = [1, 3650] as const;
+
+/**
+ * One runner drives every GPU of the cluster (it only waits on HTTP); a second survives a system node's loss. More
+ * would only race each other for the same idle GPUs: pickups are conditional updates, so they stay correct.
+ */
+const JOB_RUNNER_REPLICAS_RANGE = [0, 3] as const;
+
+function parseJobsAdmin(user: string): string {
+  if (!USERNAME_PATTERN.test(user)) {
+    throw new ConfigError('jobsAdmins', `'${user}' is not an edge user name (comfyctl users: ${USERNAME_PATTERN.source})`);
+  }
+  return user;
 }
 
 function parseAllowedDomain(domain: string): string {

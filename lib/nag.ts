@@ -1,7 +1,8 @@
 import { AppStacks } from './app-stacks';
 import { AppConfig } from './config';
 import { Acknowledgement, applyAcknowledgements } from './nag-acknowledgement';
-import { modelSyncLogGroupName, OUTPUTS_KEY_PREFIX } from './names';
+import { JOBS } from './jobs/contract';
+import { defaultTemplatesBucketName, modelSyncLogGroupName, OUTPUTS_KEY_PREFIX } from './names';
 import { POD_NAME_VARIABLE } from './policies/pod-outputs';
 
 // Every cdk-nag acknowledgement of the app, each with its reason; lib/nag-acknowledgement.ts says how a rule
@@ -165,6 +166,35 @@ function modelsSyncAcknowledgements(config: AppConfig): Acknowledgement[] {
   ];
 }
 
+/** The jobs stack's: object ARNs under one key folder each, and the one DynamoDB Streams action without a resource type. */
+function jobsAcknowledgements(config: AppConfig): Acknowledgement[] {
+  const bucket = (name: string, prefix: string) => `arn:<AWS::Partition>:s3:::${name}/${prefix}*`;
+  const jobOutputs = wildcard(bucket(config.outputsBucketName, JOBS.outputsKeyPrefix));
+  return [
+    {
+      path: 'Api/Api/Role',
+      rules: [wildcard(bucket(defaultTemplatesBucketName(config.account, config.region), JOBS.templatesKeyPrefix)), jobOutputs],
+      reason:
+        `Jobs API: publishes, reads and deletes templates, whose keys it makes at run time, only under ${JOBS.templatesKeyPrefix} ` +
+        `of the templates bucket; reads job outputs (to presign their downloads) only under ${JOBS.outputsKeyPrefix} of the outputs bucket.`,
+    },
+    {
+      path: 'RunnerAccess/Role',
+      rules: [jobOutputs],
+      reason:
+        `Job runner (EKS Pod Identity): uploads each job's outputs, named at run time, only under ${JOBS.outputsKeyPrefix} of the ` +
+        'outputs bucket; no read, list or delete.',
+    },
+    {
+      path: 'Webhooks/Webhooks/Role',
+      rules: [wildcard('*')],
+      reason:
+        "dynamodb:ListStreams, which the table's stream event source needs, supports no resource-level permission " +
+        '(https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html); the stream reads are on the stream ARN.',
+    },
+  ];
+}
+
 /** EKS1 (public API endpoint) arises only when clusterEndpointPublicCidrs lists networks; by default the endpoint is private. */
 function publicEndpointAcknowledgements(publicCidrs: readonly string[]): Acknowledgement[] {
   if (publicCidrs.length === 0) return [];
@@ -210,6 +240,7 @@ export function acknowledgeNagFindings(stacks: AppStacks): void {
   const cluster = [...clusterAcknowledgements(config), ...publicEndpointAcknowledgements(config.clusterEndpointPublicCidrs)];
   applyAcknowledgements(stacks.cluster.stack, cluster, stacks.cluster.cluster.node.id);
   applyAcknowledgements(stacks.modelsSync, modelsSyncAcknowledgements(config));
+  if (stacks.jobs) applyAcknowledgements(stacks.jobs, jobsAcknowledgements(config));
   if (stacks.cloudFrontEntry) {
     applyAcknowledgements(stacks.cloudFrontEntry, cloudFrontAcknowledgements(stacks.edgeWebAcl !== undefined));
   }

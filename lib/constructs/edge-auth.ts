@@ -10,6 +10,17 @@ import { readViewerAuthSource } from '../edge/viewer-auth-source';
  * template: the store is created empty and the function code (lib/edge/viewer-auth.js) holds no credential.
  *
  * Design notes kept here because CloudFront counts comments toward the function's 10 KB:
+ * - What it accepts: a user token `<user>.<secret>` as `Authorization: Bearer` or Basic `<user>:<token>` (browsers),
+ *   or the session cookie `<user>.<expiry>.<MAC>` (set on `/` for the WebSocket, which may not resend Basic). No valid
+ *   credential: 401. A write or WebSocket upgrade from another site on Basic or the cookie (browsers attach them to
+ *   any site's requests): 403. A refused request is never forwarded.
+ * - Identity (docs/jobs.md): every forwarded request carries `x-comfyui-user` (IDENTITY_HEADER) set to the user it
+ *   verified, replacing whatever the client sent, so the jobs API (and ComfyUI) can trust it: the jobs API's function
+ *   URL accepts only this distribution's signed requests. A POST, PUT or PATCH under the jobs API prefix without
+ *   `x-amz-content-sha256: <lowercase hex SHA-256 of the body>` is answered 400 naming the header, since Lambda refuses
+ *   an origin-access-control request without the payload's hash
+ *   (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-lambda.html);
+ *   after authentication, so it tells an anonymous caller nothing.
  * - The function calls `cf.kvs()` without an id: runtime 2.0 then reads the one store associated with the
  *   function (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/functions-custom-methods.html),
  *   so the code needs no synth-time substitution.

@@ -2,8 +2,10 @@ import { Duration } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { DataRemovalPolicy } from '../config';
+import { JOBS_API_PATH_PATTERN } from '../jobs/contract';
 import { ALB_LISTENER_PORT } from './comfyui-load-balancer';
 import { EdgeResponseHeaders, USER_FILE_PATH_PATTERNS } from './edge-response-headers';
 import { createLogBucket } from './secure-bucket';
@@ -19,6 +21,11 @@ export interface EdgeDistributionProps {
   /** ARN of a CloudFront-scoped (us-east-1) AWS WAF web ACL. @default no web ACL */
   readonly webAclArn?: string;
   readonly dataRemovalPolicy: DataRemovalPolicy;
+  /**
+   * The jobs API's function URL (AuthType AWS_IAM), served under JOBS_API_PATH_PATTERN through an origin access
+   * control. @default no jobs behaviour
+   */
+  readonly jobsApiUrl?: lambda.IFunctionUrl;
 }
 
 /**
@@ -60,12 +67,16 @@ export class EdgeDistribution extends Construct {
     });
 
     const headers = new EdgeResponseHeaders(this, 'ResponseHeaders');
-    const behaviour = (responseHeadersPolicy: cloudfront.IResponseHeadersPolicy): cloudfront.BehaviorOptions => ({
-      origin,
+    const behaviour = (
+      responseHeadersPolicy: cloudfront.IResponseHeadersPolicy,
+      target: cloudfront.IOrigin = origin,
+      originRequestPolicy = cloudfront.OriginRequestPolicy.ALL_VIEWER,
+    ): cloudfront.BehaviorOptions => ({
+      origin: target,
       viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
       allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
       cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
-      originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER,
+      originRequestPolicy,
       responseHeadersPolicy,
       compress: false,
       functionAssociations: props.viewerRequestFunction
@@ -73,10 +84,23 @@ export class EdgeDistribution extends Construct {
         : undefined,
     });
 
+    // The jobs API: its function URL signed by an origin access control (SigV4, always), so the URL refuses anything
+    // CloudFront did not sign. The Host header must be the function URL's own for the signature to match, hence every
+    // viewer header but Host (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/
+    // private-content-restricting-access-to-lambda.html). The UI's response headers: no framing, nosniff, HSTS.
+    const jobsApi = (url: lambda.IFunctionUrl) => behaviour(
+      headers.ui,
+      origins.FunctionUrlOrigin.withOriginAccessControl(url),
+      cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+    );
+
     this.distribution = new cloudfront.Distribution(this, 'Distribution', {
       comment: 'ComfyUI',
       defaultBehavior: behaviour(headers.ui),
-      additionalBehaviors: Object.fromEntries(USER_FILE_PATH_PATTERNS.map((pattern) => [pattern, behaviour(headers.userFiles)])),
+      additionalBehaviors: {
+        ...Object.fromEntries(USER_FILE_PATH_PATTERNS.map((pattern) => [pattern, behaviour(headers.userFiles)])),
+        ...(props.jobsApiUrl ? { [JOBS_API_PATH_PATTERN]: jobsApi(props.jobsApiUrl) } : {}),
+      },
       webAclId: props.webAclArn,
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
       minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
@@ -86,5 +110,23 @@ export class EdgeDistribution extends Construct {
       logBucket: createLogBucket(this, 'AccessLogs', props.dataRemovalPolicy, { aclWritable: true }),
       logFilePrefix: 'cloudfront/',
     });
+    if (props.jobsApiUrl) allowInvokeThroughUrl(this, props.jobsApiUrl, this.distribution);
   }
+}
+
+/**
+ * Function URLs created since October 2025 need two resource-policy grants for a caller: lambda:InvokeFunctionUrl
+ * and lambda:InvokeFunction (https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html; CloudFront's guide above
+ * grants CloudFront both). aws-cdk-lib 2.261's FunctionUrlOrigin.withOriginAccessControl adds only the first
+ * (aws/aws-cdk#35872), and CloudFront would get 403 from the URL. This adds the second, for this distribution only
+ * and only through the URL (lambda:InvokedViaFunctionUrl), so it grants no direct Invoke.
+ */
+function allowInvokeThroughUrl(scope: Construct, url: lambda.IFunctionUrl, distribution: cloudfront.IDistribution): void {
+  new lambda.CfnPermission(scope, 'JobsApiInvokeThroughUrl', {
+    action: 'lambda:InvokeFunction',
+    principal: 'cloudfront.amazonaws.com',
+    functionName: url.functionArn,
+    sourceArn: distribution.distributionArn,
+    invokedViaFunctionUrl: true,
+  });
 }

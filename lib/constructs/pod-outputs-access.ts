@@ -3,7 +3,8 @@ import * as eks from 'aws-cdk-lib/aws-eks';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { COMFYUI_NAMESPACE, COMFYUI_SERVICE_ACCOUNT, OUTPUTS_KEY_PREFIX } from '../names';
-import { podIdentityTrustConditions, podOutputsStatements, POD_IDENTITY_SERVICE_PRINCIPAL } from '../policies/pod-outputs';
+import { podIdentityPrincipal } from '../policies/pod-identity-principal';
+import { podOutputsStatements } from '../policies/pod-outputs';
 
 export interface PodOutputsAccessProps {
   /** The cluster whose ComfyUI pods get the role. */
@@ -39,13 +40,9 @@ export class PodOutputsAccess extends Construct {
     const namespace = props.namespace ?? COMFYUI_NAMESPACE;
     const serviceAccount = props.serviceAccount ?? COMFYUI_SERVICE_ACCOUNT;
     const stack = Stack.of(this);
-    const trust = podIdentityTrustConditions({ clusterName: props.cluster.clusterName, namespace, serviceAccount });
     this.role = new iam.Role(this, 'Role', {
       description: `ComfyUI pods' Mountpoint: write only under ${props.bucketName}/${props.keyPrefix ?? OUTPUTS_KEY_PREFIX}<pod name>/`,
-      // Pod Identity calls sts:AssumeRole and sts:TagSession (it passes the session tags).
-      assumedBy: new iam.SessionTagsPrincipal(
-        new iam.PrincipalWithConditions(new iam.ServicePrincipal(POD_IDENTITY_SERVICE_PRINCIPAL), trust),
-      ),
+      assumedBy: podIdentityPrincipal({ clusterName: props.cluster.clusterName, namespace, serviceAccount }),
       inlinePolicies: {
         OwnOutputsFolder: new iam.PolicyDocument({
           statements: podOutputsStatements({

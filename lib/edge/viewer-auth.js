@@ -1,9 +1,5 @@
-// ComfyUI edge authentication: a CloudFront Function (cloudfront-js-2.0) on viewer request. A request needs
-// a user token `<user>.<secret>` as `Authorization: Bearer` or Basic `<user>:<token>` (browsers), or the
-// session cookie `<user>.<expiry>.<MAC>` (set on `/` for the WebSocket, which may not resend Basic). The store
-// formats: lib/edge/credentials.ts, session-key.ts; design notes (comments count toward the 10 KB limit):
-// lib/constructs/edge-auth.ts. No valid credential: 401. A write or WebSocket upgrade from another site on
-// Basic or the cookie (browsers attach them to any site's requests): 403. A refused request is never forwarded.
+// ComfyUI edge authentication, a cloudfront-js-2.0 viewer-request function. What it accepts and answers, and
+// why: lib/constructs/edge-auth.ts (comments count toward the 10 KB limit). Store formats: lib/edge/credentials.ts.
 import cf from 'cloudfront';
 import crypto from 'crypto';
 
@@ -22,8 +18,10 @@ const HASH = /^[0-9a-f]{64}$/;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const SAFE_METHOD = /^(GET|HEAD|OPTIONS)$/;
-// A percent-encoded unreserved character: ComfyUI's router decodes it (/%76iew is /view), so such a path
-// could miss the sandboxed /view behaviour. No client needs one: encodeURIComponent never writes it.
+const IDENTITY = 'x-comfyui-user'; // lib/jobs/contract.ts names these two; a test ties them
+const JOBS_API = '/render-api/';
+const PAYLOAD = 'x-amz-content-sha256';
+// A percent-encoded unreserved character: ComfyUI decodes it (/%76iew is /view), missing the /view behaviour.
 const ENCODED_UNRESERVED = /%(2[de]|3[0-9]|[46][1-9a-f]|[57][0-9a]|5f|7e)/i;
 // A valid credential is under 120 characters; longer input is refused before any parsing.
 const MAX_LENGTH = 256;
@@ -197,6 +195,13 @@ async function authenticate(request) {
   }
   if (ENCODED_UNRESERVED.test(request.uri)) return answer(400, 'Bad Request');
   if (crossSite(request, presented)) return answer(403, 'Forbidden');
+  if (/^P(OST|UT|ATCH)$/.test(request.method) && request.uri.indexOf(JOBS_API) === 0
+    && !HASH.test(optional(request.headers, PAYLOAD) || '')) {
+    const refused = answer(400, PAYLOAD + ' must be the hex SHA-256 of the body');
+    refused.body = '{"error":{"type":"bad_request","field":"' + PAYLOAD + '","message":"' + refused.statusDescription + '"}}';
+    refused.headers['content-type'] = { value: 'application/json' };
+    return refused;
+  }
   if (wantsSession(request, presented)) {
     const key = await sessionKey();
     if (key !== null && !(session && session.user === user && validSession(session, parts, key))) {
@@ -204,6 +209,7 @@ async function authenticate(request) {
     }
   }
   // ComfyUI never sees a credential.
+  request.headers[IDENTITY] = { value: user };
   delete request.headers.authorization;
   delete request.cookies[COOKIE];
   delete request.cookies[OLD_COOKIE];

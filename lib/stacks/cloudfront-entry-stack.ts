@@ -1,6 +1,7 @@
 import { Annotations, CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { AppConfig } from '../config';
 import { EdgeAuth } from '../constructs/edge-auth';
@@ -19,6 +20,8 @@ export interface CloudFrontEntryStackProps extends StackProps {
   readonly vpc: ec2.IVpc;
   /** ARN of the us-east-1 web ACL (EdgeWebAclStack), read through a cross-region reference. @default no WAF */
   readonly webAclArn?: string;
+  /** The jobs API's function URL (JobsStack), routed under `/render-api/*`. @default no jobs API (config `jobs` off) */
+  readonly jobsApiUrl?: lambda.IFunctionUrl;
 }
 
 /**
@@ -40,6 +43,7 @@ export class CloudFrontEntryStack extends Stack {
       viewerRequestFunction: this.edgeAuth?.viewerRequestFunction,
       webAclArn: props.webAclArn,
       dataRemovalPolicy: config.dataRemovalPolicy,
+      jobsApiUrl: props.jobsApiUrl,
     });
     new VpcOriginIngress(this, 'VpcOriginIngress', {
       vpcOrigin: this.edge.vpcOrigin,

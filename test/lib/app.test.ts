@@ -47,7 +47,7 @@ describe('the default app', () => {
     app = await synthApp();
   });
 
-  test('synthesizes the five stacks under the names users of the original solution know', () => {
+  test('synthesizes every stack of STACK_NAMES: the five users of the original solution know, and the jobs stack', () => {
     expect(Object.keys(app.templates).sort()).toEqual(Object.values(STACK_NAMES).sort());
   });
 
@@ -286,7 +286,8 @@ describe('the default app', () => {
           ViewerProtocolPolicy: 'redirect-to-https',
           AllowedMethods: Match.arrayWith(['POST', 'DELETE']),
         }),
-        Origins: [Match.objectLike({ VpcOriginConfig: Match.anyValue() })],
+        // The ALB's VPC origin; the other is the jobs API's function URL (test/lib/jobs-edge.test.ts).
+        Origins: Match.arrayWith([Match.objectLike({ VpcOriginConfig: Match.anyValue() })]),
       }),
     });
     app.templates[STACK_NAMES.cloudFrontEntry].hasResourceProperties('AWS::CloudFront::VpcOrigin', {
@@ -396,7 +397,7 @@ describe('configured variants', () => {
   });
 
   test('cloudFront=false drops the CloudFront stack and opens the ALB to the VPC only', async () => {
-    const app = await synthApp({ cloudFront: 'false', albExposure: 'vpc' });
+    const app = await synthApp({ cloudFront: 'false', albExposure: 'vpc', jobs: 'false' });
     expect(Object.keys(app.templates)).not.toContain(STACK_NAMES.cloudFrontEntry);
     expect(app.nagViolations).toEqual([]);
     expect(albIngress(app)).toEqual([expect.objectContaining({ FromPort: 80, CidrIp: '10.0.0.0/16' })]);

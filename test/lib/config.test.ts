@@ -36,7 +36,7 @@ describe('loadConfig', () => {
 
   test('parses -c strings: comma lists, booleans and integers', () => {
     const config = loadConfig(
-      fromContext({ gpuInstanceFamilies: 'g6, g5', cloudFront: 'false', albExposure: 'vpc', maxAzs: '3', natGateways: '3' }),
+      fromContext({ gpuInstanceFamilies: 'g6, g5', cloudFront: 'false', jobs: 'false', albExposure: 'vpc', maxAzs: '3', natGateways: '3' }),
     );
     expect(config.gpuInstanceFamilies).toEqual(['g6', 'g5']);
     expect(config.cloudFront).toBe(false);
@@ -123,11 +123,11 @@ describe('edge access settings', () => {
   });
 
   test('edgeAuth=false is accepted only with edgeAuthOffAcknowledged=true', () => {
-    expect(fromContext({ edgeAuth: 'false', edgeAuthOffAcknowledged: 'true' }).edgeAuth).toBe(false);
+    expect(fromContext({ edgeAuth: 'false', edgeAuthOffAcknowledged: 'true', jobs: 'false' }).edgeAuth).toBe(false);
   });
 
   test('without CloudFront there is no edge, so edgeAuth=false needs no acknowledgement', () => {
-    expect(fromContext({ cloudFront: 'false', albExposure: 'vpc', edgeAuth: 'false' }).edgeAuth).toBe(false);
+    expect(fromContext({ cloudFront: 'false', albExposure: 'vpc', edgeAuth: 'false', jobs: 'false' }).edgeAuth).toBe(false);
   });
 
   test('waf=true takes a rate limit from -c', () => {

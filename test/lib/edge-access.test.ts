@@ -9,6 +9,7 @@ import {
 } from '../../lib/constructs/edge-response-headers';
 import { COMMON_RULES_COUNTED } from '../../lib/constructs/edge-web-acl';
 import { readViewerAuthSource } from '../../lib/edge/viewer-auth-source';
+import { JOBS_API_PATH_PATTERN } from '../../lib/jobs/contract';
 import { EDGE_WEB_ACL_STACK_NAME, OUTPUT_KEYS, STACK_NAMES } from '../../lib/names';
 import { albIngress } from '../helpers/alb-ingress';
 import { SynthesizedApp, synthApp } from '../helpers/synth-app';
@@ -65,9 +66,10 @@ describe('with the default config, nothing reaches ComfyUI without credentials',
   test('the path behaviours are exactly the user-file paths, and each is the default behaviour but for its headers', () => {
     const config = distributionConfig(app);
     const paths = (config.CacheBehaviors ?? []).map((b: any) => b.PathPattern);
-    expect(paths).toEqual([...USER_FILE_PATH_PATTERNS]);
+    // The jobs API's behaviour goes to its own origin (test/lib/jobs-edge.test.ts checks it).
+    expect(paths).toEqual([...USER_FILE_PATH_PATTERNS, JOBS_API_PATH_PATTERN]);
     const { ResponseHeadersPolicyId: uiPolicy, ...defaults } = config.DefaultCacheBehavior;
-    for (const { PathPattern, ResponseHeadersPolicyId, ...rest } of config.CacheBehaviors) {
+    for (const { PathPattern, ResponseHeadersPolicyId, ...rest } of config.CacheBehaviors.filter((b: any) => b.PathPattern !== JOBS_API_PATH_PATTERN)) {
       // Same origin, HTTPS redirect, all methods, no caching, every viewer header forwarded, the same function.
       expect(rest, PathPattern).toEqual(defaults);
       expect(ResponseHeadersPolicyId, PathPattern).not.toEqual(uiPolicy);
@@ -129,12 +131,17 @@ describe('with the default config, nothing reaches ComfyUI without credentials',
     });
   });
 
-  test('the only origin is the VPC origin of the internal ALB', () => {
-    const origins = distributionConfig(app).Origins;
-    expect(origins).toHaveLength(1);
-    expect(origins[0].VpcOriginConfig).toBeDefined();
-    expect(origins[0].CustomOriginConfig).toBeUndefined();
-    expect(origins[0].S3OriginConfig).toBeUndefined();
+  test("the origins are the VPC origin of the internal ALB and the jobs API's function URL, signed by an origin access control", () => {
+    const config = distributionConfig(app);
+    const origins = config.Origins;
+    expect(origins).toHaveLength(2);
+    const [alb] = origins.filter((o: any) => o.Id === config.DefaultCacheBehavior.TargetOriginId);
+    expect(alb.VpcOriginConfig).toBeDefined();
+    expect(alb.CustomOriginConfig).toBeUndefined();
+    expect(alb.S3OriginConfig).toBeUndefined();
+    const [jobsApi] = origins.filter((o: any) => o !== alb);
+    expect(jobsApi.OriginAccessControlId).toBeDefined();
+    expect(JSON.stringify(jobsApi.DomainName)).toContain(`${STACK_NAMES.jobs}:`);
   });
 
   test('the ALB is internal and its security groups admit only CloudFront, on the listener port', () => {
@@ -157,8 +164,9 @@ describe('with the default config, nothing reaches ComfyUI without credentials',
         (r) => r.Type.startsWith('AWS::ElasticLoadBalancing') && r.Properties?.Scheme === 'internet-facing',
       );
       expect(internetFacing, name).toEqual([]);
+      // The jobs API's function URL takes only IAM-signed requests: CloudFront's, through its origin access control.
       const doors = resources.filter((r) =>
-        /^AWS::(ApiGateway|ApiGatewayV2|AppSync)::|^AWS::Lambda::Url$/.test(r.Type),
+        /^AWS::(ApiGateway|ApiGatewayV2|AppSync)::/.test(r.Type) || (r.Type === 'AWS::Lambda::Url' && r.Properties?.AuthType !== 'AWS_IAM'),
       );
       expect(doors, name).toEqual([]);
       const distributions = resources.filter((r) => r.Type === 'AWS::CloudFront::Distribution');
@@ -207,7 +215,7 @@ describe('configurations that open other ways in say so at synth', () => {
   });
 
   test('edgeAuth=false (acknowledged) drops the function and the store, and warns', async () => {
-    const app = await synthApp({ edgeAuth: 'false', edgeAuthOffAcknowledged: 'true' });
+    const app = await synthApp({ edgeAuth: 'false', edgeAuthOffAcknowledged: 'true', jobs: 'false' });
     expect(behaviours(app).map((b) => b.FunctionAssociations)).toEqual(Array(1 + USER_FILE_PATH_PATTERNS.length).fill(undefined));
     cloudFront(app).resourceCountIs('AWS::CloudFront::KeyValueStore', 0);
     expect(Object.keys(cloudFront(app).findOutputs(OUTPUT_KEYS.edgeUsersStoreArn))).toEqual([]);

@@ -2,6 +2,10 @@ import * as nodeCrypto from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { issueCredential, parseStoredCredential, userKey } from '../../lib/edge/credentials';
 import { issueSessionKey, parseSessionKey, SESSION_KEY_NAME } from '../../lib/edge/session-key';
+import { IDENTITY_HEADER, JOBS_API_PREFIX } from '../../lib/jobs/contract';
+
+/** What CloudFront's origin access control needs on a POST or PUT to a Lambda function URL (docs/jobs.md). */
+export const PAYLOAD_HASH_HEADER = 'x-amz-content-sha256';
 
 /**
  * The viewer-request function's test vectors, one source for both engines that run lib/edge/viewer-auth.js:
@@ -592,6 +596,74 @@ export function viewerAuthVectors(): ViewerAuthVector[] {
     'encoded reserved and non-ASCII characters pass, as encodeURIComponent writes them',
     reservedPaths.map((uri) => viewerRequest({ uri, headers: { authorization: header(`Bearer ${alice}`) } })),
     (responses) => responses.forEach((forwarded, i) => expect(forwarded.uri).toBe(reservedPaths[i])),
+  );
+
+  group = 'the jobs API: the edge names the caller, and a body needs its hash (origin access control to Lambda)';
+  const bodyHash = nodeCrypto.createHash('sha256').update('{"workflow":{}}').digest('hex');
+  const jobs = `${JOBS_API_PREFIX}/jobs`;
+  const bearer = (headers: Record<string, Field> = {}) => ({ authorization: header(`Bearer ${alice}`), ...headers });
+  const forged = { [IDENTITY_HEADER]: { value: 'bob', multiValue: [{ value: 'bob' }, { value: 'admin' }] } };
+  /** Forwarded as alice, whatever identity the client claimed, with no credential left. */
+  const expectAlice = (forwarded: any, label?: string) => {
+    expect(forwarded.statusCode, label).toBeUndefined();
+    expect(forwarded.headers[IDENTITY_HEADER], label).toEqual({ value: 'alice' });
+    expect(forwarded.headers.authorization, label).toBeUndefined();
+  };
+  vector(
+    `every forwarded request carries ${IDENTITY_HEADER}: the verified user, over any value the client sent`,
+    [
+      viewerRequest({ uri: jobs, headers: bearer(forged) }),
+      viewerRequest({ uri: `${jobs}/abc`, headers: { ...sameOriginPage, [IDENTITY_HEADER]: header('bob') }, cookies: cookie() }),
+      viewerRequest({ uri: '/prompt', method: 'POST', headers: withBasic({ ...sameOriginPage, [IDENTITY_HEADER]: header('bob') }) }),
+      viewerRequest({ uri: '/queue' }),
+    ],
+    ([asBearer, asCookie, asBasic, anonymous]) => {
+      expectAlice(asBearer, 'Bearer');
+      expectAlice(asCookie, 'cookie');
+      expectAlice(asBasic, 'Basic, outside the jobs API too');
+      expectChallenge(anonymous);
+    },
+  );
+  const unsigned: [string, Record<string, Field>][] = [
+    ['POST without the header', {}],
+    ['PUT with a value that is not a SHA-256', { [PAYLOAD_HASH_HEADER]: header('UNSIGNED-PAYLOAD') }],
+    ['PATCH with uppercase hex, which Lambda would not match', { [PAYLOAD_HASH_HEADER]: header(bodyHash.toUpperCase()) }],
+    ['POST with the header twice', { [PAYLOAD_HASH_HEADER]: { value: bodyHash, multiValue: [{ value: bodyHash }, { value: bodyHash }] } }],
+    ['POST with 63 hex characters', { [PAYLOAD_HASH_HEADER]: header(bodyHash.slice(1)) }],
+  ];
+  vector(
+    `a write to the jobs API without a hex SHA-256 in ${PAYLOAD_HASH_HEADER} is answered 400 naming the header: ${unsigned.map(([name]) => name).join('; ')}`,
+    unsigned.map(([name, headers]) =>
+      viewerRequest({ method: name.split(' ')[0], uri: name.startsWith('PUT') ? `${JOBS_API_PREFIX}/templates/portrait` : jobs, headers: bearer(headers) }),
+    ),
+    (responses) =>
+      responses.forEach((response, i) => {
+        const label = unsigned[i][0];
+        expect(response.statusCode, label).toBe(400);
+        expect(response.statusDescription, label).toContain(PAYLOAD_HASH_HEADER);
+        expect(JSON.parse(response.body).error.field, label).toBe(PAYLOAD_HASH_HEADER);
+        expect(response.headers['cache-control'].value).toBe('no-store');
+        expect(JSON.stringify(response)).not.toContain(alice.split('.')[1]);
+      }),
+  );
+  vector(
+    'a jobs API write with its body hash passes as is; reads, deletes and ComfyUI writes need no hash; a credential is still checked first',
+    [
+      viewerRequest({ method: 'POST', uri: jobs, headers: bearer({ [PAYLOAD_HASH_HEADER]: header(bodyHash) }) }),
+      viewerRequest({ uri: jobs, querystring: { status: { value: 'pending' } }, headers: bearer() }),
+      viewerRequest({ method: 'DELETE', uri: `${JOBS_API_PREFIX}/templates/portrait`, headers: bearer() }),
+      viewerRequest({ method: 'POST', uri: '/prompt', headers: bearer() }),
+      viewerRequest({ method: 'POST', uri: jobs }),
+    ],
+    ([signed, read, deleted, comfyui, anonymous]) => {
+      expectAlice(signed);
+      expect(signed.headers[PAYLOAD_HASH_HEADER].value).toBe(bodyHash);
+      expectAlice(read);
+      expect(read.querystring.status.value).toBe('pending');
+      expectAlice(deleted);
+      expectAlice(comfyui);
+      expectChallenge(anonymous);
+    },
   );
 
   group = 'malformed input is answered 401, never an exception';

@@ -4,7 +4,8 @@ import { describe, expect, test } from 'vitest';
 import { issueCredential, userKey } from '../../lib/edge/credentials';
 import { issueSessionKey, SESSION_KEY_NAME } from '../../lib/edge/session-key';
 import { MAX_FUNCTION_CODE_BYTES, readViewerAuthSource } from '../../lib/edge/viewer-auth-source';
-import { KvsState, testViewerAuthVectors, viewerAuthVectors } from './edge-vectors';
+import { IDENTITY_HEADER, JOBS_API_PATH_PATTERN, JOBS_API_PREFIX } from '../../lib/jobs/contract';
+import { KvsState, PAYLOAD_HASH_HEADER, testViewerAuthVectors, viewerAuthVectors } from './edge-vectors';
 
 /**
  * Runs lib/edge/viewer-auth.js, the file CloudFront gets, in a bare node:vm context: no Buffer, atob, timers or
@@ -74,6 +75,15 @@ function loadViewerAuth(store: KvsState, log: (...args: unknown[]) => void = () 
 describe('the deployed source', () => {
   test('fits the 10 KB CloudFront Functions limit', () => {
     expect(Buffer.byteLength(readViewerAuthSource())).toBeLessThanOrEqual(MAX_FUNCTION_CODE_BYTES);
+  });
+
+  test('spells the identity header and the jobs API prefix as lib/jobs/contract.ts does (it cannot import them)', () => {
+    const constant = (name: string) => new RegExp(`^const ${name} = '([^']*)';`, 'm').exec(readViewerAuthSource())?.[1];
+    expect(constant('IDENTITY')).toBe(IDENTITY_HEADER);
+    // The behaviour's path pattern without its `*`: the function checks the same requests CloudFront routes to Lambda.
+    expect(constant('JOBS_API')).toBe(JOBS_API_PATH_PATTERN.replace(/\*$/, ''));
+    expect(`${JOBS_API_PREFIX}/`.startsWith(constant('JOBS_API')!)).toBe(true);
+    expect(constant('PAYLOAD')).toBe(PAYLOAD_HASH_HEADER);
   });
 
   test('imports only the cloudfront and crypto modules of runtime 2.0', () => {

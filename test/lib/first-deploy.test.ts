@@ -104,7 +104,7 @@ describe('a first deploy of the default app', () => {
     expect(Number(idle.Value)).toBeGreaterThan(ORIGIN_TIMEOUT_SECONDS);
   });
 
-  test('after cdk destroy, only the two buckets and the ECR repository survive under fixed names (what adoptRetainedData adopts)', () => {
+  test('after cdk destroy, only the three buckets and the ECR repository survive under fixed names (what adoptRetainedData adopts)', () => {
     const survivors: string[] = [];
     for (const stack of Object.keys(app.templates)) {
       for (const r of Object.values(resourcesOf(app, stack))) {
@@ -120,6 +120,7 @@ describe('a first deploy of the default app', () => {
       `AWS::ECR::Repository ${ECR_REPOSITORY_NAME}`,
       'AWS::S3::Bucket comfyui-models-123456789012-us-west-2',
       'AWS::S3::Bucket comfyui-outputs-123456789012-us-west-2',
+      'AWS::S3::Bucket comfyui-templates-123456789012-us-west-2',
     ]);
   });
 
@@ -161,6 +162,7 @@ describe('a redeploy over retained data (adoptRetainedData=true)', () => {
     for (const [stack, bucket] of [
       [STACK_NAMES.modelsSync, 'comfyui-models-123456789012-us-west-2'],
       [STACK_NAMES.outputsStorage, 'comfyui-outputs-123456789012-us-west-2'],
+      [STACK_NAMES.jobs, 'comfyui-templates-123456789012-us-west-2'],
     ]) {
       const policies = ofType(resourcesOf(app, stack), 'AWS::S3::BucketPolicy').filter(([, p]) => p.Properties.Bucket === bucket);
       expect(policies, stack).toHaveLength(1);
