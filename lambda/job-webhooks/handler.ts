@@ -1,6 +1,10 @@
-import type { DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { createJobWebhooksDeps } from './deps';
+import type { SendWebhookDeps } from './send-webhook';
+import { handleWebhookEvent } from './webhook-batch';
 
-/** Jobs table stream records and webhook retry messages -> signed webhook deliveries. Placeholder. */
-export const handler = async (_event: DynamoDBStreamEvent | SQSEvent): Promise<SQSBatchResponse> => ({
-  batchItemFailures: [],
-});
+let deps: SendWebhookDeps | undefined;
+
+/** Jobs table stream records and webhook retry messages -> signed webhook deliveries (docs/jobs.md, "Webhooks"). */
+export const handler = (event: DynamoDBStreamEvent | SQSEvent, context: Context): Promise<DynamoDBBatchResponse | SQSBatchResponse> =>
+  handleWebhookEvent(event, context, deps ??= createJobWebhooksDeps(process.env));
