@@ -75,3 +75,10 @@ export function conditionTrue(conditions: readonly KubeCondition[] | undefined, 
 export function findCondition(conditions: readonly KubeCondition[] | undefined, type: string): KubeCondition | undefined {
   return conditions?.find((c) => c.type === type);
 }
+
+/** The conditions of a Karpenter object that are not True, with their messages: what keeps it from Ready. */
+export function notReadyBecause(object: KarpenterObject): string {
+  const bad = (object.status?.conditions ?? []).filter((c) => c.status !== 'True' && c.type !== 'Ready');
+  if (bad.length === 0) return 'no Ready condition yet';
+  return bad.map((c) => `${c.type}=${c.status}${c.message ? ` (${c.message})` : ''}`).join(', ');
+}

@@ -1,5 +1,6 @@
 import { MODELS_READY_TAINT_KEY } from '../../names';
 import { findCondition, KubeEvent, KubePod } from './kube-objects';
+import { KARPENTER_LOGS, MODEL_SYNC_LOGS } from './next-steps';
 
 /** Why a ComfyUI pod is not serving, and the next step. */
 export interface PodTrouble {
@@ -35,18 +36,18 @@ export function podTrouble(pod: KubePod, events: readonly KubeEvent[]): PodTroub
   const describe = `kubectl -n ${pod.metadata.namespace ?? 'comfyui'} describe pod ${pod.metadata.name}`;
   const scheduling = unschedulable(pod, events);
   if (scheduling?.includes(MODELS_READY_TAINT_KEY)) {
-    return { reason: `waits for the node's model sync (${scheduling})`, next: 'comfyctl models status; kubectl -n comfyui logs ds/model-gate' };
+    return { reason: `waits for the node's model sync (${scheduling})`, next: MODEL_SYNC_LOGS };
   }
   if (scheduling?.includes('Insufficient nvidia.com/gpu')) {
     return {
       reason: `no free GPU (${scheduling})`,
-      next: 'kubectl -n kube-system logs deploy/karpenter (a NodePool limit, the EC2 GPU quota, or no spot/on-demand capacity for the instance families)',
+      next: `${KARPENTER_LOGS} (a NodePool limit, the EC2 GPU quota, or no spot/on-demand capacity for the instance families)`,
     };
   }
   if (scheduling?.includes('untolerated taint')) {
     return { reason: `a node taint it does not tolerate (${scheduling})`, next: `${describe}; kubectl get nodes -o custom-columns=NAME:.metadata.name,TAINTS:.spec.taints` };
   }
-  if (scheduling) return { reason: `unschedulable (${scheduling})`, next: `${describe}; kubectl -n kube-system logs deploy/karpenter` };
+  if (scheduling) return { reason: `unschedulable (${scheduling})`, next: `${describe}; ${KARPENTER_LOGS}` };
   const mount = latestEvent(pod, events, 'FailedMount') ?? latestEvent(pod, events, 'FailedAttachVolume');
   if (mount) {
     return {

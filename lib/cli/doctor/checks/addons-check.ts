@@ -1,9 +1,10 @@
 import { firstError, valueOf } from '../answers';
-import { CheckVerdict, failed, passed, warned } from '../check-verdict';
+import { CheckVerdict, failed, passed } from '../check-verdict';
 import { DoctorFacts } from '../doctor-facts';
 import { isGpuNode } from '../gpu-nodes';
 import { KubeDaemonSet, KubeDeployment, KubeNode } from '../kube-objects';
 import { SYSTEM_ADDONS, SystemAddon } from '../system-addons';
+import { notCheckedWithoutCluster } from '../next-steps';
 
 const NAME = 'addons';
 
@@ -38,7 +39,7 @@ export function addonProblem(
 export function checkAddons(facts: DoctorFacts): CheckVerdict {
   const { nodes, daemonSets, deployments } = facts.cluster;
   const error = firstError(nodes, daemonSets, deployments);
-  if (error) return warned(NAME, `not checked: ${error}`, 'fix kube-access first');
+  if (error) return notCheckedWithoutCluster(NAME, error);
   const allNodes = valueOf(nodes)!;
   const broken = SYSTEM_ADDONS.map((addon) => ({ addon, problem: addonProblem(addon, allNodes, valueOf(daemonSets)!, valueOf(deployments)!) }))
     .filter((b): b is { addon: SystemAddon; problem: string } => b.problem !== undefined);

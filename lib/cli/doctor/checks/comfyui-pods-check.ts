@@ -3,6 +3,7 @@ import { firstError, valueOf } from '../answers';
 import { CheckVerdict, failed, passed, warned } from '../check-verdict';
 import { DoctorFacts } from '../doctor-facts';
 import { podTrouble } from '../pod-trouble';
+import { applyOverlay, notCheckedWithoutCluster } from '../next-steps';
 
 const NAME = 'comfyui-pods';
 const DEPLOYMENT = 'comfyui';
@@ -11,10 +12,10 @@ const DEPLOYMENT = 'comfyui';
 export function checkComfyuiPods(facts: DoctorFacts): CheckVerdict {
   const { pods, events, deployments } = facts.cluster;
   const error = firstError(pods, events, deployments);
-  if (error) return warned(NAME, `not checked: ${error}`, 'fix kube-access first');
+  if (error) return notCheckedWithoutCluster(NAME, error);
   const deployment = valueOf(deployments)!.find((d) => d.metadata.name === DEPLOYMENT && d.metadata.namespace === COMFYUI_NAMESPACE);
   if (!deployment) {
-    return failed(NAME, `no Deployment ${COMFYUI_NAMESPACE}/${DEPLOYMENT}`, 'npm run render -- --outputs cdk-outputs.json, then kubectl apply -k build/manifests/single-gpu');
+    return failed(NAME, `no Deployment ${COMFYUI_NAMESPACE}/${DEPLOYMENT}`, applyOverlay(facts.outputsFile));
   }
   const all = valueOf(pods)!;
   if (all.length === 0) {

@@ -5,6 +5,7 @@ import { CheckVerdict, DoctorStatus, failed, passed, warned } from '../check-ver
 import { DoctorFacts } from '../doctor-facts';
 import { instanceIdOf, isGpuNode } from '../gpu-nodes';
 import { KubeNode } from '../kube-objects';
+import { MODEL_SYNC_LOGS, notCheckedWithoutCluster } from '../next-steps';
 
 const NAME = 'model-sync';
 
@@ -37,7 +38,7 @@ export function judgeNodeSync(node: KubeNode, sync: NodeSyncStatus | undefined, 
 /** Per GPU node: the last model sync (boot and SSM, as `comfyctl models status` reads them) and the startup taint. */
 export function checkModelSync(facts: DoctorFacts): CheckVerdict {
   const nodes = valueOf(facts.cluster.nodes);
-  if (!nodes) return warned(NAME, 'not checked: no node list', 'fix kube-access first');
+  if (!nodes) return notCheckedWithoutCluster(NAME, 'no node list');
   const gpuNodes = nodes.filter(isGpuNode);
   if (gpuNodes.length === 0) return passed(NAME, 'no GPU nodes to sync');
   const statuses = valueOf(facts.syncStatuses);
@@ -45,7 +46,7 @@ export function checkModelSync(facts: DoctorFacts): CheckVerdict {
   const findings = gpuNodes.map((node) => judgeNodeSync(node, byInstance.get(instanceIdOf(node) ?? ''), facts.now));
   const detail = findings.map((f) => f.text).join('; ');
   const unread = 'error' in facts.syncStatuses ? `; sync reports not read: ${facts.syncStatuses.error}` : '';
-  const next = "comfyctl models status; kubectl -n comfyui logs ds/model-gate (a FAILED: line names the cause, e.g. the models do not fit the node's NVMe)";
+  const next = `${MODEL_SYNC_LOGS} (a FAILED: line names the cause, e.g. the models do not fit the node's NVMe)`;
   if (findings.some((f) => f.status === 'FAIL')) return failed(NAME, `${detail}${unread}`, next);
   if (findings.some((f) => f.status === 'WARN') || unread) return warned(NAME, `${detail}${unread}`, next);
   return passed(NAME, detail);
