@@ -54,7 +54,14 @@ describe('the submit body', () => {
     expect(() => buildSubmitBody({ inputs: {}, idempotencyKey: 'k' })).toThrow(/either a workflow FILE or --template/);
     expect(() => buildSubmitBody({ workflow: WORKFLOW as never, template: { name: 't' }, inputs: {}, idempotencyKey: 'k' })).toThrow(/not both/);
     expect(() => buildSubmitBody({ workflow: WORKFLOW as never, inputs: { a: 1 }, idempotencyKey: 'k' })).toThrow(/use it with --template/);
-    expect(() => buildSubmitBody({ template: { name: 't' }, inputs: {}, webhookUrl: 'ftp://x', idempotencyKey: 'k' })).toThrow(/--webhook "ftp:\/\/x"/);
+  });
+
+  test("the API's own body checks run first, naming the option: webhook URL, key format, workflow size", () => {
+    expect(() => buildSubmitBody({ template: { name: 't' }, inputs: {}, webhookUrl: 'ftp://x', idempotencyKey: 'k' }))
+      .toThrow(/^--webhook: webhook_url must be an https:\/\/ URL, got 'ftp:'$/);
+    expect(() => buildSubmitBody({ template: { name: 't' }, inputs: {}, idempotencyKey: 'shot#1' })).toThrow(/^--idempotency-key: /);
+    const huge = { 6: { class_type: 'CLIPTextEncode', inputs: { text: 'x'.repeat(310 * 1024) } } };
+    expect(() => buildSubmitBody({ workflow: huge as never, inputs: {}, idempotencyKey: 'k' })).toThrow(/^FILE: workflow is \d+ bytes; at most 307200/);
   });
 });
 

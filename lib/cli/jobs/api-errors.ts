@@ -1,3 +1,4 @@
+import { MAX_WORKFLOW_BYTES } from '../../jobs/submit-request';
 import { CliError, EXIT } from '../cli-error';
 
 /** The jobs API's error body (docs/jobs.md, "Errors"). */
@@ -50,8 +51,8 @@ export function apiError(what: string, status: number, body: unknown, hints: Err
     case 409:
       return new CliError(hints.conflict ? `${hints.conflict} (${message ?? 'conflict'})` : `${what}: ${message ?? 'conflict'}`, EXIT.usage);
     case 413:
-      return new CliError(`${what}: ${message ?? 'request too large'}. The API takes workflows up to 300 KB ` +
-        '(a DynamoDB item is at most 400 KB): remove embedded data such as base64 images', EXIT.validation);
+      return new CliError(`${what}: ${message ?? 'request too large'}. The API takes workflows up to ` +
+        `${MAX_WORKFLOW_BYTES / 1024} KB (a job is one DynamoDB item): remove embedded data such as base64 images`, EXIT.validation);
     case 503:
       return new CliError(`${what} answered 503${message ? ` (${message})` : ''}: GPU nodes are starting or the job queue is ` +
         `unavailable, and the request was not taken. Retry ${retryAfterS === undefined ? 'in a minute' : `in ${retryAfterS} s`}`, EXIT.failure);

@@ -1,5 +1,7 @@
+import { parseSubmitRequest } from '../../jobs/submit-request';
 import { CliError, EXIT } from '../cli-error';
 import { ApiWorkflow } from '../comfyui/workflow';
+import { checkLikeTheApi } from './local-check';
 import { namedInputs } from './named-inputs';
 import { TemplateRef, formatTemplateRef } from '../templates/template-ref';
 
@@ -43,6 +45,9 @@ export function parseInputs(raw: readonly string[]): Record<string, unknown> {
   return namedInputs(raw, parseInputAssignment);
 }
 
+/** Which option sets each body field, to name it in a refusal. */
+const SUBMIT_FLAGS = { workflow: 'FILE', template: '--template', inputs: '--input', webhook_url: '--webhook', idempotency_key: '--idempotency-key' };
+
 /** The submit body; the template's inputs are checked by the API, which knows the template's schema. */
 export function buildSubmitBody(source: SubmitSource): SubmitBody {
   if ((source.workflow === undefined) === (source.template === undefined)) {
@@ -51,22 +56,13 @@ export function buildSubmitBody(source: SubmitSource): SubmitBody {
   if (source.workflow && Object.keys(source.inputs).length > 0) {
     throw new CliError('--input sets a template input: use it with --template (a workflow FILE is sent as it is)', EXIT.usage);
   }
-  if (source.webhookUrl !== undefined) checkWebhookUrl(source.webhookUrl);
-  return {
+  const body: SubmitBody = {
     ...(source.workflow ? { workflow: source.workflow } : { template: formatTemplateRef(source.template!), inputs: source.inputs }),
     ...(source.webhookUrl === undefined ? {} : { webhook_url: source.webhookUrl }),
     idempotency_key: source.idempotencyKey,
   };
-}
-
-function checkWebhookUrl(raw: string): void {
-  let url: URL | undefined;
-  try {
-    url = new URL(raw);
-  } catch {
-    url = undefined;
-  }
-  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
-    throw new CliError(`--webhook ${JSON.stringify(raw)} is not an http(s) URL; expected e.g. https://hooks.example.com/render-done`, EXIT.usage);
-  }
+  // The API's own check of the body (size, webhook URL, key format); whether the deployment takes plain-http
+  // webhooks only it knows, so that one rule is left to it.
+  checkLikeTheApi(() => parseSubmitRequest(body, undefined, { allowHttpWebhooks: true }), EXIT.usage, SUBMIT_FLAGS);
+  return body;
 }
