@@ -140,6 +140,14 @@ describe('comfyctl jobs get, ls and cancel', () => {
     expect(again.code).toBe(EXIT.usage);
     expect(again.stderr).toMatch(new RegExp(`job ${id} has already finished`));
   });
+  test('cancel of a running job asks its runner to interrupt it', async () => {
+    const id = await submitted(await comfyctl(ALICE, 'jobs', 'submit', path.join(dir, 'workflow_api.json')));
+    await updateJob(id, { status: 'in_progress', attempt: 1, worker: { pod: 'comfyui-0', gpu: 0, prompt_id: 'p9' } });
+    const run = await comfyctl(ALICE, 'jobs', 'cancel', id);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(new RegExp(`job ${id} is in_progress: cancel requested, its runner interrupts it`));
+    expect(await jobItem(id)).toMatchObject({ status: 'in_progress', cancel_requested: true });
+  });
 });
 
 describe('comfyctl jobs wait', () => {
