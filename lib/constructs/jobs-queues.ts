@@ -33,7 +33,11 @@ export class JobsQueues extends Construct {
   /** Jobs whose message was received 5 times without finishing: the dead-letter function fails them. */
   readonly jobsDeadLetter: sqs.Queue;
   readonly webhookRetries: sqs.Queue;
-  /** Retries the webhook function itself failed on 5 times (not a receiver's refusal, which it records): kept to inspect. */
+  /**
+   * What the webhook function itself kept failing on (not a receiver's refusal, which it records as the job's
+   * webhook_state): retries received 5 times, and the stream batches it gave up on (their shard and sequence
+   * numbers, as Lambda's on-failure destination writes them). Kept 14 days to inspect.
+   */
   readonly webhookRetriesDeadLetter: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: JobsQueuesProps) {
