@@ -1,5 +1,5 @@
 import { invalid, isPlainObject } from './api-error';
-import { JOB_STATUSES, JobStatus } from './contract';
+import { JOB_STATUSES, JOBS, JobStatus } from './contract';
 
 /** `GET /jobs` query, checked (docs/jobs.md): whose jobs, which statuses, how many, from where. */
 export interface ListQuery {
@@ -20,8 +20,9 @@ export function encodeCursor(lastEvaluatedKey: Record<string, unknown> | undefin
 function decodeCursor(text: string): Record<string, unknown> {
   try {
     const value = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-    // A DynamoDB key of this table: string and number attributes only.
-    if (isPlainObject(value) && Object.values(value).every((v) => typeof v === 'string' || typeof v === 'number')) return value;
+    // A key of the byOwner index: the table's pk plus the index's keys, strings and numbers only.
+    if (isPlainObject(value) && typeof value[JOBS.table.partitionKey] === 'string'
+      && Object.values(value).every((v) => typeof v === 'string' || typeof v === 'number')) return value;
   } catch {
     // reported below
   }
@@ -49,5 +50,10 @@ export function parseListQuery(
     }
   }
   const cursor = query.cursor !== undefined && query.cursor !== '' ? decodeCursor(query.cursor) : undefined;
+  // DynamoDB refuses a start key from another partition; say which mistake it is instead of failing there.
+  const cursorOwner = cursor?.[JOBS.table.ownerIndexPartitionKey];
+  if (cursor !== undefined && owner !== '*' && cursorOwner !== owner) {
+    throw invalid('cursor', 'cursor belongs to another listing; pass next_cursor with the same owner it came with');
+  }
   return { owner, statuses, limit, cursor };
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
 import { invalid, isPlainObject, JobsApiError } from './api-error';
 import { parseTemplateRef } from './templates';
 import { ApiWorkflow, checkApiWorkflow } from './workflow';
@@ -19,6 +20,19 @@ const MAX_WEBHOOK_URL_LENGTH = 2048;
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,128}$/;
 const FIELDS = new Set(['workflow', 'template', 'inputs', 'webhook_url', 'idempotency_key']);
 
+// Loopback, private and link-local addresses (RFC 1918, RFC 3927, RFC 4193, RFC 4291): a webhook is sent from
+// AWS, so such a receiver is either a mistake or an attempt to reach something that is not meant to be public.
+// A name that resolves to one is not caught here; the sender runs outside any VPC, so it reaches none of them.
+const PRIVATE_IPV4 = /^(127\.|10\.|192\.168\.|169\.254\.|0\.|172\.(1[6-9]|2[0-9]|3[01])\.)/;
+const PRIVATE_IPV6 = /^(::1?$|f[cd][0-9a-f]{2}:|fe[89ab][0-9a-f]:)/i;
+
+function isPrivateHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '');
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  const version = isIP(host);
+  return (version === 4 && PRIVATE_IPV4.test(host)) || (version === 6 && PRIVATE_IPV6.test(host));
+}
+
 export function checkWebhookUrl(value: unknown, allowHttp: boolean, field = 'webhook_url'): string {
   if (typeof value !== 'string' || value.length > MAX_WEBHOOK_URL_LENGTH) {
     throw invalid(field, `${field} must be a URL of at most ${MAX_WEBHOOK_URL_LENGTH} characters`);
@@ -31,6 +45,8 @@ export function checkWebhookUrl(value: unknown, allowHttp: boolean, field = 'web
   }
   const allowed = allowHttp ? ['https:', 'http:'] : ['https:'];
   if (!allowed.includes(url.protocol)) throw invalid(field, `${field} must be an https:// URL, got '${url.protocol}'`);
+  // Tests (allowHttp) use loopback receivers; deployments never allow http.
+  if (!allowHttp && isPrivateHost(url.hostname)) throw invalid(field, `${field} must name a public host, got '${url.hostname}'`);
   if (url.username !== '' || url.password !== '') throw invalid(field, `${field} must not carry credentials; the signature authenticates the sender`);
   return value;
 }
