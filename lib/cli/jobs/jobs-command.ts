@@ -10,7 +10,7 @@ import { registerWebhookSecretCommand } from './webhook-secret-command';
 export function registerJobsCommands(program: Command): void {
   const jobs = program
     .command('jobs')
-    .description('Durable renders: submit, get, ls, cancel, wait, webhook-secret (the jobs API behind CloudFront)');
+    .description('durable renders: submit, get, ls, cancel, wait, webhook-secret (the jobs API behind CloudFront)');
   registerSubmitCommand(jobs);
   registerGetCommand(jobs);
   registerListCommand(jobs);

@@ -10,7 +10,7 @@ import { listTemplates, removeTemplate } from './template-requests';
 export function registerTemplatesCommands(program: Command): void {
   const templates = program
     .command('templates')
-    .description('Published workflows with named inputs, run by name with jobs submit --template: publish, ls, show, rm');
+    .description('published workflows with named inputs, run by name with jobs submit --template: publish, ls, show, rm');
   registerPublishCommand(templates);
 
   withEndpointOptions(templates.command('ls'))
