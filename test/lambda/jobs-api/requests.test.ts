@@ -1,24 +1,13 @@
 import { describe, expect, test } from 'vitest';
 import { readJobsApiConfig } from '../../../lambda/jobs-api/config';
 import { routeRequest } from '../../../lambda/jobs-api/router';
-import { JobsApiError } from '../../../lib/jobs/api-error';
+import { refusal } from './refusal';
 import { planCancel } from '../../../lib/jobs/cancel';
 import { encodeCursor, parseListQuery } from '../../../lib/jobs/list-query';
 import { MAX_WORKFLOW_BYTES, parseSubmitRequest, submitRequestSha256 } from '../../../lib/jobs/submit-request';
 
 const WORKFLOW = { 1: { class_type: 'EmptyLatentImage', inputs: { width: 512 } } };
 const https = { allowHttpWebhooks: false };
-
-function refusal(run: () => unknown): { field?: string; message: string; status: number } {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(JobsApiError);
-    const e = error as JobsApiError;
-    return { field: e.field, message: e.message, status: e.status };
-  }
-  throw new Error('expected a refusal, got none');
-}
 
 describe('routing', () => {
   test.each([

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { JobsApiError } from '../../../lib/jobs/api-error';
+import { refusal } from './refusal';
 import {
   applyTemplateInputs, deriveTemplateInputs, parseBindingArgs, parseTemplateRef, TemplateDocument,
 } from '../../../lib/jobs/templates';
@@ -11,18 +11,6 @@ const WORKFLOW = {
   6: { class_type: 'CLIPTextEncode', inputs: { text: 'a cat' } },
   7: { class_type: 'Switch', inputs: { on: true, extra: { nested: 1 } } },
 };
-
-/** The refusal `run` throws: its field and message. */
-function refusal(run: () => unknown): { field?: string; message: string; status: number } {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(JobsApiError);
-    const e = error as JobsApiError;
-    return { field: e.field, message: e.message, status: e.status };
-  }
-  throw new Error('expected a refusal, got none');
-}
 
 describe('API-format workflows', () => {
   test('a UI-format workflow is refused naming workflow and how to export the API format', () => {
