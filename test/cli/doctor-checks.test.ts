@@ -66,6 +66,12 @@ describe('doctor verdicts over gathered facts', () => {
     expect(unreachable).toMatchObject({ status: 'FAIL', next: expect.stringContaining('KubeconfigCommand') });
   });
 
+  test("a kubectl context that names another cluster WARNs: the cluster checks would look at the wrong one", () => {
+    const through = (context: string) => verdict({ ...healthyFacts(), kubeAccess: { ok: { admin: true, answer: 'yes', context } } }, 'kube-access');
+    expect(through('arn:aws:eks:eu-west-1:123456789012:cluster/other')).toMatchObject({ status: 'WARN', next: expect.stringContaining('KubeconfigCommand') });
+    expect(through('arn:aws:eks:eu-west-1:123456789012:cluster/studio').status).toBe('PASS');
+  });
+
   test('a missing add-on DaemonSet, and aws-node that skips GPU nodes, FAIL with where to look', () => {
     const daemonSets = (healthyFacts().cluster.daemonSets as any).ok
       .filter((d: any) => d.metadata.name !== 's3-csi-node')

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { EXIT } from '../../lib/cli/cli-error';
 import { GPU_NODE_POOLS, MODELS_READY_TAINT_KEY, STACK_NAMES } from '../../lib/names';
 import { runCaptured } from '../helpers/captured-comfyctl';
-import { breakCluster, GPU_NODE, seedHealthyCluster, STUCK_GPU_NODE } from '../helpers/doctor-cluster';
+import { breakCluster, eksStyleKubeconfig, GPU_NODE, seedHealthyCluster, STUCK_GPU_NODE } from '../helpers/doctor-cluster';
 import { seedDeployment, SYNC_DONE } from '../helpers/doctor-deployment';
 import { EdgeProxy, startEdgeProxy } from '../helpers/edge-proxy';
 import { KubeControlPlane, kubeControlPlaneBin, startKubeControlPlane } from '../helpers/kube-control-plane';
@@ -24,10 +24,11 @@ let sim: Simulator;
 let edge: EdgeProxy;
 let healthyOutputs: string;
 let brokenOutputs: string;
+let kubeconfig: string;
 
 const doctor = (outputs: string, extra: string[]) => runCaptured([
   'doctor', '--outputs', outputs, '--endpoint-url', moto.endpoint,
-  '--kubectl', path.join(kubeControlPlaneBin(), 'kubectl'), '--kubeconfig', kube.kubeconfig, ...extra,
+  '--kubectl', path.join(kubeControlPlaneBin(), 'kubectl'), '--kubeconfig', kubeconfig, ...extra,
 ]);
 
 /** `STATUS name: detail. Next: ...` lines by check name. */
@@ -41,6 +42,7 @@ beforeAll(async () => {
   [moto, kube, sim] = await Promise.all([startMotoServer(), startKubeControlPlane(), startSimulator({ gpus: 1 })]);
   edge = await startEdgeProxy(sim.url, { token: TOKEN });
   await seedHealthyCluster(kube);
+  kubeconfig = eksStyleKubeconfig(kube, 'studio');
   healthyOutputs = await seedDeployment({ endpoint: moto.endpoint, region: 'eu-west-1', cloudFrontUrl: edge.url, syncedNodes: [GPU_NODE.instanceId] });
   brokenOutputs = await seedDeployment({
     endpoint: moto.endpoint, region: 'eu-west-2', cloudFrontUrl: edge.url, syncedNodes: [GPU_NODE.instanceId],
@@ -60,6 +62,7 @@ describe('comfyctl doctor against the control plane, moto and the simulator', ()
     expect([...lines.keys()]).toHaveLength(14);
     for (const line of lines.values()) expect(line).toMatch(/^(PASS|WARN) /);
     expect(lines.get('stacks')).toMatch(/^PASS/);
+    expect(lines.get('kube-access')).toMatch(/^PASS .*as its admin \(context arn:aws:eks:eu-west-1:123456789012:cluster\/studio\)/);
     expect(lines.get('addons')).toContain('(2 nodes, 1 with GPUs)');
     expect(lines.get('node-class')).toContain('ami-0123456789abcdef0');
     expect(lines.get('model-sync')).toContain(`${GPU_NODE.instanceId}: Success`);

@@ -1,3 +1,4 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { COMFYUI_NAMESPACE, GPU_NODE_POOLS, GPU_TAINT_KEY, MODELS_READY_TAINT_KEY } from '../../lib/names';
 import { KubeControlPlane, waitFor } from './kube-control-plane';
@@ -138,6 +139,17 @@ export async function waitForWorkloadsReady(kube: KubeControlPlane, settle: () =
     return ds.every((d) => (d.status?.desiredNumberScheduled ?? 0) > 0 && d.status?.numberReady === d.status?.desiredNumberScheduled)
       && deploys.every((d) => (d.status?.readyReplicas ?? 0) === d.spec.replicas);
   });
+}
+
+/**
+ * A copy of the control plane's kubeconfig whose context is named as `aws eks update-kubeconfig` names it (the
+ * cluster's ARN), so doctor can tell it points at the cluster of the outputs file.
+ */
+export function eksStyleKubeconfig(kube: KubeControlPlane, clusterName: string): string {
+  const arn = `arn:aws:eks:eu-west-1:123456789012:cluster/${clusterName}`;
+  const file = `${kube.kubeconfig}-eks`;
+  writeFileSync(file, readFileSync(kube.kubeconfig, 'utf8').replace(/current-context: test/, `current-context: ${arn}`).replace(/- name: test\n  context:/, `- name: ${arn}\n  context:`));
+  return file;
 }
 
 /** Seeds a healthy cluster: a system node, a GPU node whose models are ready, every add-on ready, ComfyUI Ready. */

@@ -18,8 +18,13 @@ export interface ClusterFacts {
   readonly nodePools: SourceAnswer<readonly KarpenterObject[]>;
 }
 
-/** `kubectl auth can-i '*' '*'`: yes, no, or why kubectl could not ask. */
-export type KubeAccess = { readonly admin: boolean; readonly answer: string };
+/** `kubectl auth can-i '*' '*'`: yes, no, or why kubectl could not ask; and the context it asked through. */
+export interface KubeAccess {
+  readonly admin: boolean;
+  readonly answer: string;
+  /** The kubeconfig context used (`--context`, else the current one); `aws eks update-kubeconfig` names it by the cluster ARN. */
+  readonly context?: string;
+}
 
 /** One target of the ALB target group (ELBv2 DescribeTargetHealth). */
 export interface TargetHealthFact {

@@ -41,9 +41,10 @@ function kubectlError(run: KubectlRun): string {
 
 /** `kubectl auth can-i '*' '*'`: exit 0 and `yes`, exit 1 and `no`, anything else is kubectl failing to ask. */
 export async function readKubeAccess(options: KubectlOptions): Promise<SourceAnswer<KubeAccess>> {
-  const run = await runKubectl(options, ['auth', 'can-i', '*', '*']);
+  const [run, current] = await Promise.all([runKubectl(options, ['auth', 'can-i', '*', '*']), runKubectl(options, ['config', 'current-context'])]);
   const answer = run.stdout.trim();
-  if (answer === 'yes' || answer === 'no') return { ok: { admin: answer === 'yes', answer } };
+  const context = options.context ?? (current.code === 0 ? current.stdout.trim() : undefined);
+  if (answer === 'yes' || answer === 'no') return { ok: { admin: answer === 'yes', answer, context } };
   return { error: kubectlError(run) };
 }
 

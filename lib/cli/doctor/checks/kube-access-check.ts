@@ -1,5 +1,6 @@
 import { OUTPUT_KEYS, STACK_NAMES } from '../../../names';
-import { CheckVerdict, failed, passed } from '../check-verdict';
+import { valueOf } from '../answers';
+import { CheckVerdict, failed, passed, warned } from '../check-verdict';
 import { DoctorFacts } from '../doctor-facts';
 
 const NAME = 'kube-access';
@@ -15,5 +16,12 @@ export function checkKubeAccess(facts: DoctorFacts): CheckVerdict {
     return failed(NAME, `kubectl reaches the cluster but is not its admin (can-i '*' '*': ${facts.kubeAccess.ok.answer})`,
       `set clusterAdminArn in cdk.json to the ARN of 'aws sts get-caller-identity', npx cdk deploy ${STACK_NAMES.cluster}, then ${kubeconfig}`);
   }
-  return passed(NAME, 'kubectl reaches the cluster as its admin');
+  const cluster = valueOf(facts.outputs)?.[STACK_NAMES.cluster]?.[OUTPUT_KEYS.clusterName];
+  const context = facts.kubeAccess.ok.context;
+  // `aws eks update-kubeconfig` names the context arn:aws:eks:<region>:<account>:cluster/<name>.
+  if (typeof cluster === 'string' && context !== undefined && context !== cluster && !context.endsWith(`:cluster/${cluster}`)) {
+    return warned(NAME, `kubectl is admin through context ${context}, which does not name cluster ${cluster}: the cluster checks may look at another cluster`,
+      `run ${kubeconfig}, or pass --context`);
+  }
+  return passed(NAME, `kubectl reaches the cluster as its admin${context ? ` (context ${context})` : ''}`);
 }
