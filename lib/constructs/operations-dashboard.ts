@@ -86,10 +86,11 @@ export class OperationsDashboard extends Construct {
           period: Duration.minutes(1),
         }),
       ]),
-      graph('Prompts per minute, failures and CUDA OOM', [
+      graph('Prompts per minute, failures and OOM retries', [
         total(prompts('success'), 'Succeeded', 'ok'),
         total(prompts('error'), 'Failed', 'failed'),
-        total(comfyuiSeriesSearch(cluster, 'comfyui_gpu_oom_total', 'Sum'), 'CUDA out of memory', 'oom'),
+        // comfyui_gpu_oom counts every out-of-memory attempt, retried or not (multigpu/core/retry.py).
+        total(comfyuiSeriesSearch(cluster, 'comfyui_gpu_oom_total', 'Sum'), 'CUDA out-of-memory retries', 'oom'),
       ]),
     );
 

@@ -1,51 +1,11 @@
-import * as fs from 'fs';
-import * as path from 'path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { AppConfig, loadConfig } from '../../lib/config';
-import { MODEL_SYNC_DONE_LINE, MODEL_SYNC_FAILED_LINE } from '../../lib/constructs/operations-sync-metrics';
-import { modelSyncLogGroupName, operationsDashboardName, STACK_NAMES } from '../../lib/names';
-import { OperationsEdgeStack } from '../../lib/stacks/operations-edge-stack';
-import { OperationsSources, OperationsStack } from '../../lib/stacks/operations-stack';
+import { Construct } from 'constructs';
+import { STACK_NAMES } from '../../lib/names';
+import { findOperationsSources } from '../../lib/operations-sources';
+import { alarm, buildOperationsStacks as build, dashboardBody } from '../helpers/operations-stacks';
 import { synthApp } from '../helpers/synth-app';
-
-const ROOT = path.join(__dirname, '..', '..');
-const env = { account: '123456789012', region: 'us-west-2' };
-
-/** A stack standing in for the watched ones: queues, a function and a distribution id. */
-function watchedResources(app: App, withJobs: boolean): OperationsSources {
-  const owner = new Stack(app, 'Watched', { env });
-  const queue = (id: string) => new sqs.Queue(owner, id, { enforceSSL: true });
-  const fn = new lambda.Function(owner, 'Fn', {
-    runtime: lambda.Runtime.NODEJS_24_X,
-    handler: 'index.handler',
-    code: lambda.Code.fromInline('exports.handler = async () => undefined;'),
-  });
-  return {
-    modelSyncDeadLetterQueue: queue('ModelSyncDlq'),
-    functions: { 'Model sync': fn },
-    jobs: withJobs ? { queue: queue('Jobs'), deadLetterQueue: queue('JobsDlq'), webhookDeadLetterQueue: queue('WebhookDlq') } : undefined,
-    distributionId: 'E2EXAMPLE',
-  };
-}
-
-function build(context: Record<string, unknown> = {}, withJobs = true) {
-  const app = new App();
-  const config: AppConfig = loadConfig((key) => context[key]);
-  const home = new OperationsStack(app, 'Ops', { env, config, sources: watchedResources(app, withJobs) });
-  const edge = new OperationsEdgeStack(app, 'OpsEdge', { env: { ...env, region: 'us-east-1' }, config, distributionId: 'E2EXAMPLE' });
-  return { app, config, home, edge, template: Template.fromStack(home), edgeTemplate: Template.fromStack(edge) };
-}
-
-/** The one alarm whose id in the stack starts with `prefix`. */
-function alarm(template: Template, prefix: string): Record<string, any> {
-  const alarms = Object.entries(template.findResources('AWS::CloudWatch::Alarm')).filter(([id]) => id.startsWith(prefix));
-  expect(alarms.map(([id]) => id)).toHaveLength(1);
-  return alarms[0][1].Properties;
-}
 
 describe('ComfyuiOperations alarms', () => {
   let template: Template;
@@ -205,74 +165,6 @@ describe('ComfyuiOperationsEdge (us-east-1)', () => {
   });
 });
 
-/** The dashboard body with its Fn::Join flattened (tokens become their JSON). */
-function dashboardBody(template: Template): string {
-  const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
-  const body = dashboard.Properties.DashboardBody;
-  return typeof body === 'string' ? body : body['Fn::Join'][1].map((p: unknown) => (typeof p === 'string' ? p : JSON.stringify(p))).join('');
-}
-
-/** Prometheus series names the multi-GPU package exposes, as the CloudWatch agent names them. */
-function exposedSeries(): string[] {
-  const source = fs.readFileSync(path.join(ROOT, 'comfyui_image', 'multigpu', 'core', 'metrics.py'), 'utf8');
-  return [...source.matchAll(/(Counter|Gauge|Histogram)\(\s*"([a-z_]+)"/g)].flatMap(([, kind, name]) =>
-    kind === 'Counter' ? [`${name}_total`] : kind === 'Histogram' ? [`${name}_sum`, `${name}_count`] : [name]);
-}
-
-describe('the dashboard', () => {
-  let body: string;
-  beforeAll(() => {
-    body = dashboardBody(build().template);
-  });
-
-  test('is named after the cluster', () => {
-    build().template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: operationsDashboardName('comfyui') });
-  });
-
-  test('draws GPU utilization and memory per node from Container Insights, found by search', () => {
-    for (const metric of ['node_gpu_utilization', 'node_gpu_memory_utilization']) {
-      expect(body).toContain(`SEARCH('{ContainerInsights,ClusterName,InstanceId,NodeName} MetricName=\\"${metric}\\" ClusterName=\\"comfyui\\"', 'Average', 60)`);
-    }
-  });
-
-  test('reads only /metrics series that comfyui_image/multigpu/core/metrics.py exposes', () => {
-    const used = [...body.matchAll(/MetricName=\\"(comfyui_[a-z_]+)\\"/g)].map((m) => m[1]);
-    expect(new Set(used)).toEqual(new Set([
-      'comfyui_gpu_queue_depth', 'comfyui_gpu_queue_wait_seconds_sum', 'comfyui_gpu_queue_wait_seconds_count',
-      'comfyui_gpu_prompts_total', 'comfyui_gpu_oom_total',
-    ]));
-    const exposed = exposedSeries();
-    for (const name of used) expect(exposed).toContain(name);
-  });
-
-  test('draws the jobs backlog and age, the dead-letter queues, sync runs, Lambda errors and CloudFront from us-east-1', () => {
-    for (const text of ['ApproximateNumberOfMessagesVisible', 'ApproximateAgeOfOldestMessage', 'SyncRunsFailed', 'SyncRunsSucceeded', '"Errors"', '5xxErrorRate', '4xxErrorRate']) {
-      expect(body).toContain(text);
-    }
-    expect(body).toMatch(/"AWS\/CloudFront","5xxErrorRate","DistributionId","E2EXAMPLE","Region","Global",\{[^}]*"region":"us-east-1"/);
-  });
-});
-
-describe('model-sync run metrics', () => {
-  test('count the last line of every sync run, as model_sync writes it', () => {
-    const log = fs.readFileSync(path.join(ROOT, 'lambda', 'model-sync', 'node', 'model_sync', 'log.py'), 'utf8');
-    const cli = fs.readFileSync(path.join(ROOT, 'lambda', 'model-sync', 'node', 'model_sync', 'cli.py'), 'utf8');
-    const prefix = /^PREFIX = "(.*)"$/m.exec(log)?.[1];
-    expect(`${prefix}done:`).toBe(MODEL_SYNC_DONE_LINE);
-    expect(`${prefix}FAILED:`).toBe(MODEL_SYNC_FAILED_LINE);
-    expect(cli).toContain('log("done: "');
-    expect(cli).toContain('log("FAILED: ');
-    const template = build().template;
-    for (const [metric, line] of [['SyncRunsSucceeded', MODEL_SYNC_DONE_LINE], ['SyncRunsFailed', MODEL_SYNC_FAILED_LINE]]) {
-      template.hasResourceProperties('AWS::Logs::MetricFilter', {
-        LogGroupName: modelSyncLogGroupName('comfyui'),
-        FilterPattern: `"${line}"`,
-        MetricTransformations: [{ MetricNamespace: 'ComfyUI/comfyui/ModelSync', MetricName: metric, MetricValue: '1' }],
-      });
-    }
-  });
-});
-
 describe('in the composed app (every option on)', () => {
   test('cdk-nag finds nothing; the stacks watch the real queues, functions and distribution', async () => {
     const app = await synthApp({ alarmEmail: 'ops@example.com', cloudFrontAdditionalMetrics: true });
@@ -286,5 +178,15 @@ describe('in the composed app (every option on)', () => {
     // Wherever the app has a jobs stack, its queues are watched too.
     expect(JSON.stringify(home.toJSON()).includes(`${STACK_NAMES.jobs}:ExportsOutput`)).toBe(STACK_NAMES.jobs in app.templates);
     app.templates[STACK_NAMES.operationsEdge].resourceCountIs('AWS::CloudFront::MonitoringSubscription', 1);
+  });
+});
+
+describe('findOperationsSources', () => {
+  test('names the construct it could not find, so a renamed id fails synth with a pointer', () => {
+    const app = new App();
+    const modelsSync = new Stack(app, 'Models');
+    expect(() => findOperationsSources({ modelsSync })).toThrow("operations: no construct 'ModelSync' in Models; update findOperationsSources");
+    new Construct(modelsSync, 'ModelSync');
+    expect(() => findOperationsSources({ modelsSync })).toThrow("operations: Models/ModelSync has no Lambda function");
   });
 });
