@@ -60,11 +60,6 @@ class JobStore:
     def __init__(self, client, table_name: str) -> None:
         self._client, self._table = client, table_name
 
-    async def get(self, key: dict) -> Optional[dict]:
-        answer = await asyncio.to_thread(self._client.get_item, TableName=self._table, ConsistentRead=True,
-                                         Key={k: _to_dynamo(v) for k, v in key.items()})
-        return _from_dynamo(answer["Item"]) if "Item" in answer else None
-
     async def update(self, params: dict) -> dict:
         """Runs a transitions.py update; the returned attributes (plain values), or ConditionFailed."""
         request = dict(params, TableName=self._table,

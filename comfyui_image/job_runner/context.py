@@ -69,6 +69,3 @@ class RunnerContext:
 
     def pod(self, name: Optional[str]) -> Optional[PodHandle]:
         return self.pods.get(name) if name else None
-
-    def key(self, job_id: str) -> dict:
-        return {self.contract.partition_key: self.contract.job_key(job_id)}

@@ -12,10 +12,12 @@ TIMINGS = {"JOB_HEARTBEAT_SECONDS": "1", "JOB_LEASE_SECONDS": "15", "JOB_VISIBIL
 def test_a_burst_of_1000_jobs_completes_each_exactly_once_with_2_runners_and_2_pods(backend, tmp_path):
     with simulator(tmp_path, gpus=4, exec_ms=5, name="pod-a") as (base_a, _, _), \
             simulator(tmp_path, gpus=4, exec_ms=5, name="pod-b") as (base_b, _, _):
-        ids = backend.put_jobs([sim_workflow(seed=i, steps=1) for i in range(JOBS)])
         pods = [f"pod-a={base_a}", f"pod-b={base_b}"]
         with runner(tmp_path, backend.runner_env(), pods, name="runner-a", timings=TIMINGS) as first, \
                 runner(tmp_path, backend.runner_env(), pods, name="runner-b", timings=TIMINGS) as second:
+            # Queued while the runners run, as the API would: moto's SQS slows with the queue's length
+            # (each call walks every message), which a queue filled before they start would only measure.
+            ids = backend.put_jobs([sim_workflow(seed=i, steps=1) for i in range(JOBS)])
             # Counted from the runners' logs: scanning the table in a loop would load moto, not the runners.
             wait_for(lambda: len(first.events("job_finished")) + len(second.events("job_finished")) >= JOBS,
                      f"{JOBS} jobs finished", timeout=900, every=1)
