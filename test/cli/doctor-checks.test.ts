@@ -59,6 +59,13 @@ describe('doctor verdicts over gathered facts', () => {
     expect(v.next).toContain(`describe-stack-events --stack-name ${STACK_NAMES.cluster}`);
   });
 
+  test('the jobs stack is optional: absent passes, present but rolled back FAILs', () => {
+    const healthy = healthyFacts();
+    expect(verdict(healthy, 'stacks').status).toBe('PASS');
+    const statuses = { ...(healthy.stacks as any).ok, [STACK_NAMES.jobs]: 'ROLLBACK_COMPLETE' };
+    expect(verdict({ ...healthy, stacks: { ok: statuses } }, 'stacks')).toMatchObject({ status: 'FAIL', detail: `not usable: ${STACK_NAMES.jobs} ROLLBACK_COMPLETE` });
+  });
+
   test('kubectl that is not the cluster admin FAILs with how to become it', () => {
     const v = verdict({ ...healthyFacts(), kubeAccess: { ok: { admin: false, answer: 'no' } } }, 'kube-access');
     expect(v).toMatchObject({ status: 'FAIL', next: expect.stringContaining('clusterAdminArn') });
@@ -170,5 +177,7 @@ describe('doctor verdicts over gathered facts', () => {
     expect(dlq).toMatchObject({ status: 'FAIL', detail: expect.stringContaining('3 bucket changes'), next: expect.stringContaining('start-message-move-task') });
     const failures = verdict({ ...healthyFacts(), syncStatuses: { ok: [{ instanceId: 'i-0gone', result: 'Failed', ssmStatus: 'TimedOut', commandId: 'c-9' }] } }, 'sync-failures');
     expect(failures).toMatchObject({ status: 'FAIL', detail: expect.stringContaining('i-0gone TimedOut (c-9)') });
+    const halfRead = verdict({ ...healthyFacts(), syncSourceUnread: 'SSM commands of ComfyUI-SyncModels: access denied' }, 'sync-failures');
+    expect(halfRead).toMatchObject({ status: 'WARN', detail: expect.stringContaining('one source not read: SSM commands') });
   });
 });

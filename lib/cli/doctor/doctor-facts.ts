@@ -63,6 +63,8 @@ export interface DoctorFacts {
   readonly cluster: ClusterFacts;
   /** The newest sync per node (SSM and the log group), as `comfyctl models status` reads it. */
   readonly syncStatuses: SourceAnswer<readonly NodeSyncStatus[]>;
+  /** When one of the two sync sources (SSM, the log group) failed and the other answered: why. */
+  readonly syncSourceUnread?: string;
   /** How far back syncStatuses looked. */
   readonly syncSince: Date;
   readonly targetHealth: SourceAnswer<readonly TargetHealthFact[]>;

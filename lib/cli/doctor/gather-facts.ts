@@ -69,11 +69,11 @@ export async function gatherFacts(options: GatherOptions, now = new Date()): Pro
   // Either source alone is enough for a node's state (models status does the same); both failing is the fact.
   const ssmList = valueOf(ssm);
   const logList = valueOf(logs);
-  const syncStatuses = ssmList || logList
-    ? { ok: nodeStatuses(ssmList ?? [], logList ?? [], now) }
-    : { error: [ssm, logs].map((a) => ('error' in a ? a.error : '')).join('; ') };
+  const syncErrors = [ssm, logs].flatMap((a) => ('error' in a ? [a.error] : []));
+  const syncStatuses = ssmList || logList ? { ok: nodeStatuses(ssmList ?? [], logList ?? [], now) } : { error: syncErrors.join('; ') };
   return {
     now, outputsFile: file, outputs, stacks, kubeAccess, cluster: clusterFacts, syncStatuses, syncSince: since,
+    syncSourceUnread: ssmList || logList ? syncErrors[0] : undefined,
     targetHealth, edge, outputsWrite, deadLetters,
   };
 }

@@ -13,5 +13,7 @@ export function checkRecentSyncFailures(facts: DoctorFacts): CheckVerdict {
     return failed(NAME, `${failures.length} of ${statuses.length} nodes' newest sync failed ${window}: ${list.join('; ')}`,
       'comfyctl models status; for SSM: aws ssm get-command-invocation --command-id <id> --instance-id <node>');
   }
-  return passed(NAME, `${statuses.length} node${statuses.length === 1 ? '' : 's'} reported ${window}, none failed`);
+  const reported = `${statuses.length} node${statuses.length === 1 ? '' : 's'} reported ${window}, none failed`;
+  if (facts.syncSourceUnread) return warned(NAME, `${reported}; one source not read: ${facts.syncSourceUnread}`, 'check that your role may read SSM commands and the sync log group');
+  return passed(NAME, reported);
 }
