@@ -181,6 +181,19 @@ describe('in the composed app (every option on)', () => {
   });
 });
 
+describe('in the composed app, options off', () => {
+  test('without CloudFront there is no edge stack and no CloudFront widget; with operations off, neither stack', async () => {
+    const noCloudFront = await synthApp({ cloudFront: 'false', albExposure: 'vpc', jobs: 'false' });
+    expect(Object.keys(noCloudFront.templates)).toContain(STACK_NAMES.operations);
+    expect(Object.keys(noCloudFront.templates)).not.toContain(STACK_NAMES.operationsEdge);
+    expect(dashboardBody(noCloudFront.templates[STACK_NAMES.operations])).not.toContain('AWS/CloudFront');
+    expect(noCloudFront.nagViolations).toEqual([]);
+    const off = await synthApp({ operations: 'false' });
+    expect(Object.keys(off.templates)).not.toContain(STACK_NAMES.operations);
+    expect(Object.keys(off.templates)).not.toContain(STACK_NAMES.operationsEdge);
+  });
+});
+
 describe('findOperationsSources', () => {
   test('names the construct it could not find, so a renamed id fails synth with a pointer', () => {
     const app = new App();
