@@ -71,6 +71,8 @@ describe('doctor verdicts over gathered facts', () => {
     expect(v).toMatchObject({ status: 'FAIL', next: expect.stringContaining('clusterAdminArn') });
     const unreachable = verdict({ ...healthyFacts(), kubeAccess: { error: 'dial tcp: i/o timeout' } }, 'kube-access');
     expect(unreachable).toMatchObject({ status: 'FAIL', next: expect.stringContaining('KubeconfigCommand') });
+    const missing = verdict({ ...healthyFacts(), kubeAccess: { error: 'kubectl: spawn kubectl ENOENT' } }, 'kube-access');
+    expect(missing).toMatchObject({ status: 'FAIL', next: expect.stringContaining('--kubectl') });
   });
 
   test("a kubectl context that names another cluster WARNs: the cluster checks would look at the wrong one", () => {

@@ -9,6 +9,9 @@ const NAME = 'kube-access';
 export function checkKubeAccess(facts: DoctorFacts): CheckVerdict {
   const kubeconfig = `$(jq -r '."${STACK_NAMES.cluster}".${OUTPUT_KEYS.kubeconfigCommand}' ${facts.outputsFile})`;
   if ('error' in facts.kubeAccess) {
+    if (/ENOENT/.test(facts.kubeAccess.error)) {
+      return failed(NAME, `kubectl not found: ${facts.kubeAccess.error}`, 'install kubectl (a README prerequisite) or pass --kubectl <path>');
+    }
     return failed(NAME, `kubectl cannot reach the cluster: ${facts.kubeAccess.error}`,
       `run ${kubeconfig}; from outside the VPC your IP must be in clusterEndpointPublicCidrs (cdk.json), then npx cdk deploy ${STACK_NAMES.cluster}`);
   }
