@@ -1,5 +1,6 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { objectsUnder } from './key-folder';
+import { JOBS } from '../jobs/contract';
 
 /**
  * The jobs Lambda functions' own calls (docs/jobs.md). What their event sources need (stream and queue reads)
@@ -83,6 +84,14 @@ export function jobWebhooksStatements(scope: JobWebhooksScope): iam.PolicyStatem
       sid: 'WebhookState',
       actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       resources: [scope.tableArn],
+    }),
+    // The sender signs with the owner's secret and creates it when the user never read one (so a later
+    // GET /webhook-secret returns the secret that signed); only user items (`user#<name>`) may be put.
+    new iam.PolicyStatement({
+      sid: 'CreateWebhookSecret',
+      actions: ['dynamodb:PutItem'],
+      resources: [scope.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${JOBS.table.userKeyPrefix}*`] } },
     }),
     new iam.PolicyStatement({
       sid: 'ScheduleRetry',

@@ -266,7 +266,12 @@ describe('the jobs stack', () => {
         'dynamodb:GetItem', 'dynamodb:UpdateItem', 'sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage',
         'dynamodb:GetRecords', 'dynamodb:GetShardIterator',
       ]));
-      expect(webhooks.filter((a) => /^(dynamodb:(Put|Delete|Query|Scan)|s3:)/.test(a))).toEqual([]);
+      expect(webhooks.filter((a) => /^(dynamodb:(Delete|Query|Scan)|s3:)/.test(a))).toEqual([]);
+      // PutItem only to create a missing webhook secret: user items alone.
+      const put = roleStatements('WebhooksRole').filter((s) => [s.Action].flat().includes('dynamodb:PutItem'));
+      expect(put.map((s) => s.Condition)).toEqual([
+        { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${JOBS.table.userKeyPrefix}*`] } },
+      ]);
       const deadLetter = actionsOf(roleStatements('DeadLetterRole'));
       expect(deadLetter.filter((a) => a.startsWith('dynamodb:'))).toEqual(['dynamodb:UpdateItem']);
       expect(deadLetter).toEqual(expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage']));
