@@ -21,7 +21,7 @@ POD_GONE = "pod_gone"  # the pod stopped answering: hand the job back
 RELEASED = "released"  # the runner is stopping: release the lease, the prompt keeps running
 #: Consecutive unanswered polls before a pod counts as gone (one blip must not run a job twice).
 POD_FAILURES_TO_GIVE_UP = 3
-#: The history is written just after the prompt's last message (main.py prompt_worker, task_done).
+#: How long to look for a history entry that should already be there (a custom executor may write it late).
 HISTORY_WAIT_SECONDS = 5.0
 
 
@@ -51,7 +51,9 @@ async def follow_prompt(ctx: RunnerContext, lease: Lease, pod: PodHandle, prompt
             if ended is not None and ended.kind != "success":
                 on_prompt_end({})
                 return ended
-            if ended is not None or (event == "executing" and data.get("node") is None):
+            # The history is written before `executing` with node None goes out (ComfyUI main.py
+            # prompt_worker: task_done, then send_sync), not before execution_success: read it then.
+            if event == "executing" and data.get("node") is None:
                 entry = await _history_once_written(pod, prompt_id)
                 if entry is not None:
                     on_prompt_end(entry)

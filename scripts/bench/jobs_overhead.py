@@ -141,8 +141,12 @@ def main(argv=None) -> int:
                 last = max(e["time"] for e in proc.events("job_finished") if e["job_id"] in ids)
                 elapsed = last - first
                 bound = 4 / (args.exec_ms / 1000)
+                # Five calls per job (receive, pickup, output, completion, delete) on one moto process:
+                # at its p50 answer times, the most jobs per second moto itself can serve.
+                moto_bound = 1000 / (2 * moto_ms["ReceiveMessage"] + 2 * moto_ms["UpdateItem"] + moto_ms["PutObject"])
                 print(f"3. throughput, 4 GPUs: {args.burst} jobs in {elapsed:.1f} s = {args.burst / elapsed:.1f} "
-                      f"jobs/s; the GPUs alone bound it at {bound:.1f} jobs/s ({args.burst / elapsed / bound:.0%})")
+                      f"jobs/s; the GPUs alone bound it at {bound:.1f} jobs/s ({args.burst / elapsed / bound:.0%}), "
+                      f"moto alone at about {moto_bound:.1f} jobs/s (5 calls per job at its p50)")
     return 0
 
 
