@@ -19,15 +19,20 @@ from .transitions import heartbeat
 LOST = "lost"          # another runner holds the job now: stop, touch nothing
 POD_GONE = "pod_gone"  # the pod stopped answering: hand the job back
 RELEASED = "released"  # the runner is stopping: release the lease, the prompt keeps running
+PROMPT_LOST = "prompt_lost"  # the pod answers but has no trace of the prompt (ComfyUI restarted): hand back
 #: Consecutive unanswered polls before a pod counts as gone (one blip must not run a job twice).
 POD_FAILURES_TO_GIVE_UP = 3
+#: Consecutive polls finding the prompt neither queued, running nor in the history before it counts as lost.
+#: Two, because the history and the queue are read one after the other, and the prompt can move between them.
+ABSENT_POLLS_TO_GIVE_UP = 2
 #: How long to look for a history entry that should already be there (a custom executor may write it late).
 HISTORY_WAIT_SECONDS = 5.0
 
 
 async def follow_prompt(ctx: RunnerContext, lease: Lease, pod: PodHandle, prompt: dict,
                         inbox: "asyncio.Queue", on_prompt_end, adopted: bool = False) -> Union[Outcome, str]:
-    """The prompt's Outcome (with its history entry in `on_prompt_end`), LOST, POD_GONE or RELEASED.
+    """The prompt's Outcome (with its history entry in `on_prompt_end`), LOST, POD_GONE, PROMPT_LOST or
+    RELEASED.
     An adopted prompt's messages go to the runner that submitted it: its history is read at once."""
     settings, prompt_id, gpu = ctx.settings, lease.worker["prompt_id"], lease.worker.get("gpu")
     tracker = ProgressTracker(prompt)
@@ -36,7 +41,7 @@ async def follow_prompt(ctx: RunnerContext, lease: Lease, pod: PodHandle, prompt
     last_beat = last_progress = time.monotonic()
     if adopted:
         last_beat = 0.0
-    failures, cancelling = 0, False
+    failures, absent, cancelling = 0, 0, False
     while True:
         if ctx.stopping.is_set():
             return RELEASED
@@ -85,13 +90,15 @@ async def follow_prompt(ctx: RunnerContext, lease: Lease, pod: PodHandle, prompt
             if entry is not None:
                 on_prompt_end(entry)
                 return outcome_from_history(entry)
-            where = None
-            if lease.cancel_requested:
-                where = prompt_whereabouts(await pod.client.queue_all(), {}, prompt_id)
-                if where == "absent":  # deleted while pending: it will never run
-                    on_prompt_end({})
-                    return Outcome("interrupted")
+            where = prompt_whereabouts(await pod.client.queue_all(), {}, prompt_id)
             failures = 0
+            absent = absent + 1 if where == "absent" else 0
+            if absent and lease.cancel_requested:  # deleted while pending: it will never run
+                on_prompt_end({})
+                return Outcome("interrupted")
+            if absent >= ABSENT_POLLS_TO_GIVE_UP:
+                log("prompt_lost", job_id=lease.job_id, pod=pod.name, prompt_id=prompt_id)
+                return PROMPT_LOST
         except PodUnreachable as error:
             failures += 1
             log("pod_unanswered", job_id=lease.job_id, pod=pod.name, failures=failures, error=str(error))

@@ -11,7 +11,7 @@ from typing import Callable, Optional, Tuple
 from .aws import ConditionFailed
 from .comfy_client import PodUnreachable
 from .context import Lease, PodHandle, RunnerContext, now_ms
-from .follow import LOST, POD_GONE, RELEASED, follow_prompt
+from .follow import LOST, POD_GONE, PROMPT_LOST, RELEASED, follow_prompt
 from .log import log
 from .outcome import Outcome, prompt_rejected
 from .pickup import Pickup, decide_pickup, leave_for_seconds
@@ -143,8 +143,8 @@ async def _run(ctx: RunnerContext, lease: Lease, item: dict, taken_over: bool, p
         return
     if ended == RELEASED:
         return await release_lease(ctx, lease)
-    if ended == POD_GONE:
-        return await give_back(ctx, lease, "pod_gone")
+    if ended in (POD_GONE, PROMPT_LOST):
+        return await give_back(ctx, lease, ended)
     await settle(ctx, lease, pod, ended, history)
 
 

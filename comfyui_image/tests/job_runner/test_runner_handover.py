@@ -21,6 +21,7 @@ def test_a_runner_killed_mid_job_is_replaced_by_one_that_adopts_the_prompt_and_c
             first.process.wait(30)
         with runner(tmp_path, backend.runner_env(), [f"pod-a={base}"], name="runner-b") as second:
             job = wait_for(lambda: finished(backend, job_id), "the job to end", 120)
+            wait_for(lambda: second.events("job_finished"), "the completion's log line", 30)
             [taken] = second.events("job_taken_over")
         assert job["status"] == "completed" and job["attempt"] == 2
         assert taken["adopted"] is True and job["worker"]["prompt_id"] == prompt_id
@@ -61,10 +62,11 @@ def test_a_pod_that_vanishes_mid_job_hands_the_job_back(backend, tmp_path):
             wait_for(lambda: queue_all(base)["total_running"] == 1, "the prompt running", 90)
             for child in __import__("processes")._children(sim.pid) or [sim.pid]:
                 __import__("os").kill(child, signal.SIGKILL)
-            job = wait_for(lambda: (lambda j: j if j["status"] == "pending" else None)(backend.job(job_id)),
-                           "the job handed back", 90)
-            assert proc.events("job_handed_back")[0]["reason"] == "pod_gone"
-    assert job["attempt"] == 1 and "worker" not in job and "lease_until" not in job
+            # The log line follows the update: wait on it, then read the item.
+            [handed] = wait_for(lambda: proc.events("job_handed_back"), "the job handed back", 90)
+            assert handed["reason"] == "pod_gone"
+    job = backend.job(job_id)
+    assert job["status"] == "pending" and job["attempt"] == 1 and "worker" not in job and "lease_until" not in job
 
 
 def test_a_queued_prompt_found_on_takeover_is_adopted_and_a_cancel_deletes_it_from_the_queue(backend, tmp_path):
@@ -106,3 +108,29 @@ def test_a_takeover_that_finds_no_prompt_to_adopt_runs_the_job_again_once(backen
             assert proc.events("job_taken_over")[0]["adopted"] is False
         assert job["status"] == "completed" and job["attempt"] == 4
         assert job["worker"]["prompt_id"] != lost and list(history(base)) == [job["worker"]["prompt_id"]]
+
+
+def test_a_prompt_the_pod_no_longer_knows_hands_the_job_back_and_it_runs_again(backend, tmp_path):
+    with simulator(tmp_path, gpus=2, exec_ms=FOREVER_MS) as (base, _, _):
+        gpu0 = {"X-TARGET-GPU": "0"}
+        http_json("POST", base + "/prompt", {"prompt": sim_workflow(seed=1), "client_id": "artist"}, gpu0)
+        queued = str(uuid.uuid4())
+        http_json("POST", base + "/prompt", {"prompt": sim_workflow(seed=2), "prompt_id": queued,
+                                             "client_id": "dead-runner"}, gpu0)
+        job_id = backend.put_job(sim_workflow(seed=2), send=False)
+        backend.update(job_id, "SET #s = :p, attempt = :a, worker = :w, lease_until = :l", {
+            ":p": {"S": "in_progress"}, ":a": {"N": "1"}, ":l": {"N": "0"},
+            ":w": {"M": {"pod": {"S": "pod-a"}, "gpu": {"N": "0"}, "prompt_id": {"S": queued}}}},
+            {"#s": "status"})
+        backend.send(job_id)
+        with runner(tmp_path, backend.runner_env(), [f"pod-a={base}"]) as proc:
+            wait_for(lambda: proc.events("job_taken_over"), "the takeover", 90)
+            # As a ComfyUI restart would: the pod answers, but the prompt is gone.
+            http_json("POST", base + "/queue", {"delete": [queued]}, gpu0)
+            wait_for(lambda: proc.events("job_handed_back"), "the job handed back", 90)
+            assert proc.events("job_handed_back")[0]["reason"] == "prompt_lost"
+            job = wait_for(lambda: (lambda j: j if j.get("attempt") == 3 else None)(backend.job(job_id)),
+                           "the job picked up again", 90)
+            assert job["status"] == "in_progress" and job["worker"]["gpu"] == 1
+            backend.request_cancel(job_id)
+            assert wait_for(lambda: finished(backend, job_id), "the job to end", 90)["status"] == "cancelled"
