@@ -11,6 +11,28 @@ from processes import http_json, runner, simulator, wait_for
 FOREVER_MS = 600_000
 
 
+def queue_behind_an_artist(base: str) -> str:
+    """An artist's endless prompt holds GPU 0 and a dead runner's prompt waits behind it; GPU 1 stays idle,
+    so a runner receives (it receives only while some GPU is idle). Returns the waiting prompt's id."""
+    gpu0 = {"X-TARGET-GPU": "0"}
+    http_json("POST", base + "/prompt", {"prompt": sim_workflow(seed=1), "client_id": "artist"}, gpu0)
+    queued = str(uuid.uuid4())
+    assert http_json("POST", base + "/prompt", {"prompt": sim_workflow(seed=2), "prompt_id": queued,
+                                                "client_id": "dead-runner"}, gpu0)[0] == 200
+    return queued
+
+
+def orphaned_job(backend, prompt_id: str, attempt: int) -> str:
+    """A job its runner died holding: in_progress, lease lapsed, worker naming `prompt_id` on GPU 0."""
+    job_id = backend.put_job(sim_workflow(seed=2), send=False)
+    backend.update(job_id, "SET #s = :p, attempt = :a, worker = :w, lease_until = :l", {
+        ":p": {"S": "in_progress"}, ":a": {"N": str(attempt)}, ":l": {"N": "0"},
+        ":w": {"M": {"pod": {"S": "pod-a"}, "gpu": {"N": "0"}, "prompt_id": {"S": prompt_id}}}},
+        {"#s": "status"})
+    backend.send(job_id)
+    return job_id
+
+
 def test_a_runner_killed_mid_job_is_replaced_by_one_that_adopts_the_prompt_and_completes_it_once(backend, tmp_path):
     with simulator(tmp_path, gpus=1, exec_ms=3000) as (base, _, _):
         job_id = backend.put_job(sim_workflow(seed=3))
@@ -71,19 +93,8 @@ def test_a_pod_that_vanishes_mid_job_hands_the_job_back(backend, tmp_path):
 
 def test_a_queued_prompt_found_on_takeover_is_adopted_and_a_cancel_deletes_it_from_the_queue(backend, tmp_path):
     with simulator(tmp_path, gpus=2, exec_ms=FOREVER_MS) as (base, _, _):
-        # An artist holds GPU 0; the dead runner's prompt waits behind it; GPU 1 is idle, so a runner
-        # receives (it receives only while some GPU is idle).
-        gpu0 = {"X-TARGET-GPU": "0"}
-        http_json("POST", base + "/prompt", {"prompt": sim_workflow(seed=1), "client_id": "artist"}, gpu0)
-        queued = str(uuid.uuid4())
-        assert http_json("POST", base + "/prompt", {"prompt": sim_workflow(seed=2), "prompt_id": queued,
-                                                    "client_id": "dead-runner"}, gpu0)[0] == 200
-        job_id = backend.put_job(sim_workflow(seed=2), send=False)
-        backend.update(job_id, "SET #s = :p, attempt = :a, worker = :w, lease_until = :l", {
-            ":p": {"S": "in_progress"}, ":a": {"N": "1"}, ":l": {"N": "0"},
-            ":w": {"M": {"pod": {"S": "pod-a"}, "gpu": {"N": "0"}, "prompt_id": {"S": queued}}}},
-            {"#s": "status"})
-        backend.send(job_id)
+        queued = queue_behind_an_artist(base)
+        job_id = orphaned_job(backend, queued, attempt=1)
         with runner(tmp_path, backend.runner_env(), [f"pod-a={base}"]) as proc:
             wait_for(lambda: proc.events("job_taken_over"), "the takeover", 90)
             assert proc.events("job_taken_over")[0]["adopted"] is True
@@ -96,13 +107,8 @@ def test_a_queued_prompt_found_on_takeover_is_adopted_and_a_cancel_deletes_it_fr
 
 def test_a_takeover_that_finds_no_prompt_to_adopt_runs_the_job_again_once(backend, tmp_path):
     with simulator(tmp_path, gpus=1, exec_ms=100) as (base, _, _):
-        job_id = backend.put_job(sim_workflow(seed=5), send=False)
         lost = str(uuid.uuid4())  # its pod restarted: the prompt is nowhere
-        backend.update(job_id, "SET #s = :p, attempt = :a, worker = :w, lease_until = :l", {
-            ":p": {"S": "in_progress"}, ":a": {"N": "3"}, ":l": {"N": "0"},
-            ":w": {"M": {"pod": {"S": "pod-a"}, "gpu": {"N": "0"}, "prompt_id": {"S": lost}}}},
-            {"#s": "status"})
-        backend.send(job_id)
+        job_id = orphaned_job(backend, lost, attempt=3)
         with runner(tmp_path, backend.runner_env(), [f"pod-a={base}"]) as proc:
             job = wait_for(lambda: finished(backend, job_id), "the job to end", 90)
             assert proc.events("job_taken_over")[0]["adopted"] is False
@@ -112,21 +118,12 @@ def test_a_takeover_that_finds_no_prompt_to_adopt_runs_the_job_again_once(backen
 
 def test_a_prompt_the_pod_no_longer_knows_hands_the_job_back_and_it_runs_again(backend, tmp_path):
     with simulator(tmp_path, gpus=2, exec_ms=FOREVER_MS) as (base, _, _):
-        gpu0 = {"X-TARGET-GPU": "0"}
-        http_json("POST", base + "/prompt", {"prompt": sim_workflow(seed=1), "client_id": "artist"}, gpu0)
-        queued = str(uuid.uuid4())
-        http_json("POST", base + "/prompt", {"prompt": sim_workflow(seed=2), "prompt_id": queued,
-                                             "client_id": "dead-runner"}, gpu0)
-        job_id = backend.put_job(sim_workflow(seed=2), send=False)
-        backend.update(job_id, "SET #s = :p, attempt = :a, worker = :w, lease_until = :l", {
-            ":p": {"S": "in_progress"}, ":a": {"N": "1"}, ":l": {"N": "0"},
-            ":w": {"M": {"pod": {"S": "pod-a"}, "gpu": {"N": "0"}, "prompt_id": {"S": queued}}}},
-            {"#s": "status"})
-        backend.send(job_id)
+        queued = queue_behind_an_artist(base)
+        job_id = orphaned_job(backend, queued, attempt=1)
         with runner(tmp_path, backend.runner_env(), [f"pod-a={base}"]) as proc:
             wait_for(lambda: proc.events("job_taken_over"), "the takeover", 90)
             # As a ComfyUI restart would: the pod answers, but the prompt is gone.
-            http_json("POST", base + "/queue", {"delete": [queued]}, gpu0)
+            http_json("POST", base + "/queue", {"delete": [queued]}, {"X-TARGET-GPU": "0"})
             wait_for(lambda: proc.events("job_handed_back"), "the job handed back", 90)
             assert proc.events("job_handed_back")[0]["reason"] == "prompt_lost"
             job = wait_for(lambda: (lambda j: j if j.get("attempt") == 3 else None)(backend.job(job_id)),
