@@ -15,6 +15,8 @@ export const GPU_NODE = { name: 'ip-10-40-2-20.eu-west-1.compute.internal', inst
 /** The node `breakCluster` adds: its sync failed, so it keeps the startup taint. */
 export const STUCK_GPU_NODE = { name: 'ip-10-40-2-30.eu-west-1.compute.internal', instanceId: 'i-0bbb' };
 const PAUSE = 'registry.k8s.io/pause:3.10';
+/** What the kubelet reports when the Mountpoint CSI driver is missing on the node. */
+export const FAILED_MOUNT = 'MountVolume.MountDevice failed for volume "comfyui-outputs-comfyui" : kubernetes.io/csi: attacher.MountDevice failed to create newCsiDriverClient: driver name s3.csi.aws.com not found in the list of registered CSI drivers';
 
 function must(kube: KubeControlPlane, args: string[], input?: string): string {
   const run = kube.kubectl(args, input);
@@ -111,16 +113,19 @@ function targetNode(pod: PodItem): string {
   return pinned ?? (pod.metadata.labels?.['app.kubernetes.io/name'] === 'comfyui' ? GPU_NODE.name : SYSTEM_NODE);
 }
 
+/** What kube-scheduler does for a pod it placed: the pods/binding subresource. */
+function bindPod(kube: KubeControlPlane, namespace: string, name: string, node: string): void {
+  const binding = { apiVersion: 'v1', kind: 'Binding', metadata: { name }, target: { apiVersion: 'v1', kind: 'Node', name: node } };
+  must(kube, ['create', '--raw', `/api/v1/namespaces/${namespace}/pods/${name}/binding`, '-f', '-'], JSON.stringify(binding));
+}
+
 /** The kubelet's part: bind each pod not yet Ready (except `leave`) to its node and report it Running and Ready. */
 export function actAsKubelet(kube: KubeControlPlane, leave: (pod: PodItem) => boolean = () => false): void {
   for (const namespace of ['kube-system', COMFYUI_NAMESPACE]) {
     for (const pod of pods(kube, namespace)) {
       if (leave(pod) || pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) continue;
       const node = targetNode(pod);
-      if (!pod.spec.nodeName) {
-        const binding = { apiVersion: 'v1', kind: 'Binding', metadata: { name: pod.metadata.name }, target: { apiVersion: 'v1', kind: 'Node', name: node } };
-        must(kube, ['create', '--raw', `/api/v1/namespaces/${namespace}/pods/${pod.metadata.name}/binding`, '-f', '-'], JSON.stringify(binding));
-      }
+      if (!pod.spec.nodeName) bindPod(kube, namespace, pod.metadata.name, node);
       const now = new Date().toISOString();
       patchStatus(kube, ['pod', pod.metadata.name, '-n', namespace], {
         phase: 'Running', startTime: now,
@@ -184,29 +189,44 @@ export async function seedHealthyCluster(kube: KubeControlPlane): Promise<void> 
 
 /**
  * Breaks the healthy cluster the ways the issue lists: a GPU node whose sync failed (still carrying the
- * models-not-ready taint), a NodePool not Ready, the Mountpoint node DaemonSet gone, and a second ComfyUI pod the
- * scheduler could not place because of that taint.
+ * models-not-ready taint), a NodePool not Ready, the Mountpoint node DaemonSet gone, and two more ComfyUI pods: one
+ * the scheduler could not place because of that taint, one whose outputs volume does not mount.
  */
 export async function breakCluster(kube: KubeControlPlane): Promise<void> {
   apply(kube, [gpuNodeObject(STUCK_GPU_NODE, false)]);
   markNodeReady(kube, STUCK_GPU_NODE.name, 1);
-  // Its DaemonSet pods (CNI, Mountpoint, device plugin, model gate) tolerate every taint: they run there.
+  // Its DaemonSet pods (CNI, Mountpoint, device plugin, model gate) tolerate every taint: they run there. Wait for
+  // the controller to want them first, or the workloads would look ready with the node's pods not yet created.
+  const desired = (namespace: string, name: string) =>
+    JSON.parse(must(kube, ['get', 'daemonset', name, '-n', namespace, '-o', 'json'])).status?.desiredNumberScheduled;
+  await waitFor('the DaemonSets to want the new node', 60_000, undefined,
+    () => desired('kube-system', 'aws-node') === 3 && desired('kube-system', 'nvidia-device-plugin') === 2 && desired(COMFYUI_NAMESPACE, 'model-gate') === 2);
   await waitForWorkloadsReady(kube, () => actAsKubelet(kube));
   patchStatus(kube, ['nodepool', GPU_NODE_POOLS[0]], {
     conditions: [condition('NodeClassReady', 'False', 'EC2NodeClass not ready'), condition('ValidationSucceeded', 'True'), condition('Ready', 'False', 'NodeClassReady=False')],
   });
   must(kube, ['delete', 'daemonset', 's3-csi-node', '-n', 'kube-system', '--wait=false']);
-  must(kube, ['scale', 'deployment', 'comfyui', '-n', COMFYUI_NAMESPACE, '--replicas=2']);
+  must(kube, ['scale', 'deployment', 'comfyui', '-n', COMFYUI_NAMESPACE, '--replicas=3']);
   const isComfyui = (pod: PodItem) => pod.metadata.labels?.['app.kubernetes.io/name'] === 'comfyui';
-  let pending: PodItem | undefined;
-  await waitFor('the second ComfyUI pod', 60_000, undefined, () => {
-    pending = pods(kube, COMFYUI_NAMESPACE).find((p) => isComfyui(p) && !p.spec.nodeName);
-    return pending !== undefined;
+  let added: PodItem[] = [];
+  await waitFor('two more ComfyUI pods', 60_000, undefined, () => {
+    added = pods(kube, COMFYUI_NAMESPACE).filter((p) => isComfyui(p) && !p.spec.nodeName);
+    return added.length === 2;
   });
+  const [unschedulable, unmounted] = added;
   // No scheduler here: write what kube-scheduler writes when the only free GPU node still carries the taint.
   const message = `0/3 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 1 node(s) had untolerated taint {${MODELS_READY_TAINT_KEY}: true}, 1 node(s) had no available GPU. preemption: not eligible.`;
-  patchStatus(kube, ['pod', pending!.metadata.name, '-n', COMFYUI_NAMESPACE], {
+  patchStatus(kube, ['pod', unschedulable.metadata.name, '-n', COMFYUI_NAMESPACE], {
     phase: 'Pending',
     conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message, lastTransitionTime: new Date().toISOString() }],
   });
+  // The other one was placed, and its kubelet cannot mount the outputs volume: it reports an event, as on EKS.
+  bindPod(kube, COMFYUI_NAMESPACE, unmounted.metadata.name, GPU_NODE.name);
+  const now = new Date().toISOString();
+  apply(kube, [{
+    apiVersion: 'v1', kind: 'Event', metadata: { name: `${unmounted.metadata.name}.failedmount`, namespace: COMFYUI_NAMESPACE },
+    involvedObject: { kind: 'Pod', name: unmounted.metadata.name, namespace: COMFYUI_NAMESPACE },
+    reason: 'FailedMount', type: 'Warning', message: FAILED_MOUNT, firstTimestamp: now, lastTimestamp: now, count: 1,
+    source: { component: 'kubelet', host: GPU_NODE.name },
+  }]);
 }

@@ -27,7 +27,8 @@ export function checkComfyuiPods(facts: DoctorFacts): CheckVerdict {
   const troubled = all.map((pod) => ({ pod, trouble: podTrouble(pod, valueOf(events)!) })).filter((t) => t.trouble);
   if (troubled.length > 0) {
     const detail = troubled.map(({ pod, trouble }) => `${pod.metadata.name} ${pod.status?.phase ?? ''}: ${trouble!.reason}`).join('; ');
-    return failed(NAME, `${all.length - troubled.length}/${all.length} pods Ready; ${detail}`, troubled[0].trouble!.next);
+    const nexts = [...new Set(troubled.map((t) => t.trouble!.next))];
+    return failed(NAME, `${all.length - troubled.length}/${all.length} pods Ready; ${detail}`, nexts.join(' | '));
   }
   return passed(NAME, `${all.length}/${all.length} pods Ready on ${[...new Set(all.map((p) => p.spec?.nodeName ?? '?'))].join(', ')}`);
 }
