@@ -13,13 +13,18 @@ function reasonOf(error: unknown): string {
   return cause?.code ?? cause?.message ?? (error as Error).message;
 }
 
-/** GET /system_stats with the same credentials every comfyctl command sends. */
-async function probeRequest(client: ComfyuiClient): Promise<SourceAnswer<{ status: number }>> {
+/**
+ * GET /system_stats with the same credentials every comfyctl command sends. A connection reset before any answer
+ * is tried once more: fetch may reuse a pooled keep-alive connection the server closed meanwhile, and one idempotent
+ * GET again says more than a false FAIL.
+ */
+async function probeRequest(client: ComfyuiClient, retries = 1): Promise<SourceAnswer<{ status: number }>> {
   try {
     const response = await fetch(client.url('system_stats'), { headers: client.headers(), signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
     await response.arrayBuffer().catch(() => undefined);
     return { ok: { status: response.status } };
   } catch (error) {
+    if (retries > 0 && reasonOf(error) === 'ECONNRESET') return probeRequest(client, retries - 1);
     return { error: `unreachable: ${reasonOf(error)}` };
   }
 }
