@@ -22,7 +22,7 @@ const MAX_LIFETIME_SECONDS = 900;
 
 /**
  * Starts a runner against the backend's queue, table and outputs bucket in moto and the ComfyUI pods in `pods`
- * (name -> base URL; COMFYUI_PODS replaces Kubernetes discovery). Short lease and heartbeat timings unless given.
+ * (name -> base URL; COMFYUI_PODS replaces Kubernetes discovery). Test timings (see below) unless given.
  */
 export async function startJobRunner(
   backend: JobsBackend, pods: Readonly<Record<string, string>>, options: { name?: string; timings?: Record<string, string> } = {},
@@ -45,7 +45,9 @@ export async function startJobRunner(
     RUNNER_NAME: options.name ?? 'runner-a',
     HEALTH_PORT: String(port),
     HEALTH_HOST: '127.0.0.1',
-    ...(options.timings ?? { JOB_HEARTBEAT_SECONDS: '0.5', JOB_LEASE_SECONDS: '3', JOB_VISIBILITY_TIMEOUT_SECONDS: '5' }),
+    // Roomy enough for loaded CPUs (a 0.5 s beat against a 3 s lease lost leases there), short enough that a
+    // killed runner's job is taken over within a minute.
+    ...(options.timings ?? { JOB_HEARTBEAT_SECONDS: '1', JOB_LEASE_SECONDS: '15', JOB_VISIBILITY_TIMEOUT_SECONDS: '30' }),
   };
   // `timeout` bounds its life even if this test process dies.
   const child: ChildProcess = spawn('timeout', ['-s', 'KILL', String(MAX_LIFETIME_SECONDS), PYTHON, '-m', 'job_runner'], {
