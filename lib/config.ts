@@ -14,6 +14,7 @@ import {
   parseList,
   parseString,
 } from './config-values';
+import { parseScalingKeys, SCALING_KEYS, ScalingConfig, validateScalingCombinations } from './config-scaling';
 import { DEFAULT_KUBERNETES_VERSION, KubernetesVersionString, SUPPORTED_KUBERNETES_VERSIONS } from './versions';
 
 export { ConfigError } from './config-values';
@@ -47,7 +48,7 @@ export const DATA_REMOVAL_POLICIES = ['retain', 'destroy'] as const;
 export type DataRemovalPolicy = (typeof DATA_REMOVAL_POLICIES)[number];
 
 /** The one typed configuration of the app; built once in `bin/app.ts` and passed down as props. */
-export interface AppConfig {
+export interface AppConfig extends ScalingConfig {
   /** AWS account. @default CDK_DEFAULT_ACCOUNT, else the placeholder 123456789012 (synth only). */
   readonly account: string;
   /** AWS region. @default us-west-2 */
@@ -111,7 +112,10 @@ export interface AppConfig {
   readonly dnsAllowedDomains: string[];
   /** Write S3 server access logs of the buckets to a log bucket. @default true */
   readonly bucketAccessLogs: boolean;
-  /** ComfyUI pods (one per GPU node); 0 stops every GPU node after gpuNodeConsolidateAfter. @default 1 */
+  /**
+   * ComfyUI pods (one per GPU node) when autoscaling is false; 0 stops every GPU node after gpuNodeConsolidateAfter.
+   * @default 1
+   */
   readonly comfyuiReplicas: number;
   /** Most GPUs each Karpenter GPU node pool may run at once (a cost ceiling). @default 8 */
   readonly maxGpus: number;
@@ -187,6 +191,7 @@ const KNOWN_KEYS = [
   'gpusPerMultiGpuNode', 'gpuNodeConsolidateAfter', 'gpuNodeExpireAfter', 'promptGracePeriodSeconds',
   'edgeAuth', 'edgeAuthOffAcknowledged', 'waf', 'wafRateLimitPer5Minutes',
   'jobs', 'jobsAdmins', 'jobsRetentionDays', 'jobRunnerReplicas',
+  ...SCALING_KEYS,
 ] as const;
 
 /**
@@ -220,6 +225,7 @@ export function loadConfig(context: ContextReader, env: NodeJS.ProcessEnv = {}):
   );
   const cloudFront = parseBoolean('cloudFront', get('cloudFront') ?? true);
   const adminArn = get('clusterAdminArn');
+  const jobs = parseBoolean('jobs', get('jobs') ?? true);
 
   const config: AppConfig = {
     account,
@@ -262,15 +268,17 @@ export function loadConfig(context: ContextReader, env: NodeJS.ProcessEnv = {}):
     edgeAuthOffAcknowledged: parseBoolean('edgeAuthOffAcknowledged', get('edgeAuthOffAcknowledged') ?? false),
     waf: parseBoolean('waf', get('waf') ?? false),
     wafRateLimitPer5Minutes: parseInteger('wafRateLimitPer5Minutes', get('wafRateLimitPer5Minutes') ?? 3000, ...WAF_RATE_LIMIT_RANGE),
-    jobs: parseBoolean('jobs', get('jobs') ?? true),
+    jobs,
     jobsAdmins: parseList('jobsAdmins', get('jobsAdmins') ?? []).map(parseJobsAdmin),
     jobsRetentionDays: parseInteger('jobsRetentionDays', get('jobsRetentionDays') ?? 30, ...JOBS_RETENTION_DAYS_RANGE),
     jobRunnerReplicas: parseInteger('jobRunnerReplicas', get('jobRunnerReplicas') ?? 1, ...JOB_RUNNER_REPLICAS_RANGE),
+    ...parseScalingKeys(get, jobs),
   };
   validateCombinations(config);
   validateOperationsCombinations(config, (key) => get(key) !== undefined);
   validateEdgeCombinations(config, get('wafRateLimitPer5Minutes') !== undefined);
   validateJobsCombinations(config);
+  validateScalingCombinations(config, (key) => get(key) !== undefined);
   return config;
 }
 

@@ -200,3 +200,23 @@ export const COMFYUI_PROMETHEUS_METRICS = {
   namespace: 'ContainerInsights/Prometheus',
   dimensions: ['ClusterName', 'Namespace', 'PodName', 'gpu'],
 } as const;
+
+/**
+ * The jobs queue's fixed name: KEDA's role in the cluster stack builds its ARN from the name (no cross-stack export),
+ * as the buckets' ARNs are built from theirs. SQS names are per account and region.
+ */
+export function jobsQueueName(clusterName: string): string {
+  return `${clusterName}-jobs`;
+}
+
+/**
+ * The wake queue (docs/scaling.md): the wake function drops one message per visit while no ComfyUI pod answers; KEDA
+ * reads its depth as demand; nobody consumes it, messages expire after a minute.
+ */
+export function wakeQueueName(clusterName: string): string {
+  return `${clusterName}-wake`;
+}
+
+/** KEDA's namespace and operator service account (the chart's defaults); its Pod Identity association names them. */
+export const KEDA_NAMESPACE = 'keda';
+export const KEDA_OPERATOR_SERVICE_ACCOUNT = 'keda-operator';
