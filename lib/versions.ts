@@ -50,6 +50,11 @@ export const HELM_CHART_VERSIONS = {
   mountpointS3CsiDriver: '2.7.0',
   /** https://github.com/NVIDIA/k8s-device-plugin (the AL2023 NVIDIA AMI carries the driver). */
   nvidiaDevicePlugin: '0.20.0',
+  /**
+   * https://github.com/kedacore/charts (chart and app versions match). 2.20 is tested on Kubernetes 1.33-1.35
+   * (https://keda.sh/docs/2.20/operate/cluster/); its CRDs come from the same release (tools/manifest-tools.txt).
+   */
+  keda: '2.20.2',
 } as const;
 
 /**

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs what validates the rendered manifests, pinned in tools/manifest-tools.txt, into build/tools:
 # bin/ (kustomize, kubeconform, kube-score, built with the machine's Go) and schemas/ (Kubernetes JSON
-# schemas; Karpenter and Load Balancer Controller CRDs converted to strict JSON schemas) and crds/ (those CRDs
-# as published, for the real API server test). Needs go, python3
-# and .venv (scripts/test.sh makes it). Skips the work when the pins have not changed.
+# schemas; Karpenter, Load Balancer Controller and KEDA CRDs converted to strict JSON schemas) and crds/ (those
+# CRDs as published, for the real API server test; a CRD folder with a kustomization.yaml is built with it).
+# Needs go, python3 and .venv (scripts/test.sh makes it). Skips the work when the pins have not changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,8 +36,17 @@ while read -r kind spec rest; do
       got=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["Sum"])' <<<"$json")
       moddir=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])' <<<"$json")
       [ "$got" = "$sum" ] || { echo "manifest-tools: $spec has hash $got, pinned $sum; refusing it" >&2; exit 1; }
-      .venv/bin/python tools/crd_to_jsonschema.py "$out/schemas/crds" "$moddir/$dir"/*.yaml
-      cp "$moddir/$dir"/*.yaml "$out/crds/" && chmod u+w "$out/crds"/*.yaml ;;
+      if [ -f "$moddir/$dir/kustomization.yaml" ]; then
+        # The CRDs as the project's own kustomization patches them (KEDA's caps stabilizationWindowSeconds at
+        # 3600 there; its Helm chart ships this patched form), built by the kustomize installed above.
+        [ -x "$out/bin/kustomize" ] || { echo "manifest-tools: $spec needs kustomize: list its go-tool line first" >&2; exit 1; }
+        built="$out/crds/${spec//\//_}.yaml"
+        "$out/bin/kustomize" build "$moddir/$dir" > "$built"
+        .venv/bin/python tools/crd_to_jsonschema.py "$out/schemas/crds" "$built"
+      else
+        .venv/bin/python tools/crd_to_jsonschema.py "$out/schemas/crds" "$moddir/$dir"/*.yaml
+        cp "$moddir/$dir"/*.yaml "$out/crds/" && chmod u+w "$out/crds"/*.yaml
+      fi ;;
     k8s-schemas)
       read -r hash version_dir <<<"$rest"
       echo "manifest tools: Kubernetes schemas from $spec ($version_dir)"
