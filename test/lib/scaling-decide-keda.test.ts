@@ -1,6 +1,9 @@
 import { describe, expect, test } from 'vitest';
 import { KedaScaledObject, KedaState, KedaTriggerRead, kedaStep } from '../../lib/scaling/keda-step';
+import { EMPTY_HPA_STATE, hpaStep } from '../../lib/scaling/hpa-step';
 import { readWithFallback, scalerResult } from '../../lib/scaling/read-with-fallback';
+import { scaledObjectSpec } from '../../lib/scaling/scaled-object-spec';
+import { parseScalingKeys } from '../../lib/config-scaling';
 
 const so: KedaScaledObject = { minReplicaCount: 0, maxReplicaCount: 4, cooldownPeriod: 900, initialCooldownPeriod: 0 };
 const withFallback: KedaScaledObject = { ...so, fallback: { failureThreshold: 4, replicas: 1, behavior: 'currentReplicasIfHigher' } };
@@ -89,5 +92,16 @@ describe("KEDA's fallback metric", () => {
   test('until the threshold is exceeded the read stays an error; without a fallback the count is not kept', () => {
     expect(readWithFallback({ error: 'x' }, 1, fallback, 1, 1)).toMatchObject({ error: 'x', failures: 2, fallbackActive: false });
     expect(readWithFallback({ error: 'x' }, 1, undefined, 0, 1)).toMatchObject({ error: 'x', failures: 0 });
+  });
+});
+
+describe('the ScaledObject of our config when the job runner is down', () => {
+  const spec = scaledObjectSpec(parseScalingKeys(() => undefined, true), 1);
+
+  test('with currentReplicasIfHigher the broken interactive trigger holds every running pod: the HPA cannot scale in', () => {
+    const failed = readWithFallback({ error: 'connection refused' }, spec.triggers.interactive.target, spec.keda.fallback, 4, 4);
+    expect(failed).toMatchObject({ fallbackActive: true, value: 4 });
+    const metrics = [{ value: 0, target: spec.triggers.jobs.target }, { value: failed.value!, target: spec.triggers.interactive.target }];
+    expect(hpaStep(spec.hpa, EMPTY_HPA_STATE, 4, 4, metrics, 0).replicas).toBe(4);
   });
 });
