@@ -199,6 +199,12 @@ export function modelSyncRunMetrics(clusterName: string) {
 export const COMFYUI_PROMETHEUS_METRICS = {
   namespace: 'ContainerInsights/Prometheus',
   dimensions: ['ClusterName', 'Namespace', 'PodName', 'gpu'],
+  /**
+   * Browser sessions whose last connect or prompt is within the pod's COMFY_SESSION_ACTIVITY_S (no labels; its
+   * window is `comfyui_ws_session_window_seconds`): multigpu/core/sessions.py; the job runner sums it over the pods
+   * into the `recent_sessions` of its GET /scaling.
+   */
+  recentSessions: 'comfyui_ws_sessions_recent',
 } as const;
 
 /**
@@ -220,3 +226,11 @@ export function wakeQueueName(clusterName: string): string {
 /** KEDA's namespace and operator service account (the chart's defaults); its Pod Identity association names them. */
 export const KEDA_NAMESPACE = 'keda';
 export const KEDA_OPERATOR_SERVICE_ACCOUNT = 'keda-operator';
+/**
+ * KEDA's operator Deployment (the chart's `operator.name`), also its pods' `app.kubernetes.io/name` label: the job
+ * runner's NetworkPolicy admits those pods to GET /scaling.
+ */
+export const KEDA_OPERATOR_NAME = 'keda-operator';
+
+/** The ClusterIP Service in front of the job runner's health port, through which KEDA reads GET /scaling. */
+export const JOB_RUNNER_SERVICE_NAME = 'comfyui-job-runner';

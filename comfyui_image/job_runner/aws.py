@@ -84,6 +84,12 @@ class JobQueue:
             WaitTimeSeconds=wait_seconds, VisibilityTimeout=int(visibility_seconds))
         return answer.get("Messages") or []
 
+    async def backlog(self) -> int:
+        """Visible messages (ApproximateNumberOfMessages): jobs waiting for a GPU, the scaling signal's backlog."""
+        answer = await asyncio.to_thread(self._client.get_queue_attributes, QueueUrl=self._url,
+                                         AttributeNames=["ApproximateNumberOfMessages"])
+        return int(answer["Attributes"]["ApproximateNumberOfMessages"])
+
     async def delete(self, receipt: str) -> None:
         await asyncio.to_thread(self._client.delete_message, QueueUrl=self._url, ReceiptHandle=receipt)
 

@@ -40,6 +40,16 @@ class ComfyClient:
             raise PodUnreachable(f"GET /queue/all answered {status}")
         return body
 
+    async def metrics(self) -> Optional[str]:
+        """GET /metrics as text (multigpu/http/routes.py); None when the pod has none (stock ComfyUI answers 404)."""
+        try:
+            async with self._session.get(self.base_url + "/metrics", timeout=self._timeout) as response:
+                if response.status >= 500:
+                    raise PodUnreachable(f"GET /metrics answered {response.status}")
+                return await response.text() if response.status == 200 else None
+        except (aiohttp.ClientError, TimeoutError, OSError) as error:
+            raise PodUnreachable(f"GET {self.base_url}/metrics: {error!r}") from error
+
     async def history(self, prompt_id: str) -> dict:
         status, body = await self._json("GET", f"/history/{prompt_id}")
         return body if status == 200 and isinstance(body, dict) else {}

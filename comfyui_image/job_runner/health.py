@@ -1,4 +1,6 @@
-"""GET /healthz for the Deployment's liveness probe: 200 while the loop turns, 503 when it is stuck."""
+"""The runner's own port: GET /healthz for the Deployment's liveness probe (200 while the loop turns, 503 when it
+is stuck) and GET /scaling, the demand KEDA's metrics-api trigger reads (scaling.py; 503 when its numbers are
+stale, which KEDA counts as a trigger error)."""
 from __future__ import annotations
 
 import time
@@ -21,6 +23,11 @@ def health_app(runner) -> web.Application:
                                   "jobs": len(runner.ctx.leases), "pods": sorted(runner.ctx.pods)},
                                  status=200 if ok else 503)
 
+    async def scaling(request: web.Request) -> web.Response:
+        status, body = runner.scaling.answer()
+        return web.json_response(body, status=status, headers={"Cache-Control": "no-store"})
+
     app = web.Application()
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/scaling", scaling)
     return app

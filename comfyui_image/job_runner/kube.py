@@ -2,13 +2,15 @@
 local runs). https://kubernetes.io/docs/tasks/run-application/access-api-from-pod/"""
 from __future__ import annotations
 
+import json
 import os
 import ssl
 import urllib.parse
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import aiohttp
 
+from .deletion_cost import ANNOTATION
 from .pods import Pod, ready_pods
 from .settings import StaticPod
 
@@ -24,9 +26,35 @@ class PodDiscovery:
         self._static = [Pod(p.name, p.base_url) for p in static] if static is not None else None
         self._ssl: Optional[ssl.SSLContext] = None
 
+    @property
+    def in_cluster(self) -> bool:
+        return self._static is None
+
     async def list(self) -> List[Pod]:
         if self._static is not None:
             return list(self._static)
+        url, headers, tls = self._api("pods?" + urllib.parse.urlencode({"labelSelector": self._selector}))
+        async with self._session.get(url, ssl=tls, headers=headers,
+                                     timeout=aiohttp.ClientTimeout(total=10)) as response:
+            if response.status != 200:
+                raise RuntimeError(f"listing pods answered {response.status}: {(await response.text())[:300]}")
+            return ready_pods(await response.json(), self._port)
+
+    async def set_deletion_cost(self, pod: str, cost: int) -> None:
+        """A JSON merge patch of the one annotation (RFC 7386); the Role allows `patch` on pods and the
+        admission policy in job-runner.yaml only this annotation on ComfyUI pods. RuntimeError when refused."""
+        if self._static is not None:
+            return  # COMFYUI_PODS: no Kubernetes API to patch
+        url, headers, tls = self._api(f"pods/{urllib.parse.quote(pod)}")
+        body = json.dumps({"metadata": {"annotations": {ANNOTATION: str(cost)}}})
+        headers["Content-Type"] = "application/merge-patch+json"
+        async with self._session.patch(url, ssl=tls, headers=headers, data=body,
+                                       timeout=aiohttp.ClientTimeout(total=10)) as response:
+            if response.status != 200:
+                raise RuntimeError(f"patching {ANNOTATION} of pod {pod} answered {response.status}: "
+                                   f"{(await response.text())[:300]}")
+
+    def _api(self, path: str) -> Tuple[str, dict, ssl.SSLContext]:
         host, port = self._environ.get("KUBERNETES_SERVICE_HOST"), self._environ.get("KUBERNETES_SERVICE_PORT")
         if not host or not port:
             raise RuntimeError("KUBERNETES_SERVICE_HOST/PORT are not set: run in a cluster, or set COMFYUI_PODS")
@@ -36,10 +64,5 @@ class PodDiscovery:
         with open(f"{self._account}/token") as handle:
             token = handle.read().strip()
         host = f"[{host}]" if ":" in host else host
-        query = urllib.parse.urlencode({"labelSelector": self._selector})
-        url = f"https://{host}:{port}/api/v1/namespaces/{self._namespace}/pods?{query}"
-        async with self._session.get(url, ssl=self._ssl, headers={"Authorization": f"Bearer {token}"},
-                                     timeout=aiohttp.ClientTimeout(total=10)) as response:
-            if response.status != 200:
-                raise RuntimeError(f"listing pods answered {response.status}: {(await response.text())[:300]}")
-            return ready_pods(await response.json(), self._port)
+        url = f"https://{host}:{port}/api/v1/namespaces/{self._namespace}/{path}"
+        return url, {"Authorization": f"Bearer {token}"}, self._ssl

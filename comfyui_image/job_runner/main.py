@@ -15,6 +15,7 @@ from .health import health_app
 from .kube import PodDiscovery
 from .log import log
 from .runner import Runner, new_client_id
+from .scaling_monitor import ScalingMonitor
 from .settings import RunnerSettings, settings_from_environment
 
 #: Threads for AWS calls: enough for every job of a large cluster (a few calls each) and the long poll;
@@ -43,9 +44,12 @@ async def run_runner(settings: RunnerSettings) -> None:
         health = web.AppRunner(health_app(runner), access_log=None)
         await health.setup()
         await web.TCPSite(health, settings.health_host, settings.health_port).start()
+        monitor = asyncio.ensure_future(ScalingMonitor(ctx, runner.scaling).run())
         try:
             await runner.run()
         finally:
+            monitor.cancel()
+            await asyncio.gather(monitor, return_exceptions=True)
             await health.cleanup()
 
 

@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List
+from typing import List, Optional
+
+from .deletion_cost import parse_cost
 
 
 @dataclass(frozen=True)
 class Pod:
     name: str
     base_url: str
+    #: Its controller.kubernetes.io/pod-deletion-cost as listed (deletion_cost.py); None when unset or unknown.
+    deletion_cost: Optional[int] = None
 
 
 def ready_pods(pod_list: dict, port: int) -> List[Pod]:
@@ -24,5 +28,5 @@ def ready_pods(pod_list: dict, port: int) -> List[Pod]:
         if ready:
             ip = status["podIP"]
             host = f"[{ip}]" if ":" in ip else ip
-            pods.append(Pod(meta.get("name", ip), f"http://{host}:{port}"))
+            pods.append(Pod(meta.get("name", ip), f"http://{host}:{port}", parse_cost(meta.get("annotations"))))
     return sorted(pods, key=lambda p: p.name)

@@ -41,6 +41,15 @@ class RunnerSettings:
     #: SQS long poll; at most 20 s (ReceiveMessage WaitTimeSeconds). Short enough that a GPU freed by
     #: interactive traffic, or SIGTERM, is noticed soon.
     receive_wait_seconds: int = 2
+    #: SESSION_ACTIVITY_SECONDS (config sessionActivityMinutes): the window the pods' comfyui_ws_sessions_recent
+    #: should use (their COMFY_SESSION_ACTIVITY_S); a pod reporting another window is logged (scaling_monitor.py).
+    session_activity_seconds: float = 300.0
+    #: SCALING_REFRESH_SECONDS: how often the jobs queue's backlog and each pod's /metrics are read for /scaling.
+    scaling_refresh_seconds: float = 5.0
+    #: SCALING_STALE_SECONDS: GET /scaling answers 503 once a number it needs is older than this.
+    scaling_stale_seconds: float = 30.0
+    #: DELETION_COST_IDLE_SECONDS: a busy-marked pod idle this long gets deletion cost 0 again (deletion_cost.py).
+    deletion_cost_idle_seconds: float = 60.0
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -105,7 +114,15 @@ def parse_settings(env: Mapping[str, str], contract: JobsContract) -> RunnerSett
         lease_seconds=_seconds(env, "JOB_LEASE_SECONDS", contract.lease_seconds),
         heartbeat_seconds=_seconds(env, "JOB_HEARTBEAT_SECONDS", contract.heartbeat_seconds),
         progress_min_interval_seconds=contract.progress_min_interval_seconds,
+        session_activity_seconds=_seconds(env, "SESSION_ACTIVITY_SECONDS", 300.0),
+        scaling_refresh_seconds=_seconds(env, "SCALING_REFRESH_SECONDS", 5.0),
+        scaling_stale_seconds=_seconds(env, "SCALING_STALE_SECONDS", 30.0),
+        deletion_cost_idle_seconds=_seconds(env, "DELETION_COST_IDLE_SECONDS", 60.0),
     )
+    if settings.scaling_stale_seconds < 3 * settings.scaling_refresh_seconds:
+        raise SettingsError(f"SCALING_STALE_SECONDS ({settings.scaling_stale_seconds:g}) must be at least 3 x "
+                            f"SCALING_REFRESH_SECONDS ({settings.scaling_refresh_seconds:g}), or one slow read "
+                            "turns /scaling into an error")
     if settings.heartbeat_seconds >= settings.lease_seconds:
         raise SettingsError(f"JOB_HEARTBEAT_SECONDS ({settings.heartbeat_seconds:g}) must be shorter than "
                             f"JOB_LEASE_SECONDS ({settings.lease_seconds:g}), or leases lapse between beats")

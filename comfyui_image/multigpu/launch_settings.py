@@ -121,8 +121,13 @@ def _pool_settings(env: Mapping[str, str]) -> PoolSettings:
     probe_s = _float(env, "COMFY_GPU_BREAKER_PROBE_S", default=defaults.breaker_probe_seconds)
     if probe_s <= 0:
         raise LaunchError(f"COMFY_GPU_BREAKER_PROBE_S must be > 0 seconds, got {probe_s:g}")
+    # The job runner's SESSION_ACTIVITY_SECONDS (config sessionActivityMinutes): the window of the
+    # comfyui_ws_sessions_recent gauge it scales on (core/sessions.py).
+    session_s = _float(env, "COMFY_SESSION_ACTIVITY_S", default=defaults.session_activity_seconds)
+    if session_s <= 0:
+        raise LaunchError(f"COMFY_SESSION_ACTIVITY_S must be > 0 seconds, got {session_s:g}")
     return PoolSettings(max_queue_depth=max_depth, affinity_slack=slack, breaker_threshold=faults,
-                        breaker_probe_seconds=probe_s,
+                        breaker_probe_seconds=probe_s, session_activity_seconds=session_s,
                         breaker_probe_max_seconds=max(defaults.breaker_probe_max_seconds, probe_s))
 
 

@@ -7,8 +7,13 @@ import { JobsStackValues, StackValues } from './stack-values';
 /** The job runner's manifest, relative to the kustomize tree (manifests/). */
 export const JOB_RUNNER_MANIFEST = path.join('base', 'job-runner.yaml');
 
-/** Port of the runner's /healthz (HEALTH_PORT; comfyui_image/job_runner/settings.py defaults to it too). */
+/**
+ * Port of the runner's /healthz and /scaling (HEALTH_PORT; comfyui_image/job_runner/settings.py defaults to it too).
+ * KEDA's metrics-api trigger reads `demand` from GET /scaling on it (docs/scaling-design.md, section 3).
+ */
 export const JOB_RUNNER_HEALTH_PORT = 8080;
+/** The path and JSON field of the runner's scaling signal (comfyui_image/job_runner/scaling.py). */
+export const JOB_RUNNER_SCALING = { path: '/scaling', valueLocation: 'demand' } as const;
 
 /** The `{{ name }}` values only job-runner.yaml uses. */
 export function jobRunnerValues(stack: StackValues, jobs: JobsStackValues, config: AppConfig, imageTag: string): TemplateValues {
@@ -18,6 +23,7 @@ export function jobRunnerValues(stack: StackValues, jobs: JobsStackValues, confi
     jobRunnerReplicas: config.jobRunnerReplicas,
     jobRunnerServiceAccount: JOB_RUNNER_SERVICE_ACCOUNT,
     jobRunnerHealthPort: JOB_RUNNER_HEALTH_PORT,
+    sessionActivitySeconds: config.sessionActivityMinutes * 60,
   };
 }
 

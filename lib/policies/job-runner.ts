@@ -20,6 +20,8 @@ export interface JobRunnerScope {
  *   SQSDeveloperGuide/sqs-api-permissions-reference.html);
  * - DynamoDB: GetItem to read a job, UpdateItem for every conditional transition, heartbeat and progress
  *   (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/api-permissions-reference.html);
+ * - SQS GetQueueAttributes: the queue's visible backlog (ApproximateNumberOfMessages), part of the demand the runner
+ *   serves KEDA on GET /scaling (docs/scaling-design.md, section 3); read every few seconds, on this queue only;
  * - S3: upload each output under `jobs/`; a multipart upload (CreateMultipartUpload, UploadPart,
  *   CompleteMultipartUpload) is authorized by s3:PutObject, and aborting one needs s3:AbortMultipartUpload
  *   (https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions). No read, list or
@@ -30,6 +32,11 @@ export function jobRunnerStatements(scope: JobRunnerScope): iam.PolicyStatement[
     new iam.PolicyStatement({
       sid: 'TakeJobs',
       actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility'],
+      resources: [scope.queueArn],
+    }),
+    new iam.PolicyStatement({
+      sid: 'ReadJobsBacklog',
+      actions: ['sqs:GetQueueAttributes'],
       resources: [scope.queueArn],
     }),
     new iam.PolicyStatement({

@@ -5,7 +5,7 @@ import * as path from 'path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { loadConfig } from '../../lib/config';
-import { JOB_RUNNER_HEALTH_PORT, JOB_RUNNER_MANIFEST, manifestsLeftOut } from '../../lib/manifests/job-runner-values';
+import { JOB_RUNNER_HEALTH_PORT, JOB_RUNNER_MANIFEST, JOB_RUNNER_SCALING, manifestsLeftOut } from '../../lib/manifests/job-runner-values';
 import { manifestValues } from '../../lib/manifests/manifest-values';
 import { renderManifests } from '../../lib/manifests/render-manifests';
 import {
@@ -17,6 +17,7 @@ import {
 import {
   COMFYUI_NAMESPACE,
   COMFYUI_PORT,
+  COMFYUI_PROMETHEUS_METRICS,
   COMFYUI_UID,
   GPU_TAINT_KEY,
   JOB_RUNNER_SERVICE_ACCOUNT,
@@ -91,13 +92,43 @@ describe('the job runner as rendered from the stack outputs', () => {
     expect(container.resources.limits).toMatchObject({ cpu: '1', memory: '512Mi' });
   });
 
-  test('its Role reads pods and nothing else, and is bound to its service account only', () => {
+  test('its Role reads and patches pods and nothing else, and is bound to its service account only', () => {
     const role = findDocument(docs, 'Role', JOB_RUNNER_SERVICE_ACCOUNT);
-    expect(role.rules).toEqual([{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }]);
+    expect(role.rules).toEqual([
+      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['pods'], verbs: ['patch'] },
+    ]);
     const binding = findDocument(docs, 'RoleBinding', JOB_RUNNER_SERVICE_ACCOUNT);
     expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name });
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: JOB_RUNNER_SERVICE_ACCOUNT, namespace: COMFYUI_NAMESPACE }]);
     expect(findDocument(docs, 'ServiceAccount', JOB_RUNNER_SERVICE_ACCOUNT)).toBeDefined();
+  });
+
+  test('its patch is narrowed by an admission policy bound to it, matching its service account alone', () => {
+    const name = `${JOB_RUNNER_SERVICE_ACCOUNT}-pod-deletion-cost`;
+    const policy = findDocument(docs, 'ValidatingAdmissionPolicy', name);
+    expect(policy.spec.failurePolicy).toBe('Fail');
+    expect(policy.spec.matchConditions).toEqual([{ name: 'the-job-runner-only',
+      expression: `request.userInfo.username == 'system:serviceaccount:${COMFYUI_NAMESPACE}:${JOB_RUNNER_SERVICE_ACCOUNT}'` }]);
+    expect(policy.spec.matchConstraints.resourceRules).toEqual([{ apiGroups: [''], apiVersions: ['v1'],
+      operations: ['CREATE', 'UPDATE', 'DELETE'], resources: ['pods', 'pods/*'] }]);
+    const binding = findDocument(docs, 'ValidatingAdmissionPolicyBinding', name);
+    expect(binding.spec).toEqual({ policyName: name, validationActions: ['Deny'] });
+  });
+
+  test('its session window is config sessionActivityMinutes in seconds', () => {
+    expect(env('SESSION_ACTIVITY_SECONDS').value).toBe(String(loadConfig(() => undefined).sessionActivityMinutes * 60));
+    const config = loadConfig((key) => (key === 'sessionActivityMinutes' ? 7 : undefined));
+    expect(manifestValues(exampleStackValues(config), config, '0.1.0', exampleJobsStackValues(config)).sessionActivitySeconds).toBe(420);
+  });
+
+  test("the scaling path, field, port and session series are the runner's and the pods' own (one source each)", () => {
+    const read = (file: string) => fs.readFileSync(path.join(REPO, 'comfyui_image', file), 'utf8');
+    expect(read('job_runner/health.py')).toContain(`add_get("${JOB_RUNNER_SCALING.path}"`);
+    expect(read('job_runner/scaling.py')).toContain(`{"${JOB_RUNNER_SCALING.valueLocation}": demand(`);
+    expect(read('job_runner/settings.py')).toContain(`health_port: int = ${JOB_RUNNER_HEALTH_PORT}`);
+    expect(read('job_runner/scaling.py')).toContain(`SESSIONS_SERIES = "${COMFYUI_PROMETHEUS_METRICS.recentSessions}"`);
+    expect(read('multigpu/core/sessions.py')).toContain(`RECENT_SESSIONS = "${COMFYUI_PROMETHEUS_METRICS.recentSessions}"`);
   });
 
   test('its replica count is config jobRunnerReplicas', () => {

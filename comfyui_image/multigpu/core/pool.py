@@ -11,7 +11,9 @@ from .history import HistoryStore
 from .interrupt_scope import InterruptRequest, Interruption, interrupt_targets
 from .metrics import PoolMetrics
 from .queues import Chooser, GpuQueues
+from .request_context import current_request
 from .routing import choose_gpu
+from .sessions import SessionActivity, expose_sessions
 from .settings import PoolSettings
 from .task import Task
 from .worker import GpuWorker
@@ -58,6 +60,8 @@ class GpuPool:
             log_interval_seconds=s.log_interval_seconds,
             initial_exec_seconds=s.initial_exec_seconds, ewma_alpha=s.exec_ewma_alpha,
         )
+        self.sessions = SessionActivity(s.session_activity_seconds, clock=clock)
+        expose_sessions(self.metrics.registry, self.sessions)
         self.history = HistoryStore()
         self._queues = GpuQueues(num_gpus, self.metrics.exec_estimate)
         self._workers = [
@@ -102,6 +106,8 @@ class GpuPool:
     # ---- queue -----------------------------------------------------------------------------
     def submit(self, task: Task, target_gpu: Optional[int] = None) -> int:
         gpu = self._queues.submit(task, target_gpu, self._choose)
+        if current_request().browser:
+            self.sessions.seen(task.client_id)
         self._queue_changed()
         return gpu
 

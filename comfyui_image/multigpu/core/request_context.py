@@ -16,6 +16,8 @@ from typing import Optional
 class RequestRouting:
     target_gpu: Optional[int] = None
     routed_gpu: Optional[int] = None
+    #: The request came from a browser (it carried Origin): its prompt counts as session activity (sessions.py).
+    browser: bool = False
 
 
 _current: "contextvars.ContextVar[Optional[RequestRouting]]" = contextvars.ContextVar(
@@ -23,8 +25,9 @@ _current: "contextvars.ContextVar[Optional[RequestRouting]]" = contextvars.Conte
 )
 
 
-def begin_request(target_gpu: Optional[int]) -> "tuple[contextvars.Token, RequestRouting]":
-    routing = RequestRouting(target_gpu=target_gpu)
+def begin_request(target_gpu: Optional[int],
+                  browser: bool = False) -> "tuple[contextvars.Token, RequestRouting]":
+    routing = RequestRouting(target_gpu=target_gpu, browser=browser)
     return _current.set(routing), routing
 
 

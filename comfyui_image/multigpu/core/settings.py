@@ -29,6 +29,8 @@ class PoolSettings:
     # Seconds before an out-of-service GPU's first probe; doubled per failed probe up to the max.
     breaker_probe_seconds: float = 30.0
     breaker_probe_max_seconds: float = 600.0
+    # Seconds a browser session's last connect or prompt counts as recent (core/sessions.py).
+    session_activity_seconds: float = 300.0
 
     def __post_init__(self) -> None:
         checks = [
@@ -43,6 +45,7 @@ class PoolSettings:
             (self.breaker_probe_seconds > 0, "breaker_probe_seconds must be > 0"),
             (self.breaker_probe_max_seconds >= self.breaker_probe_seconds,
              "breaker_probe_max_seconds must be >= breaker_probe_seconds"),
+            (self.session_activity_seconds > 0, "session_activity_seconds must be > 0"),
         ]
         for ok, message in checks:
             if not ok:

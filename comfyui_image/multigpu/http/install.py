@@ -10,7 +10,7 @@ from .routes import build_routes
 
 def multigpu_middlewares(pool: GpuPool) -> list:
     """Middlewares to put first in the application's list."""
-    return [multigpu_middleware(pool.num_gpus, build_routes(pool), pool.system_devices)]
+    return [multigpu_middleware(pool.num_gpus, build_routes(pool), pool.system_devices, pool.sessions)]
 
 
 def install_routes(app: web.Application, pool: GpuPool) -> None:

@@ -16,6 +16,7 @@ from typing import Awaitable, Callable, Dict, List, Optional, Tuple
 from aiohttp import web
 
 from ..core.request_context import begin_request, end_request
+from ..core.sessions import SessionActivity
 from ..core.target_gpu import TARGET_GPU_HEADER, TargetGpuError, parse_target_gpu
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -32,8 +33,11 @@ def _route_key(request: web.Request) -> Tuple[str, str]:
 
 
 def multigpu_middleware(num_gpus: int, overrides: Dict[Tuple[str, str], Handler],
-                        system_devices: Optional[Callable[[], List[dict]]] = None):
-    """`system_devices`, when given, replaces the "devices" of GET /system_stats."""
+                        system_devices: Optional[Callable[[], List[dict]]] = None,
+                        sessions: Optional[SessionActivity] = None):
+    """`system_devices`, when given, replaces the "devices" of GET /system_stats. `sessions`, when given,
+    records browser WebSocket connects (GET /ws with an Origin header; core/sessions.py); browser prompts are
+    recorded by the pool, which sees their client id."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -41,9 +45,12 @@ def multigpu_middleware(num_gpus: int, overrides: Dict[Tuple[str, str], Handler]
             target = parse_target_gpu(request.headers.get(TARGET_GPU_HEADER), num_gpus)
         except TargetGpuError as error:
             return web.json_response(error.as_json(), status=400)
-        token, routing = begin_request(target)
+        browser = "Origin" in request.headers
+        token, routing = begin_request(target, browser=browser)
         try:
             key = _route_key(request)
+            if browser and sessions is not None and key == ("GET", "/ws"):
+                sessions.seen(request.query.get("clientId"))
             own = overrides.get(key)
             response = await (own or handler)(request)
         finally:

@@ -28,6 +28,9 @@ def parse_args(argv):
                         help="shared weights cache budget, as COMFY_WEIGHTS_CACHE_GIB (0 = off)")
     parser.add_argument("--breaker-probe-s", type=float, default=30.0,
                         help="seconds before an out-of-service GPU is probed, as COMFY_GPU_BREAKER_PROBE_S")
+    parser.add_argument("--session-activity-s", type=float, default=300.0,
+                        help="seconds a browser session's last connect or prompt counts as recent, as "
+                             "COMFY_SESSION_ACTIVITY_S")
     return parser.parse_args(argv)
 
 
@@ -38,7 +41,8 @@ def main(argv=None) -> int:
         options = SimOptions(gpus=args.gpus, exec_ms=args.exec_ms, load_ms=args.load_ms,
                              warmup_ms=args.warmup_ms, output_dir=args.output_dir,
                              weights_cache_gib=args.weights_cache_gib,
-                             breaker_probe_s=args.breaker_probe_s)
+                             breaker_probe_s=args.breaker_probe_s,
+                             session_activity_s=args.session_activity_s)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

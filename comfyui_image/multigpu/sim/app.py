@@ -29,6 +29,8 @@ class SimOptions:
     weights_cache_gib: float = 64.0
     # The image's COMFY_GPU_BREAKER_PROBE_S: seconds before an out-of-service GPU is probed.
     breaker_probe_s: float = 30.0
+    # The image's COMFY_SESSION_ACTIVITY_S: how long a browser session's last connect or prompt counts.
+    session_activity_s: float = 300.0
 
     def __post_init__(self) -> None:
         if not 1 <= self.gpus <= 16:
@@ -38,6 +40,8 @@ class SimOptions:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 0")
         if self.breaker_probe_s <= 0:
             raise ValueError("--breaker-probe-s must be > 0")
+        if self.session_activity_s <= 0:
+            raise ValueError("--session-activity-s must be > 0")
 
 
 def build_sim_app(options: SimOptions) -> "tuple[web.Application, GpuPool, SimExecutor]":
@@ -60,7 +64,8 @@ def build_sim_app(options: SimOptions) -> "tuple[web.Application, GpuPool, SimEx
     pool = GpuPool(executor, options.gpus,
                    settings=PoolSettings(affinity_slack=options.affinity_slack,
                                          breaker_probe_seconds=options.breaker_probe_s,
-                                         breaker_probe_max_seconds=max(600.0, options.breaker_probe_s)),
+                                         breaker_probe_max_seconds=max(600.0, options.breaker_probe_s),
+                                         session_activity_seconds=options.session_activity_s),
                    on_queue_changed=queue_changed)
     pool_ref["pool"] = pool
     if weights_cache is not None:

@@ -55,6 +55,8 @@ def test_scheduler_settings_come_from_the_environment_with_defaults():
     pool = parse({"COMFY_MULTI_GPU_SCHED": "1", "COMFY_GPU_BREAKER_FAULTS": "5",
                   "COMFY_GPU_BREAKER_PROBE_S": "10"}).pool
     assert (pool.breaker_threshold, pool.breaker_probe_seconds) == (5, 10.0)
+    assert parse({"COMFY_MULTI_GPU_SCHED": "1"}).pool.session_activity_seconds == 300.0
+    assert parse({"COMFY_MULTI_GPU_SCHED": "1", "COMFY_SESSION_ACTIVITY_S": "420"}).pool.session_activity_seconds == 420.0
 
 
 @pytest.mark.parametrize("env, message", [
@@ -70,6 +72,7 @@ def test_scheduler_settings_come_from_the_environment_with_defaults():
     ({"COMFY_MULTI_GPU_SCHED": "1", "COMFY_AFFINITY_SLACK": "-0.5"}, "COMFY_AFFINITY_SLACK must be >= 0"),
     ({"COMFY_MULTI_GPU_SCHED": "1", "COMFY_GPU_BREAKER_FAULTS": "-1"}, "COMFY_GPU_BREAKER_FAULTS must be >= 0"),
     ({"COMFY_MULTI_GPU_SCHED": "1", "COMFY_GPU_BREAKER_PROBE_S": "0"}, "COMFY_GPU_BREAKER_PROBE_S must be > 0"),
+    ({"COMFY_MULTI_GPU_SCHED": "1", "COMFY_SESSION_ACTIVITY_S": "0"}, "COMFY_SESSION_ACTIVITY_S must be > 0"),
 ])
 def test_invalid_values_name_the_variable(env, message):
     with pytest.raises(LaunchError, match=message):

@@ -58,4 +58,4 @@ def test_the_runner_package_imports_neither_comfyui_nor_torch_nor_the_multi_gpu_
     assert imported & {"torch", "comfy", "comfy_execution", "multigpu", "folder_paths", "execution"} == set()
     assert imported - {"__future__"} <= {"aiohttp", "boto3", "botocore", "asyncio", "concurrent", "copy", "dataclasses",
                                          "decimal", "enum", "functools", "json", "mimetypes", "os", "posixpath",
-                                         "signal", "socket", "ssl", "sys", "time", "typing", "urllib", "uuid"}
+                                         "re", "signal", "socket", "ssl", "sys", "time", "typing", "urllib", "uuid"}

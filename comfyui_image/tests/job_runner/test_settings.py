@@ -16,6 +16,9 @@ def test_defaults_come_from_the_contract_and_the_interface():
     assert (settings.namespace, settings.pod_selector, settings.pod_port, settings.health_port) == (
         "comfyui", "app.kubernetes.io/name=comfyui", 8188, 8080)
     assert settings.static_pods is None
+    assert (settings.session_activity_seconds, settings.scaling_refresh_seconds, settings.scaling_stale_seconds,
+            settings.deletion_cost_idle_seconds) == (300.0, 5.0, 30.0, 60.0)
+    assert parse_settings(dict(BASE, SESSION_ACTIVITY_SECONDS="420"), C).session_activity_seconds == 420.0
 
 
 def test_comfyui_pods_replaces_discovery():
@@ -36,6 +39,9 @@ def test_comfyui_pods_replaces_discovery():
     ({"HEALTH_PORT": "http"}, "HEALTH_PORT"),
     ({"COMFYUI_PODS": "a=ftp://x"}, "COMFYUI_PODS"),
     ({"COMFYUI_PODS": "a=http://x,a=http://y"}, "unique"),
+    ({"SESSION_ACTIVITY_SECONDS": "0"}, "SESSION_ACTIVITY_SECONDS"),
+    ({"SCALING_STALE_SECONDS": "10"}, "at least 3 x SCALING_REFRESH_SECONDS"),
+    ({"DELETION_COST_IDLE_SECONDS": "-1"}, "DELETION_COST_IDLE_SECONDS"),
 ])
 def test_bad_settings_are_refused_naming_the_variable(change, named):
     with pytest.raises(SettingsError, match=named):
