@@ -209,8 +209,11 @@ function publicEndpointAcknowledgements(publicCidrs: readonly string[]): Acknowl
   ];
 }
 
-/** The CloudFront stack's acknowledgements; CFR2 (no WAF) only arises while the `waf` config key is off. */
-function cloudFrontAcknowledgements(waf: boolean): Acknowledgement[] {
+/**
+ * The CloudFront stack's acknowledgements; CFR2 (no WAF) only arises while the `waf` config key is off, SQS3 only
+ * with the wake queue (autoscaling on).
+ */
+function cloudFrontAcknowledgements(waf: boolean, wake: boolean): Acknowledgement[] {
   const cfr1 = 'CFR1: studios work from anywhere, so no geo restriction by default.';
   const cfr2 = 'CFR2: edge authentication (a CloudFront Function on every request) guards ComfyUI; WAF is an opt-in cost (waf=true).';
   const cfr4 =
@@ -228,6 +231,13 @@ function cloudFrontAcknowledgements(waf: boolean): Acknowledgement[] {
       rules: [LAMBDA_BASIC],
       reason: "AWS CDK's AwsCustomResource singleton (the VPC-origin security group lookup) with the basic Lambda execution policy.",
     },
+    ...(wake
+      ? [{
+          path: 'WakeQueue/Queue',
+          rules: ['AwsSolutions-SQS3'],
+          reason: 'The wake queue is never received from: KEDA reads its depth and each visit expires after 60 s, so no message can fail into a dead-letter queue.',
+        }]
+      : []),
     waf
       ? { path: 'Edge/Distribution', rules: ['AwsSolutions-CFR1', 'AwsSolutions-CFR4'], reason: `${cfr1} ${cfr4}` }
       : { path: 'Edge/Distribution', rules: ['AwsSolutions-CFR1', 'AwsSolutions-CFR2', 'AwsSolutions-CFR4'], reason: `${cfr1} ${cfr2} ${cfr4}` },
@@ -242,6 +252,7 @@ export function acknowledgeNagFindings(stacks: AppStacks): void {
   applyAcknowledgements(stacks.modelsSync, modelsSyncAcknowledgements(config));
   if (stacks.jobs) applyAcknowledgements(stacks.jobs, jobsAcknowledgements(config));
   if (stacks.cloudFrontEntry) {
-    applyAcknowledgements(stacks.cloudFrontEntry, cloudFrontAcknowledgements(stacks.edgeWebAcl !== undefined));
+    const wake = stacks.cloudFrontEntry.wakeQueue !== undefined;
+    applyAcknowledgements(stacks.cloudFrontEntry, cloudFrontAcknowledgements(stacks.edgeWebAcl !== undefined, wake));
   }
 }

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { invokeWorkflow } from './comfyui/invoke-workflow';
+import { DEFAULT_WAKE_TIMEOUT_MS } from './comfyui/wait-for-gpus';
 import { EndpointOptions, resolveUrl, withEndpointOptions } from './comfyui/endpoint-options';
 import { collect, integerIn, secondsAsMs } from './option-parsers';
 import { statusLog } from './progress';
@@ -14,6 +15,7 @@ interface InvokeFlags extends EndpointOptions {
   ckpt?: string;
   set?: string[];
   timeout: number;
+  wakeTimeout: number;
   download: boolean;
   previews: boolean;
   json: boolean;
@@ -35,6 +37,11 @@ export function registerInvokeCommand(program: Command): void {
     .option('--ckpt <name>', 'every literal ckpt_name input, e.g. sd_xl_base_1.0.safetensors')
     .option('--set <Class.input=value>', 'set an input on every node of a class (repeatable), e.g. EmptyLatentImage.width=1024', collect)
     .addOption(new Option('--timeout <seconds>', 'give up waiting after this long (the prompt keeps running)').default(600_000, '600').argParser(secondsAsMs))
+    .addOption(
+      new Option('--wake-timeout <seconds>', 'with no GPU running (autoscaling from zero), wait this long for one to start before giving up')
+        .default(DEFAULT_WAKE_TIMEOUT_MS, String(DEFAULT_WAKE_TIMEOUT_MS / 1000))
+        .argParser(secondsAsMs),
+    )
     .option('--no-download', 'do not download the outputs')
     .option('--previews', 'also download temporary outputs (PreviewImage)', false)
     .option('--json', 'print a JSON summary instead of the file paths', false)
@@ -46,7 +53,9 @@ Examples:
   COMFYUI_TOKEN=alice.xxxx comfyctl invoke workflow_api.json --gpu 2 --out renders/
   comfyctl invoke workflow_api.json --set EmptyLatentImage.width=1024 --set EmptyLatentImage.height=1024
 
-Outputs are saved under --out with ComfyUI's file names; their paths are printed one per line.`)
+Outputs are saved under --out with ComfyUI's file names; their paths are printed one per line.
+With autoscaling, a deployment with no GPU running answers "GPUs starting" (503) at first: invoke waits, printing
+progress, up to --wake-timeout, then queues the prompt.`)
     .action(async (workflow: string, flags: InvokeFlags) => {
       const log = statusLog(flags.quiet);
       const result = await invokeWorkflow({
@@ -57,6 +66,7 @@ Outputs are saved under --out with ComfyUI's file names; their paths are printed
         download: flags.download,
         previews: flags.previews,
         timeoutMs: flags.timeout,
+        wakeTimeoutMs: flags.wakeTimeout,
         quiet: flags.quiet,
         log,
       });

@@ -3,6 +3,15 @@ import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import { Construct } from 'constructs';
 import { readViewerAuthSource } from '../edge/viewer-auth-source';
 
+export interface EdgeAuthProps {
+  /**
+   * The ALB's and the wake page's origin ids (EdgeDistribution): after authentication, a GET or HEAD outside the
+   * jobs API that the ALB answers 502/503/504 (no pod ready) fails over to the wake page (docs/scaling-design.md
+   * section 4). @default none: autoscaling off, every request goes to its behaviour's origin
+   */
+  readonly wakeOriginIds?: readonly [string, string];
+}
+
 /**
  * Authentication at the edge: a CloudFront KeyValueStore of users (salted hashes of their tokens, written by
  * `comfyctl users`) and the viewer-request CloudFront Function that checks every request against it before
@@ -81,7 +90,7 @@ export class EdgeAuth extends Construct {
   /** Runs on every viewer request of every behaviour. */
   readonly viewerRequestFunction: cloudfront.Function;
 
-  constructor(scope: Construct, id: string) {
+  constructor(scope: Construct, id: string, props: EdgeAuthProps = {}) {
     super(scope, id);
     this.usersStore = new cloudfront.KeyValueStore(this, 'UsersStore', {
       // Store names are unique per account across regions, like function names (which CDK prefixes with the
@@ -91,7 +100,7 @@ export class EdgeAuth extends Construct {
     });
     this.viewerRequestFunction = new cloudfront.Function(this, 'ViewerAuth', {
       comment: 'ComfyUI: authenticate every viewer request against the users store',
-      code: cloudfront.FunctionCode.fromInline(readViewerAuthSource()),
+      code: cloudfront.FunctionCode.fromInline(readViewerAuthSource({ wakeOriginIds: props.wakeOriginIds })),
       runtime: cloudfront.FunctionRuntime.JS_2_0,
       keyValueStore: this.usersStore,
     });

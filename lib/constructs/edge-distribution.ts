@@ -26,7 +26,25 @@ export interface EdgeDistributionProps {
    * control. @default no jobs behaviour
    */
   readonly jobsApiUrl?: lambda.IFunctionUrl;
+  /**
+   * The wake page's function URL (AuthType AWS_IAM, WakeFunction), an origin with id WAKE_ORIGIN_ID behind an origin
+   * access control: the secondary of the origin group the viewer-request function makes for GET/HEAD while
+   * autoscaling is on (its wakeOriginIds must be WAKE_ORIGIN_IDS). @default no wake page
+   */
+  readonly wakeUrl?: lambda.IFunctionUrl;
 }
+
+/** The ALB's origin id: fixed, so the viewer-request function can name it in an origin group. */
+export const ALB_ORIGIN_ID = 'comfyui-alb';
+/** The wake page's origin id. */
+export const WAKE_ORIGIN_ID = 'comfyui-wake';
+/** Primary and secondary of the function-made origin group, in that order. */
+export const WAKE_ORIGIN_IDS = [ALB_ORIGIN_ID, WAKE_ORIGIN_ID] as const;
+/**
+ * The wake page's own behaviour (GET/HEAD): a distribution holds only origins some behaviour uses, so this one puts
+ * the wake origin in it; opened directly it shows the page and counts a visit, behind the same authentication.
+ */
+export const WAKE_PATH_PATTERN = '/comfyui-wake';
 
 /**
  * How long CloudFront waits for the origin (first byte, and between packets), and how long it keeps an idle
@@ -62,19 +80,30 @@ export class EdgeDistribution extends Construct {
       httpPort: ALB_LISTENER_PORT,
     });
     const origin = origins.VpcOrigin.withVpcOrigin(this.vpcOrigin, {
+      originId: ALB_ORIGIN_ID,
       readTimeout: Duration.seconds(ORIGIN_TIMEOUT_SECONDS),
       keepaliveTimeout: Duration.seconds(ORIGIN_TIMEOUT_SECONDS),
     });
 
     const headers = new EdgeResponseHeaders(this, 'ResponseHeaders');
+    // With the wake page, one behaviour's request may go to the ALB or, failed over, to a Lambda URL, which must not
+    // get the viewer's Host (its signature would not match); one policy serves both, so no ALB behaviour forwards
+    // Host then: AllViewerExceptHostHeader is "designed for use with ... Lambda function URL origins"
+    // (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-origin-request-policies.html).
+    // The ALB then sees its own name as Host: no listener rule matches on Host, and ComfyUI's Origin check only
+    // applies to loopback hosts (server.py create_origin_only_middleware).
+    const albRequestPolicy = props.wakeUrl
+      ? cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER
+      : cloudfront.OriginRequestPolicy.ALL_VIEWER;
     const behaviour = (
       responseHeadersPolicy: cloudfront.IResponseHeadersPolicy,
       target: cloudfront.IOrigin = origin,
-      originRequestPolicy = cloudfront.OriginRequestPolicy.ALL_VIEWER,
+      originRequestPolicy = albRequestPolicy,
+      allowedMethods = cloudfront.AllowedMethods.ALLOW_ALL,
     ): cloudfront.BehaviorOptions => ({
       origin: target,
       viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
-      allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
+      allowedMethods,
       cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
       originRequestPolicy,
       responseHeadersPolicy,
@@ -94,12 +123,21 @@ export class EdgeDistribution extends Construct {
       cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
     );
 
+    // The wake page: GET and HEAD only (what an origin group fails over), signed like the jobs API.
+    const wakePage = (url: lambda.IFunctionUrl) => behaviour(
+      headers.ui,
+      origins.FunctionUrlOrigin.withOriginAccessControl(url, { originId: WAKE_ORIGIN_ID }),
+      cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+      cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+    );
+
     this.distribution = new cloudfront.Distribution(this, 'Distribution', {
       comment: 'ComfyUI',
       defaultBehavior: behaviour(headers.ui),
       additionalBehaviors: {
         ...Object.fromEntries(USER_FILE_PATH_PATTERNS.map((pattern) => [pattern, behaviour(headers.userFiles)])),
         ...(props.jobsApiUrl ? { [JOBS_API_PATH_PATTERN]: jobsApi(props.jobsApiUrl) } : {}),
+        ...(props.wakeUrl ? { [WAKE_PATH_PATTERN]: wakePage(props.wakeUrl) } : {}),
       },
       webAclId: props.webAclArn,
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
@@ -110,7 +148,8 @@ export class EdgeDistribution extends Construct {
       logBucket: createLogBucket(this, 'AccessLogs', props.dataRemovalPolicy, { aclWritable: true }),
       logFilePrefix: 'cloudfront/',
     });
-    if (props.jobsApiUrl) allowInvokeThroughUrl(this, props.jobsApiUrl, this.distribution);
+    if (props.jobsApiUrl) allowInvokeThroughUrl(this, 'JobsApiInvokeThroughUrl', props.jobsApiUrl, this.distribution);
+    if (props.wakeUrl) allowInvokeThroughUrl(this, 'WakeInvokeThroughUrl', props.wakeUrl, this.distribution);
   }
 }
 
@@ -121,8 +160,8 @@ export class EdgeDistribution extends Construct {
  * (aws/aws-cdk#35872), and CloudFront would get 403 from the URL. This adds the second, for this distribution only
  * and only through the URL (lambda:InvokedViaFunctionUrl), so it grants no direct Invoke.
  */
-function allowInvokeThroughUrl(scope: Construct, url: lambda.IFunctionUrl, distribution: cloudfront.IDistribution): void {
-  new lambda.CfnPermission(scope, 'JobsApiInvokeThroughUrl', {
+function allowInvokeThroughUrl(scope: Construct, id: string, url: lambda.IFunctionUrl, distribution: cloudfront.IDistribution): void {
+  new lambda.CfnPermission(scope, id, {
     action: 'lambda:InvokeFunction',
     principal: 'cloudfront.amazonaws.com',
     functionName: url.functionArn,

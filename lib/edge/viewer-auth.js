@@ -1,5 +1,5 @@
-// ComfyUI edge authentication, a cloudfront-js-2.0 viewer-request function. What it accepts and answers, and
-// why: lib/constructs/edge-auth.ts (comments count toward the 10 KB limit). Store formats: lib/edge/credentials.ts.
+// ComfyUI edge auth, a cloudfront-js-2.0 viewer-request function. Why: lib/constructs/edge-auth.ts (comments
+// count toward the 10 KB limit). Store formats: lib/edge/credentials.ts.
 import cf from 'cloudfront';
 import crypto from 'crypto';
 
@@ -21,9 +21,11 @@ const SAFE_METHOD = /^(GET|HEAD|OPTIONS)$/;
 const IDENTITY = 'x-comfyui-user'; // lib/jobs/contract.ts names these two; a test ties them
 const JOBS_API = '/render-api/';
 const PAYLOAD = 'x-amz-content-sha256';
+// [ALB, wake] origin ids with autoscaling, else null: set at synth (viewer-auth-source.ts).
+const WAKE = null;
 // A percent-encoded unreserved character: ComfyUI decodes it (/%76iew is /view), missing the /view behaviour.
 const ENCODED_UNRESERVED = /%(2[de]|3[0-9]|[46][1-9a-f]|[57][0-9a]|5f|7e)/i;
-// A valid credential is under 120 characters; longer input is refused before any parsing.
+// A valid credential is under 120 characters; longer input is refused unparsed.
 const MAX_LENGTH = 256;
 
 function answer(statusCode, description) {
@@ -36,7 +38,7 @@ function deny() {
   return response;
 }
 
-// Standard base64 to text; null unless every decoded byte is printable ASCII (all a credential holds).
+// Base64 to text; null unless every byte is printable ASCII (all a credential holds).
 function decodeBase64(text) {
   if (text.length % 4 !== 0 || !BASE64.test(text)) return null;
   let out = '';
@@ -55,14 +57,14 @@ function decodeBase64(text) {
   return out;
 }
 
-// The one value of a header or cookie; null when it is repeated (ambiguous) or oversized.
+// A field's one value; null when repeated (ambiguous) or oversized.
 function single(field) {
   if (field.multiValue && field.multiValue.length > 1) return null;
   const value = field.value;
   return typeof value === 'string' && value.length <= MAX_LENGTH ? value : null;
 }
 
-// What the Authorization header presents: undefined when absent, null when unusable.
+// What Authorization presents: undefined when absent, null when unusable.
 function fromHeader(headers) {
   if (!headers.authorization) return undefined;
   const value = single(headers.authorization);
@@ -75,7 +77,7 @@ function fromHeader(headers) {
   return { kind: 'basic', user: pair.slice(0, colon), token: pair.slice(colon + 1) };
 }
 
-// An optional header's one value: undefined when absent, null when unusable.
+// An optional header's one value (undefined: absent, null: unusable).
 function optional(headers, name) {
   return headers[name] ? single(headers[name]) : undefined;
 }
@@ -91,13 +93,13 @@ function sameOrigin(headers) {
     && (origin === undefined || origin.toLowerCase() === 'https://' + host.toLowerCase());
 }
 
-// A write or WebSocket upgrade on a credential the browser attached itself (not Bearer) from another site.
+// A write or WebSocket upgrade from another site on a credential the browser attached itself.
 function crossSite(request, presented) {
   return presented.kind !== 'bearer' && (!SAFE_METHOD.test(request.method) || !!request.headers.upgrade)
     && !sameOrigin(request.headers);
 }
 
-// The session cookie; undefined if absent, repeated or not a session (such as a token, set before sessions).
+// The session cookie; undefined if absent, repeated or not a session (such as an old token).
 function fromCookie(cookies) {
   const match = cookies[COOKIE] ? SESSION.exec(single(cookies[COOKIE]) || '') : null;
   return match ? { kind: 'cookie', user: match[1], expiry: match[2], mac: match[3] } : undefined;
@@ -110,7 +112,7 @@ function parseToken(token) {
   return dot > 0 && USER.test(user) && SECRET.test(secret) ? { user: user, secret: secret } : null;
 }
 
-// Compares every character whatever the first difference, so timing does not reveal a prefix.
+// Compares every character, so timing does not reveal a prefix.
 function sameText(a, b) {
   if (a.length !== b.length) return false;
   let diff = 0;
@@ -118,7 +120,7 @@ function sameText(a, b) {
   return diff === 0;
 }
 
-// The user's stored value split at `$` ([1] salt, [2] hash); null if unknown (get() throws), unreadable or not v1.
+// The user's stored value split at `$` ([1] salt, [2] hash); null if unknown, unreadable or not v1.
 async function record(user) {
   let stored;
   try {
@@ -154,7 +156,7 @@ function validSession(session, parts, key) {
     && sameText(sign(key, session.user, session.expiry, parts), session.mac);
 }
 
-// A Basic navigation to the UI (`/`, query-less) gets a session through a redirect to `/`, a fixed Location.
+// A Basic navigation to the UI (`/`, query-less) gets a session by a redirect to `/` (fixed Location).
 function wantsSession(request, presented) {
   const mode = request.headers['sec-fetch-mode'];
   return presented.kind === 'basic' && request.method === 'GET' && request.uri === '/' && !request.headers.upgrade
@@ -177,7 +179,7 @@ async function authenticate(request) {
   request.querystring = request.querystring || {};
   const header = fromHeader(request.headers);
   const session = fromCookie(request.cookies);
-  // An Authorization header decides alone: a stale cookie never overrides what the client sent.
+  // An Authorization header decides alone: a stale cookie never overrides it.
   const presented = header !== undefined ? header : session;
   if (!presented) return deny();
   let user = presented.user;
@@ -213,6 +215,10 @@ async function authenticate(request) {
   delete request.headers.authorization;
   delete request.cookies[COOKIE];
   delete request.cookies[OLD_COOKIE];
+  // No pod: the ALB's 5xx (or no connection) fails over to the wake page.
+  if (WAKE && /^(GET|HEAD)$/.test(request.method) && !request.headers.upgrade && request.uri.indexOf(JOBS_API) !== 0) {
+    cf.createRequestOriginGroup({ originIds: WAKE, failoverCriteria: { statusCodes: [502, 503, 504] } });
+  }
   return request;
 }
 

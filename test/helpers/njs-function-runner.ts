@@ -18,6 +18,8 @@ const INSTALL_SCRIPT = 'scripts/njs.sh';
 /** What the harness reports for one vector: the handler's answers, or why they could not be had. */
 export interface NjsVectorResult {
   responses?: any[];
+  /** Per event, the origin groups it asked for (cf.createRequestOriginGroup's arguments). */
+  originGroups?: unknown[][];
   error?: string;
 }
 

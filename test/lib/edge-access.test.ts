@@ -8,6 +8,7 @@ import {
   USER_FILE_PATH_PATTERNS,
 } from '../../lib/constructs/edge-response-headers';
 import { COMMON_RULES_COUNTED } from '../../lib/constructs/edge-web-acl';
+import { WAKE_ORIGIN_IDS, WAKE_PATH_PATTERN } from '../../lib/constructs/edge-distribution';
 import { readViewerAuthSource } from '../../lib/edge/viewer-auth-source';
 import { JOBS_API_PATH_PATTERN } from '../../lib/jobs/contract';
 import { EDGE_WEB_ACL_STACK_NAME, OUTPUT_KEYS, STACK_NAMES } from '../../lib/names';
@@ -66,10 +67,11 @@ describe('with the default config, nothing reaches ComfyUI without credentials',
   test('the path behaviours are exactly the user-file paths, and each is the default behaviour but for its headers', () => {
     const config = distributionConfig(app);
     const paths = (config.CacheBehaviors ?? []).map((b: any) => b.PathPattern);
-    // The jobs API's behaviour goes to its own origin (test/lib/jobs-edge.test.ts checks it).
-    expect(paths).toEqual([...USER_FILE_PATH_PATTERNS, JOBS_API_PATH_PATTERN]);
+    // The jobs API's and the wake page's behaviours go to their own origins (jobs-edge and edge-wake tests check them).
+    const ownOrigins = [JOBS_API_PATH_PATTERN, WAKE_PATH_PATTERN];
+    expect(paths).toEqual([...USER_FILE_PATH_PATTERNS, ...ownOrigins]);
     const { ResponseHeadersPolicyId: uiPolicy, ...defaults } = config.DefaultCacheBehavior;
-    for (const { PathPattern, ResponseHeadersPolicyId, ...rest } of config.CacheBehaviors.filter((b: any) => b.PathPattern !== JOBS_API_PATH_PATTERN)) {
+    for (const { PathPattern, ResponseHeadersPolicyId, ...rest } of config.CacheBehaviors.filter((b: any) => !ownOrigins.includes(b.PathPattern))) {
       // Same origin, HTTPS redirect, all methods, no caching, every viewer header forwarded, the same function.
       expect(rest, PathPattern).toEqual(defaults);
       expect(ResponseHeadersPolicyId, PathPattern).not.toEqual(uiPolicy);
@@ -120,10 +122,10 @@ describe('with the default config, nothing reaches ComfyUI without credentials',
     }
   });
 
-  test('the function is the tested source on runtime 2.0, published, reading the users store', () => {
+  test('the function is the tested source on runtime 2.0 (with the wake origins: autoscaling is on by default), published, reading the users store', () => {
     const [fn] = Object.values(cloudFront(app).findResources('AWS::CloudFront::Function'));
     const [storeId] = Object.keys(cloudFront(app).findResources('AWS::CloudFront::KeyValueStore'));
-    expect(fn.Properties.FunctionCode).toBe(readViewerAuthSource());
+    expect(fn.Properties.FunctionCode).toBe(readViewerAuthSource({ wakeOriginIds: WAKE_ORIGIN_IDS }));
     expect(fn.Properties.AutoPublish).toBe(true);
     expect(fn.Properties.FunctionConfig).toMatchObject({
       Runtime: 'cloudfront-js-2.0',
@@ -131,10 +133,10 @@ describe('with the default config, nothing reaches ComfyUI without credentials',
     });
   });
 
-  test("the origins are the VPC origin of the internal ALB and the jobs API's function URL, signed by an origin access control", () => {
+  test("the origins are the VPC origin of the internal ALB and the jobs API's and wake page's function URLs, signed by an origin access control", () => {
     const config = distributionConfig(app);
-    const origins = config.Origins;
-    expect(origins).toHaveLength(2);
+    const origins = config.Origins.filter((o: any) => o.Id !== WAKE_ORIGIN_IDS[1]);
+    expect(config.Origins).toHaveLength(3);
     const [alb] = origins.filter((o: any) => o.Id === config.DefaultCacheBehavior.TargetOriginId);
     expect(alb.VpcOriginConfig).toBeDefined();
     expect(alb.CustomOriginConfig).toBeUndefined();
@@ -251,7 +253,7 @@ describe('waf=true', () => {
     // The distribution (us-west-2 stack) reads the ACL's ARN from the SSM parameter CDK writes for it.
     expect(JSON.stringify(distributionConfig(app).WebACLId)).toMatch(/ExportsReader.*\/cdk\/exports\/CloudFrontEntry\//);
     expect(behaviours(app).every((b) => b.FunctionAssociations?.length === 1)).toBe(true);
-    expect(app.nagViolations).toEqual([]);
+    expect(app.nagViolations, JSON.stringify(app.nagViolations)).toEqual([]);
   });
 
   test('in us-east-1 the web ACL stack is a plain same-region dependency', async () => {

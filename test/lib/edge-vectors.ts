@@ -2,6 +2,7 @@ import * as nodeCrypto from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { issueCredential, parseStoredCredential, userKey } from '../../lib/edge/credentials';
 import { issueSessionKey, parseSessionKey, SESSION_KEY_NAME } from '../../lib/edge/session-key';
+import { WAKE_ORIGIN_IDS } from '../../lib/constructs/edge-distribution';
 import { IDENTITY_HEADER, JOBS_API_PREFIX } from '../../lib/jobs/contract';
 
 /** What CloudFront's origin access control needs on a POST or PUT to a Lambda function URL (docs/jobs.md). */
@@ -27,12 +28,26 @@ export interface ViewerAuthVector {
   readonly name: string;
   readonly store: KvsState;
   readonly events: readonly unknown[];
-  /** Asserts on the handler's answers, one per event, in order (the count is checked before). */
-  check(responses: any[]): void;
+  /**
+   * Run the function as deployed with autoscaling on: its wake origins filled in (WAKE_ORIGIN_IDS), so it may ask
+   * for an origin group. Otherwise the file as it is, autoscaling off.
+   */
+  readonly wake: boolean;
+  /**
+   * Asserts on the handler's answers, one per event, in order (the count is checked before), and on the origin
+   * groups each event asked for (cf.createRequestOriginGroup's arguments, in call order).
+   */
+  check(responses: any[], originGroups: any[][]): void;
+}
+
+/** What running a vector gives: the answers and, per event, the origin groups asked for. */
+export interface VectorRun {
+  responses: any[];
+  originGroups: any[][];
 }
 
 /** Runs one vector's events through the handler and returns its answers, in order. */
-export type VectorRunner = (vector: ViewerAuthVector) => Promise<any[]>;
+export type VectorRunner = (vector: ViewerAuthVector) => Promise<VectorRun>;
 
 /** Declares one test per vector, grouped in describe blocks, each running its vector with `run`. */
 export function testViewerAuthVectors(vectors: readonly ViewerAuthVector[], run: VectorRunner): void {
@@ -40,9 +55,10 @@ export function testViewerAuthVectors(vectors: readonly ViewerAuthVector[], run:
     describe(group, () => {
       for (const vector of vectors.filter((v) => v.group === group)) {
         test(vector.name, async () => {
-          const responses = await run(vector);
+          const { responses, originGroups } = await run(vector);
           expect(responses).toHaveLength(vector.events.length);
-          vector.check(responses);
+          expect(originGroups).toHaveLength(vector.events.length);
+          vector.check(responses, originGroups);
         });
       }
     });
@@ -194,7 +210,10 @@ export function viewerAuthVectors(): ViewerAuthVector[] {
   const vectors: ViewerAuthVector[] = [];
   let group = '';
   const vector = (name: string, events: unknown[], check: (responses: any[]) => void, store = aliceStore()) =>
-    vectors.push({ group, name, store, events, check });
+    vectors.push({ group, name, store, events, wake: false, check });
+  /** A vector run with autoscaling on; `check` also sees the origin groups each event asked for. */
+  const wakeVector = (name: string, events: unknown[], check: (responses: any[], groups: any[][]) => void, store = aliceStore()) =>
+    vectors.push({ group, name, store, events, wake: true, check });
 
   group = 'requests without a valid credential are answered 401 with a Basic challenge';
   vector('no credential at all', [viewerRequest()], everyChallenged);
@@ -665,6 +684,97 @@ export function viewerAuthVectors(): ViewerAuthVector[] {
       expectChallenge(anonymous);
     },
   );
+
+  group = 'autoscaling: after authentication, a GET or HEAD fails over from the ALB to the wake page';
+  /** The one origin group the function asks for: the ALB first, the wake page when it answers 502, 503 or 504. */
+  const WAKE_GROUP = { originIds: [...WAKE_ORIGIN_IDS], failoverCriteria: { statusCodes: [502, 503, 504] } };
+  const bearerRead = (request: Partial<Request> = {}) =>
+    viewerRequest({ ...request, headers: { authorization: header(`Bearer ${alice}`), ...request.headers } });
+  const reads: [string, unknown][] = [
+    ['a Bearer GET of the UI', bearerRead()],
+    ['a HEAD', bearerRead({ method: 'HEAD', uri: '/api/system_stats' })],
+    ['a GET of an API path with a query', bearerRead({ uri: '/api/history', querystring: { max_items: { value: '5' } } })],
+    ['a GET of an output (the user-file behaviour)', bearerRead({ uri: '/view', querystring: { filename: { value: 'a.png' } } })],
+    ['a session-cookie GET', viewerRequest({ uri: '/', cookies: cookie() })],
+  ];
+  wakeVector(
+    `GET and HEAD ask for the [ALB, wake] origin group, still forwarded with the identity and without credentials: ${reads.map(([n]) => n).join('; ')}`,
+    reads.map(([, request]) => request),
+    (responses, groups) => {
+      responses.forEach((forwarded, i) => {
+        expect(forwarded.statusCode, reads[i][0]).toBeUndefined();
+        expect(forwarded.headers[IDENTITY_HEADER].value).toBe('alice');
+        expect(forwarded.headers.authorization).toBeUndefined();
+        expect(groups[i], reads[i][0]).toEqual([WAKE_GROUP]);
+      });
+    },
+  );
+  const writes: [string, unknown][] = [
+    ['POST /prompt', bearerRead({ method: 'POST', uri: '/prompt' })],
+    ['PUT', bearerRead({ method: 'PUT', uri: '/userdata/x.json' })],
+    ['PATCH', bearerRead({ method: 'PATCH', uri: '/prompt' })],
+    ['DELETE', bearerRead({ method: 'DELETE', uri: '/api/userdata/x.json' })],
+    ['OPTIONS', bearerRead({ method: 'OPTIONS', uri: '/prompt' })],
+  ];
+  wakeVector(
+    `other methods never get an origin group (CloudFront fails over only GET, HEAD, OPTIONS; a preflight needs no page): ${writes.map(([n]) => n).join('; ')}`,
+    writes.map(([, request]) => request),
+    (responses, groups) => {
+      responses.forEach((forwarded, i) => {
+        expect(forwarded.statusCode, writes[i][0]).toBeUndefined();
+        expect(groups[i], writes[i][0]).toEqual([]);
+      });
+    },
+  );
+  wakeVector(
+    'the jobs API is never failed over: its own 503s and its answers reach the client as they are',
+    [
+      bearerRead({ uri: `${JOBS_API_PREFIX}/jobs` }),
+      bearerRead({ method: 'HEAD', uri: `${JOBS_API_PREFIX}/jobs/j1` }),
+      bearerRead({ uri: JOBS_API_PREFIX.replace(/\/v1$/, '/') }),
+    ],
+    (responses, groups) => {
+      responses.forEach((forwarded) => expect(forwarded.statusCode).toBeUndefined());
+      expect(groups).toEqual([[], [], []]);
+    },
+  );
+  wakeVector(
+    'a WebSocket upgrade (a GET) is never failed over: a Lambda URL cannot answer it, and the page reconnects once ComfyUI is up',
+    [bearerRead({ uri: '/ws', headers: { ...upgrade, authorization: header(`Bearer ${alice}`) } })],
+    ([forwarded], [groups]) => {
+      expect(forwarded.uri).toBe('/ws');
+      expect(groups).toEqual([]);
+    },
+  );
+  wakeVector(
+    'nothing is failed over before authentication succeeds: 401, the session redirect, 403 and 400 answer as without autoscaling',
+    [
+      viewerRequest(),
+      withAuthorization(`Bearer ${wrong}`),
+      viewerRequest({ uri: '/', headers: { authorization: header(basic('alice', alice)), ...navigation } }),
+      viewerRequest({ method: 'POST', uri: '/prompt', headers: withBasic(crossSitePage) }),
+      bearerRead({ uri: '/%76iew' }),
+    ],
+    ([anonymous, wrongSecret, signIn, crossSite, encoded], groups) => {
+      expectChallenge(anonymous);
+      expectChallenge(wrongSecret);
+      expectNewSession(signIn);
+      expectForbidden(crossSite);
+      expect(encoded.statusCode).toBe(400);
+      expect(groups).toEqual([[], [], [], [], []]);
+    },
+  );
+  vectors.push({
+    group,
+    name: 'with autoscaling off (the file as committed), the same GET goes to the ALB alone',
+    store: aliceStore(),
+    events: [bearerRead(), bearerRead({ method: 'HEAD', uri: '/api/system_stats' })],
+    wake: false,
+    check: (responses, groups) => {
+      responses.forEach((forwarded) => expect(forwarded.statusCode).toBeUndefined());
+      expect(groups).toEqual([[], []]);
+    },
+  });
 
   group = 'malformed input is answered 401, never an exception';
   const secret = 'A'.repeat(43);

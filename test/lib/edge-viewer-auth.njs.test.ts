@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vm from 'node:vm';
 import { describe, expect, test } from 'vitest';
+import { WAKE_ORIGIN_IDS } from '../../lib/constructs/edge-distribution';
 import { readViewerAuthSource, VIEWER_AUTH_SOURCE_FILE } from '../../lib/edge/viewer-auth-source';
 import { njsVersion, NjsVectorResult, runVectorsUnderNjs } from '../helpers/njs-function-runner';
 import { testViewerAuthVectors, viewerAuthVectors } from './edge-vectors';
@@ -21,10 +22,25 @@ import { testViewerAuthVectors, viewerAuthVectors } from './edge-vectors';
  * compute-utilization limit, and how CloudFront turns HTTP into the event and the answer back into HTTP.
  */
 const vectors = viewerAuthVectors();
-// One njs run for the whole batch, started by the first test that needs it. A failed run (njs missing, the file not
-// loading) fails every vector's test with njs's message, where a failing beforeAll would report them as skipped.
-let batch: Promise<Map<string, NjsVectorResult>> | undefined;
-const njsResults = () => (batch ??= Promise.resolve().then(() => runVectorsUnderNjs(VIEWER_AUTH_SOURCE_FILE, vectors)));
+
+/** The function as deployed with autoscaling on: the file with its wake line filled in, in a scratch file. */
+function deployedWithWake(): string {
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'njs-wake-')), 'viewer-auth.js');
+  writeFileSync(file, readViewerAuthSource({ wakeOriginIds: WAKE_ORIGIN_IDS }));
+  return file;
+}
+
+// One njs run per variant (the file as is; as deployed with autoscaling), started by the first test that needs it. A
+// failed run (njs missing, the file not loading) fails every vector's test with njs's message, where a failing
+// beforeAll would report them as skipped.
+const batches = new Map<boolean, Promise<Map<string, NjsVectorResult>>>();
+const njsResults = (wake: boolean) => {
+  if (!batches.has(wake)) {
+    batches.set(wake, Promise.resolve().then(() =>
+      runVectorsUnderNjs(wake ? deployedWithWake() : VIEWER_AUTH_SOURCE_FILE, vectors.filter((v) => v.wake === wake))));
+  }
+  return batches.get(wake)!;
+};
 
 describe('the engine is njs, not Node', () => {
   // Valid JavaScript for Node that njs 0.7 refuses at parse time.
@@ -44,8 +60,8 @@ describe('the engine is njs, not Node', () => {
 });
 
 testViewerAuthVectors(vectors, async (vector) => {
-  const result = (await njsResults()).get(vector.name);
+  const result = (await njsResults(vector.wake)).get(vector.name);
   if (!result) throw new Error(`njs returned no result for vector '${vector.name}'`);
-  if (result.error !== undefined || !result.responses) throw new Error(`under njs: ${result.error}`);
-  return result.responses;
+  if (result.error !== undefined || !result.responses || !result.originGroups) throw new Error(`under njs: ${result.error}`);
+  return { responses: result.responses, originGroups: result.originGroups };
 });

@@ -5,6 +5,7 @@ import { ComfyuiClient, ComfyuiEndpoint } from './comfyui-client';
 import { followPrompt } from './follow-prompt';
 import { ProgressSocket } from './progress-socket';
 import { PromptTracker } from './prompt-tracker';
+import { waitForGpus, WaitForGpusOptions } from './wait-for-gpus';
 import { ApiWorkflow, describeNode, loadApiWorkflow } from './workflow';
 import { WorkflowOverrides, applyOverrides } from './workflow-overrides';
 
@@ -18,6 +19,10 @@ export interface InvokeOptions {
   /** Also download `temp` outputs (PreviewImage); by default only saved outputs. */
   readonly previews: boolean;
   readonly timeoutMs: number;
+  /** How long to wait for GPUs that start from zero before posting (the wake page's 503s). */
+  readonly wakeTimeoutMs: number;
+  /** @default real time (tests pass their own) */
+  readonly clock?: WaitForGpusOptions['clock'];
   readonly quiet: boolean;
   /** Status lines for the user (stderr). */
   readonly log: (line: string) => void;
@@ -38,6 +43,8 @@ export async function invokeWorkflow(options: InvokeOptions): Promise<InvokeResu
   const { workflow, changes } = applyOverrides(loadApiWorkflow(options.workflowFile), options.overrides);
   for (const change of changes) options.log(`override ${change}`);
   const client = new ComfyuiClient(options.endpoint);
+  // A POST never wakes GPUs (only GETs fail over to the wake page): ask first, and wait while they start.
+  await waitForGpus(client, { timeoutMs: options.wakeTimeoutMs, log: options.log, clock: options.clock });
   const clientId = randomUUID();
   const started = Date.now();
 

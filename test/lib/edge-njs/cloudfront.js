@@ -7,4 +7,6 @@
 // function's top level has finished.
 import harness from 'vector-harness.js';
 
-export default { kvs: harness.kvs };
+// createRequestOriginGroup records what the function asks for (runtime 2.0's helper, DeveloperGuide/
+// helper-functions-origin-modification.html); the vectors check it.
+export default { kvs: harness.kvs, createRequestOriginGroup: harness.createRequestOriginGroup };

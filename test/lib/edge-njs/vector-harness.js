@@ -19,15 +19,26 @@ function kvs(id) {
   };
 }
 
-// The function's events in order, each awaited before the next, all against the vector's store.
+// The origin groups the event being run asked for, as given to cf.createRequestOriginGroup (deep copies).
+var originGroups = [];
+
+function createRequestOriginGroup(group) {
+  originGroups.push(JSON.parse(JSON.stringify(group)));
+}
+
+// The function's events in order, each awaited before the next, all against the vector's store; with each answer,
+// the origin groups its event asked for.
 async function runVector(handler, vector) {
   store = vector.store;
   var responses = [];
+  var groups = [];
   for (var i = 0; i < vector.events.length; i++) {
+    originGroups = [];
     var response = await handler(vector.events[i]); // njs 0.7 refuses `await` in arguments (it crashes in a loop)
     responses.push(response);
+    groups.push(originGroups);
   }
-  return responses;
+  return { responses: responses, originGroups: groups };
 }
 
 async function runVectors() {
@@ -39,8 +50,7 @@ async function runVectors() {
   var results = {};
   for (var i = 0; i < vectors.length; i++) {
     try {
-      var responses = await runVector(handler, vectors[i]);
-      results[vectors[i].name] = { responses: responses };
+      results[vectors[i].name] = await runVector(handler, vectors[i]);
     } catch (e) {
       results[vectors[i].name] = { error: String(e) };
     }
@@ -52,4 +62,4 @@ async function runVectors() {
 // A rejection here is unhandled: njs prints it and exits non-zero, which the runner reports.
 Promise.resolve().then(runVectors);
 
-export default { kvs: kvs };
+export default { kvs: kvs, createRequestOriginGroup: createRequestOriginGroup };
