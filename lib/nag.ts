@@ -3,6 +3,8 @@ import { AppConfig } from './config';
 import { Acknowledgement, applyAcknowledgements } from './nag-acknowledgement';
 import { JOBS } from './jobs/contract';
 import { defaultTemplatesBucketName, modelSyncLogGroupName, OUTPUTS_KEY_PREFIX } from './names';
+import { prometheusLogGroupName } from './constructs/comfyui-metrics-scraper';
+import { containerInsightsLogGroupPrefix } from './policies/cloudwatch-agent';
 import { POD_NAME_VARIABLE } from './policies/pod-outputs';
 
 // Every cdk-nag acknowledgement of the app, each with its reason; lib/nag-acknowledgement.ts says how a rule
@@ -145,6 +147,28 @@ function clusterAcknowledgements(config: AppConfig): Acknowledgement[] {
       reason: 'Karpenter interruption events are only useful for minutes (5-minute retention); a dead-letter queue would hold stale events.',
     },
     { path: 'ComfyuiLoadBalancer/AccessLogs', rules: ['AwsSolutions-S1'], reason: LOG_BUCKET },
+    ...(config.operations ? cloudWatchAgentAcknowledgements(config) : []),
+  ];
+}
+
+/** The CloudWatch agents' roles (config `operations`): lib/policies/cloudwatch-agent.ts, lib/constructs/comfyui-metrics-scraper.ts. */
+function cloudWatchAgentAcknowledgements(config: AppConfig): Acknowledgement[] {
+  const groups = `arn:<AWS::Partition>:logs:${config.region}:${config.account}:log-group:${containerInsightsLogGroupPrefix(config.clusterName)}*`;
+  const prometheusGroup = `arn:<AWS::Partition>:logs:${config.region}:${config.account}:log-group:${prometheusLogGroupName(config.clusterName)}`;
+  return [
+    {
+      path: 'CloudWatchAgentRole',
+      rules: [wildcard(groups), wildcard(`${groups}:log-stream:*`), wildcard('*')],
+      reason:
+        "CloudWatch agent and Fluent Bit (EKS Pod Identity): create and write this cluster's Container Insights log groups, " +
+        'whose streams they name per node and pod at run time; ec2:DescribeTags and ec2:DescribeVolumes support no ' +
+        'resource-level permission.',
+    },
+    {
+      path: 'ComfyuiMetricsScraper/Role',
+      rules: [wildcard(`${prometheusGroup}:log-stream:*`)],
+      reason: "ComfyUI metrics scraper (EKS Pod Identity): writes the streams, named at run time, of this cluster's one Prometheus log group.",
+    },
   ];
 }
 

@@ -193,8 +193,7 @@ export function modelSyncRunMetrics(clusterName: string) {
 /**
  * Where the multi-GPU `/metrics` series (comfyui_image/multigpu/core/metrics.py) land in CloudWatch once the
  * CloudWatch agent scrapes the ComfyUI pods: the agent's default namespace for Prometheus metrics, with these
- * dimensions (its `metric_declaration`). The scrape configuration is not deployed yet; the dashboard's prompt
- * widgets stay empty until it is.
+ * dimensions (its `metric_declaration`): the ComfyUI metrics scraper (lib/constructs/comfyui-metrics-scraper.ts).
  */
 export const COMFYUI_PROMETHEUS_METRICS = {
   namespace: 'ContainerInsights/Prometheus',
@@ -206,6 +205,15 @@ export const COMFYUI_PROMETHEUS_METRICS = {
    */
   recentSessions: 'comfyui_ws_sessions_recent',
 } as const;
+
+/**
+ * The Amazon CloudWatch Observability add-on's namespace and the service account of its agent and Fluent Bit pods (the
+ * chart's names); the ComfyUI metrics scraper runs there too, and the ComfyUI pods admit it by these names
+ * (manifests/base/metrics-scrape-policy.yaml).
+ */
+export const CLOUDWATCH_OBSERVABILITY_NAMESPACE = 'amazon-cloudwatch';
+export const CLOUDWATCH_AGENT_SERVICE_ACCOUNT = 'cloudwatch-agent';
+export const COMFYUI_METRICS_SCRAPER = 'comfyui-metrics-scraper';
 
 /**
  * The jobs queue's fixed name: KEDA's role in the cluster stack builds its ARN from the name (no cross-stack export),

@@ -16,6 +16,12 @@ interface ManagedAddOnVersions {
   podIdentityAgent: string;
   coreDns: string;
   kubeProxy: string;
+  /**
+   * amazon-cloudwatch-observability (config `operations`): eks-blueprints 1.19.0's map
+   * (dist/addons/cloud-watch-insights/index.js). v5.3.1 is chart 5.3.1 (aws-observability/helm-charts RELEASE_NOTES);
+   * every pin here is v3.1.0 or later, which EKS Pod Identity needs.
+   */
+  cloudwatchObservability: string;
 }
 
 /** EKS managed add-ons, per Kubernetes version. */
@@ -25,18 +31,21 @@ export const MANAGED_ADDON_VERSIONS: Record<KubernetesVersionString, ManagedAddO
     podIdentityAgent: 'v1.3.10-eksbuild.2',
     coreDns: 'v1.12.1-eksbuild.2',
     kubeProxy: 'v1.33.3-eksbuild.4',
+    cloudwatchObservability: 'v4.10.1-eksbuild.1',
   },
   '1.34': {
     vpcCni: 'v1.20.4-eksbuild.2',
     podIdentityAgent: 'v1.3.10-eksbuild.2',
     coreDns: 'v1.12.3-eksbuild.1',
     kubeProxy: 'v1.34.0-eksbuild.2',
+    cloudwatchObservability: 'v4.10.1-eksbuild.1',
   },
   '1.35': {
     vpcCni: 'v1.21.1-eksbuild.1',
     podIdentityAgent: 'v1.3.10-eksbuild.2',
     coreDns: 'v1.13.2-eksbuild.3',
     kubeProxy: 'v1.35.0-eksbuild.2',
+    cloudwatchObservability: 'v5.3.1-eksbuild.1',
   },
 };
 
@@ -62,6 +71,13 @@ export const HELM_CHART_VERSIONS = {
  * instance types. Releases: https://github.com/awslabs/amazon-eks-ami/releases
  */
 export const GPU_NODE_AMI_ALIAS = 'al2023@v20261023';
+
+/**
+ * The CloudWatch agent image of the ComfyUI metrics scraper (lib/constructs/comfyui-metrics-scraper.ts): the agent
+ * the amazon-cloudwatch-observability chart 5.2.2 ships (its values.yaml agent.image.tag), the nearest release to
+ * the v5.3.1 add-on pinned above. https://gallery.ecr.aws/cloudwatch-agent/cloudwatch-agent
+ */
+export const CLOUDWATCH_AGENT_IMAGE = 'public.ecr.aws/cloudwatch-agent/cloudwatch-agent:1.300064.1b1344';
 
 /** Tag of the ComfyUI image in the ECR repository that the manifests run (`npm run render -- --image-tag`). */
 export const COMFYUI_IMAGE_TAG = '0.1.0';

@@ -45,9 +45,10 @@ const total = (search: cloudwatch.SearchExpression, label: string, id: string) =
  * memory per node, node count and failures, node-hours); prompts on the GPUs (queue depth and wait, prompts and
  * failures per minute, CUDA out-of-memory); jobs (backlog, age, dead letters); model sync; functions; CloudFront.
  *
- * The prompt widgets read the multi-GPU `/metrics` series (comfyui_image/multigpu/core/metrics.py) and stay empty
- * until the CloudWatch agent scrapes them (COMFYUI_PROMETHEUS_METRICS); the GPU node widgets need the CloudWatch
- * Observability add-on (Container Insights with enhanced observability).
+ * The prompt widgets read the multi-GPU `/metrics` series (comfyui_image/multigpu/core/metrics.py) that the ComfyUI
+ * metrics scraper sends (COMFYUI_PROMETHEUS_METRICS; stock ComfyUI has no `/metrics`, so they stay empty with it); the
+ * GPU node widgets read the CloudWatch Observability add-on (Container Insights with enhanced observability). Both
+ * come with config `operations` (lib/addons/cloudwatch-observability.ts).
  */
 export class OperationsDashboard extends Construct {
   readonly dashboard: cloudwatch.Dashboard;

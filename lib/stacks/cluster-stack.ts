@@ -3,6 +3,7 @@ import { CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks';
 import { Construct } from 'constructs';
+import { CloudWatchObservabilityAddOn } from '../addons/cloudwatch-observability';
 import { NvidiaDevicePluginAddOn } from '../addons/nvidia-device-plugin';
 import { vpcCniAddOn } from '../addons/vpc-cni';
 import { AppConfig } from '../config';
@@ -103,6 +104,7 @@ export async function buildClusterStack(scope: Construct, id: string, props: Clu
       // No bucket for the driver's own role: the outputs PV uses each pod's credentials (PodOutputsAccess).
       new blueprints.S3CSIDriverAddOn({ version: HELM_CHART_VERSIONS.mountpointS3CsiDriver, bucketNames: [] }),
       new NvidiaDevicePluginAddOn(),
+      ...(config.operations ? [new CloudWatchObservabilityAddOn({ version: versions.cloudwatchObservability, clusterName: config.clusterName })] : []),
     )
     .buildAsync(scope, id, props);
 

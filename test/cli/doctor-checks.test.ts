@@ -1,24 +1,10 @@
 import { describe, expect, test } from 'vitest';
 import { judge } from '../../lib/cli/doctor/all-checks';
-import { CheckVerdict, formatVerdictLine } from '../../lib/cli/doctor/check-verdict';
-import { DoctorFacts } from '../../lib/cli/doctor/doctor-facts';
+import { formatVerdictLine } from '../../lib/cli/doctor/check-verdict';
 import { KubeEvent, KubePod } from '../../lib/cli/doctor/kube-objects';
 import { podTrouble } from '../../lib/cli/doctor/pod-trouble';
 import { GPU_NODE_POOLS, MODELS_READY_TAINT_KEY, STACK_NAMES } from '../../lib/names';
-import { gpuNode, healthyFacts, NOW, readyComfyuiPod, systemNode } from '../helpers/doctor-facts';
-
-/** The verdict of check `name` for `facts`. */
-function verdict(facts: DoctorFacts, name: string): CheckVerdict {
-  const found = judge(facts).find((v) => v.name === name);
-  if (!found) throw new Error(`no check named ${name}`);
-  return found;
-}
-
-/** healthyFacts() with the cluster facts changed. */
-function withCluster(change: Partial<DoctorFacts['cluster']>, facts: Partial<DoctorFacts> = {}): DoctorFacts {
-  const healthy = healthyFacts();
-  return { ...healthy, ...facts, cluster: { ...healthy.cluster, ...change } };
-}
+import { gpuNode, healthyFacts, NOW, readyComfyuiPod, systemNode, verdict, withCluster } from '../helpers/doctor-facts';
 
 const modelsTaint = { key: MODELS_READY_TAINT_KEY, value: 'true', effect: 'NoSchedule' };
 
@@ -31,8 +17,8 @@ describe('doctor verdicts over gathered facts', () => {
   test('a healthy deployment passes every check, each on its own line', () => {
     const verdicts = judge(healthyFacts());
     expect(verdicts.map((v) => [v.name, v.status])).toEqual([
-      'stacks', 'kube-access', 'addons', 'node-class', 'node-pools', 'gpu-nodes', 'model-sync', 'comfyui-pods',
-      'target-health', 'edge-request', 'edge-websocket', 'outputs-bucket', 'sync-dlq', 'sync-failures',
+      'stacks', 'edge-stacks', 'kube-access', 'addons', 'node-class', 'node-pools', 'gpu-nodes', 'model-sync', 'comfyui-pods',
+      'keda', 'job-runner', 'target-health', 'edge-request', 'edge-websocket', 'outputs-bucket', 'sync-dlq', 'jobs-dlq', 'metrics-agents', 'sync-failures',
     ].map((name) => [name, 'PASS']));
     expect(verdicts.map(formatVerdictLine).every((line) => !line.includes('\n'))).toBe(true);
   });

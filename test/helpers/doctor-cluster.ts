@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { COMFYUI_NAMESPACE, GPU_NODE_POOLS, GPU_TAINT_KEY, MODELS_READY_TAINT_KEY } from '../../lib/names';
+import { COMFYUI_SCALED_OBJECT, KEDA_DEPLOYMENTS } from '../../lib/cli/doctor/checks/keda-check';
+import { COMFYUI_NAMESPACE, GPU_NODE_POOLS, GPU_TAINT_KEY, KEDA_NAMESPACE, MODELS_READY_TAINT_KEY } from '../../lib/names';
 import { KubeControlPlane, waitFor } from './kube-control-plane';
 
 /**
@@ -121,7 +122,7 @@ function bindPod(kube: KubeControlPlane, namespace: string, name: string, node: 
 
 /** The kubelet's part: bind each pod not yet Ready (except `leave`) to its node and report it Running and Ready. */
 export function actAsKubelet(kube: KubeControlPlane, leave: (pod: PodItem) => boolean = () => false): void {
-  for (const namespace of ['kube-system', COMFYUI_NAMESPACE]) {
+  for (const namespace of ['kube-system', KEDA_NAMESPACE, COMFYUI_NAMESPACE]) {
     for (const pod of pods(kube, namespace)) {
       if (leave(pod) || pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) continue;
       const node = targetNode(pod);
@@ -184,13 +185,50 @@ export async function seedHealthyCluster(kube: KubeControlPlane): Promise<void> 
     deployment('kube-system', 's3-csi-controller', false),
     deployment(COMFYUI_NAMESPACE, 'comfyui', true),
   ]);
+  await seedKeda(kube);
   await waitForWorkloadsReady(kube, () => actAsKubelet(kube));
 }
 
 /**
+ * KEDA's ScaledObject kind, cut down to what doctor reads (names and status conditions): the served group, version
+ * and names of KEDA's own CRD (keda.sh/v1alpha1 scaledobjects), with its status subresource.
+ */
+const SCALED_OBJECT_CRD = {
+  apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'scaledobjects.keda.sh' },
+  spec: {
+    group: 'keda.sh', scope: 'Namespaced',
+    names: { kind: 'ScaledObject', listKind: 'ScaledObjectList', plural: 'scaledobjects', singular: 'scaledobject', shortNames: ['so'] },
+    versions: [{
+      name: 'v1alpha1', served: true, storage: true, subresources: { status: {} },
+      schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+    }],
+  },
+};
+
+/** KEDA as the chart installs it (operator and metrics API server in `keda`) and the ComfyUI ScaledObject, Ready. */
+async function seedKeda(kube: KubeControlPlane): Promise<void> {
+  apply(kube, [SCALED_OBJECT_CRD, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: KEDA_NAMESPACE } }]);
+  must(kube, ['wait', '--for=condition=Established', '--timeout=120s', 'crd', 'scaledobjects.keda.sh']);
+  apply(kube, [
+    ...KEDA_DEPLOYMENTS.map((name) => deployment(KEDA_NAMESPACE, name, false)),
+    {
+      apiVersion: 'keda.sh/v1alpha1', kind: 'ScaledObject', metadata: { name: COMFYUI_SCALED_OBJECT, namespace: COMFYUI_NAMESPACE },
+      spec: { scaleTargetRef: { name: 'comfyui' }, minReplicaCount: 0, triggers: [{ type: 'aws-sqs-queue', metadata: { queueURL: 'https://sqs/jobs', queueLength: '1' } }] },
+    },
+  ]);
+  patchStatus(kube, ['scaledobject', COMFYUI_SCALED_OBJECT, '-n', COMFYUI_NAMESPACE], {
+    conditions: [condition('Ready', 'True', 'ScaledObject is defined correctly and is ready for scaling'), condition('Active', 'False', 'no demand')],
+  });
+}
+
+/** What KEDA writes when a trigger cannot be read: the ScaledObject stops being Ready. */
+export const SCALER_FAILURE = 'error establishing AWS session: sqs queue not found';
+
+/**
  * Breaks the healthy cluster the ways the issue lists: a GPU node whose sync failed (still carrying the
  * models-not-ready taint), a NodePool not Ready, the Mountpoint node DaemonSet gone, and two more ComfyUI pods: one
- * the scheduler could not place because of that taint, one whose outputs volume does not mount.
+ * the scheduler could not place because of that taint, one whose outputs volume does not mount; and the ComfyUI
+ * ScaledObject not Ready (KEDA cannot read its trigger).
  */
 export async function breakCluster(kube: KubeControlPlane): Promise<void> {
   apply(kube, [gpuNodeObject(STUCK_GPU_NODE, false)]);
@@ -229,4 +267,11 @@ export async function breakCluster(kube: KubeControlPlane): Promise<void> {
     reason: 'FailedMount', type: 'Warning', message: FAILED_MOUNT, firstTimestamp: now, lastTimestamp: now, count: 1,
     source: { component: 'kubelet', host: GPU_NODE.name },
   }]);
+  // And KEDA can no longer read its trigger.
+  patchStatus(kube, ['scaledobject', COMFYUI_SCALED_OBJECT, '-n', COMFYUI_NAMESPACE], {
+    conditions: [
+      { type: 'Ready', status: 'False', reason: 'ScaledObjectCheckFailed', message: SCALER_FAILURE, lastTransitionTime: new Date().toISOString() },
+      condition('Active', 'False', 'no demand'),
+    ],
+  });
 }

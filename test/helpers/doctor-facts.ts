@@ -1,7 +1,10 @@
+import { judge } from '../../lib/cli/doctor/all-checks';
+import { CheckVerdict } from '../../lib/cli/doctor/check-verdict';
 import { DoctorFacts } from '../../lib/cli/doctor/doctor-facts';
 import { KubeNode, KubePod } from '../../lib/cli/doctor/kube-objects';
+import { COMFYUI_SCALED_OBJECT, KEDA_DEPLOYMENTS } from '../../lib/cli/doctor/checks/keda-check';
 import { SYSTEM_ADDONS } from '../../lib/cli/doctor/system-addons';
-import { GPU_NODE_POOLS, GPU_TAINT_KEY, STACK_NAMES } from '../../lib/names';
+import { GPU_NODE_POOLS, GPU_TAINT_KEY, KEDA_NAMESPACE, STACK_NAMES } from '../../lib/names';
 
 /** A fixed clock, so ages and windows in the facts never depend on when the test runs. */
 export const NOW = new Date('2026-11-30T12:00:00Z');
@@ -46,6 +49,7 @@ function healthyWorkloads(nodes: readonly KubeNode[], comfyuiReplicas: number) {
   const deployments = [
     ...SYSTEM_ADDONS.filter((a) => a.kind === 'Deployment').map((a) => ({ metadata: { name: a.name, namespace: a.namespace }, spec: { replicas: 1 }, status: { readyReplicas: 1 } })),
     { metadata: { name: 'comfyui', namespace: 'comfyui' }, spec: { replicas: comfyuiReplicas }, status: { readyReplicas: comfyuiReplicas } },
+    ...KEDA_DEPLOYMENTS.map((name) => ({ metadata: { name, namespace: KEDA_NAMESPACE }, spec: { replicas: 1 }, status: { readyReplicas: 1 } })),
   ];
   return { daemonSets, deployments };
 }
@@ -83,6 +87,7 @@ export function healthyFacts(nodes: readonly KubeNode[] = [systemNode(), gpuNode
       events: { ok: [] },
       nodeClasses: { ok: [{ metadata: { name: 'comfyui-gpu' }, status: { amis: [{ id: 'ami-0123456789abcdef0' }], conditions: ready } }] },
       nodePools: { ok: [{ metadata: { name: GPU_NODE_POOLS[0] }, status: { conditions: ready } }] },
+      scaledObjects: { ok: [{ metadata: { name: COMFYUI_SCALED_OBJECT, namespace: 'comfyui' }, status: { conditions: [...ready, { type: 'Active', status: 'False' }] } }] },
     },
     syncStatuses: { ok: [{ instanceId: 'i-0aaa', result: 'Success', commandId: 'boot-1', lastSync: minutesAgo(50), summary: 'done: 2 downloaded (12.0 GiB), 0 deleted; cache holds 2 objects, 12.0 GiB' }] },
     syncSince: minutesAgo(24 * 60),
@@ -90,5 +95,19 @@ export function healthyFacts(nodes: readonly KubeNode[] = [systemNode(), gpuNode
     edge: { ok: { url: 'https://d111111abcdef8.cloudfront.net/', tokenGiven: true, request: { ok: { status: 200 } }, webSocket: { ok: { opened: true } } } },
     outputsWrite: { ok: { bucket: 'outputs', mode: 'put-delete' } },
     deadLetters: { ok: { queueUrl: 'https://sqs/dlq', messages: 0 } },
+    edgeStacks: { ok: {} },
   };
+}
+
+/** The verdict of check `name` for `facts`. */
+export function verdict(facts: DoctorFacts, name: string): CheckVerdict {
+  const found = judge(facts).find((v) => v.name === name);
+  if (!found) throw new Error(`no check named ${name}`);
+  return found;
+}
+
+/** healthyFacts() with the cluster facts changed. */
+export function withCluster(change: Partial<DoctorFacts['cluster']>, facts: Partial<DoctorFacts> = {}): DoctorFacts {
+  const healthy = healthyFacts();
+  return { ...healthy, ...facts, cluster: { ...healthy.cluster, ...change } };
 }

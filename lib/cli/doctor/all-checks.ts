@@ -1,8 +1,13 @@
 import { checkAddons } from './checks/addons-check';
 import { checkComfyuiPods } from './checks/comfyui-pods-check';
 import { checkEdgeRequest } from './checks/edge-request-check';
+import { checkEdgeStacks } from './checks/edge-stacks-check';
 import { checkEdgeWebSocket } from './checks/edge-websocket-check';
 import { checkGpuNodes } from './checks/gpu-nodes-check';
+import { checkJobRunner } from './checks/job-runner-check';
+import { checkJobsDeadLetters } from './checks/jobs-dlq-check';
+import { checkKeda } from './checks/keda-check';
+import { checkMetricsAgents } from './checks/metrics-agents-check';
 import { checkNodeClass } from './checks/node-class-check';
 import { checkNodePools } from './checks/node-pools-check';
 import { checkOutputsWritable } from './checks/outputs-bucket-check';
@@ -18,6 +23,7 @@ import { DoctorFacts } from './doctor-facts';
 /** doctor's checks from the outside in: what a request passes through, then what feeds the nodes. */
 export const ALL_CHECKS: readonly ((facts: DoctorFacts) => CheckVerdict)[] = [
   checkStacks,
+  checkEdgeStacks,
   checkKubeAccess,
   checkAddons,
   checkNodeClass,
@@ -25,11 +31,15 @@ export const ALL_CHECKS: readonly ((facts: DoctorFacts) => CheckVerdict)[] = [
   checkGpuNodes,
   checkModelSync,
   checkComfyuiPods,
+  checkKeda,
+  checkJobRunner,
   checkTargetHealth,
   checkEdgeRequest,
   checkEdgeWebSocket,
   checkOutputsWritable,
   checkSyncDeadLetters,
+  checkJobsDeadLetters,
+  checkMetricsAgents,
   checkRecentSyncFailures,
 ];
 

@@ -21,7 +21,7 @@ const ONE_DAY_MS = 86_400_000;
 export function registerDoctorCommand(program: Command): void {
   withEndpointOptions(program
     .command('doctor')
-    .description('check a live deployment from the outside in: stacks, kubectl, add-ons, Karpenter, GPU nodes and their model sync, ComfyUI pods, ALB targets, CloudFront, outputs bucket, sync DLQ')
+    .description('check a live deployment from the outside in: stacks (us-east-1 too), kubectl, add-ons, Karpenter, GPU nodes and their model sync, ComfyUI pods, KEDA, the job runner, ALB targets, CloudFront, outputs bucket, sync and jobs DLQs, the dashboard\'s metrics agents')
     .option('--region <region>', 'AWS region (default: the deployed region from --outputs, else AWS_REGION)')
     .addOption(new Option('--endpoint-url <url>', 'AWS endpoint override, e.g. a local emulator').env('COMFYCTL_AWS_ENDPOINT_URL'))
     .addOption(new Option('--kubectl <path>', 'kubectl binary').env('COMFYCTL_KUBECTL').default('kubectl'))

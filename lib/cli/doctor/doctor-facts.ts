@@ -1,6 +1,6 @@
 import { SourceAnswer } from '../models/sync-report-sources';
 import { NodeSyncStatus } from '../models/sync-report';
-import { KarpenterObject, KubeDaemonSet, KubeDeployment, KubeEvent, KubeNode, KubePod } from './kube-objects';
+import { KarpenterObject, KubeDaemonSet, KubeDeployment, KubeEvent, KubeNode, KubePod, KubeScaledObject } from './kube-objects';
 
 /** `cdk-outputs.json` as `cdk deploy --outputs-file` writes it: stack name -> output name -> value. */
 export type OutputsDocument = Record<string, Record<string, unknown>>;
@@ -16,6 +16,8 @@ export interface ClusterFacts {
   readonly events: SourceAnswer<readonly KubeEvent[]>;
   readonly nodeClasses: SourceAnswer<readonly KarpenterObject[]>;
   readonly nodePools: SourceAnswer<readonly KarpenterObject[]>;
+  /** KEDA ScaledObjects of the ComfyUI namespace (an error when KEDA's CRDs are not installed). */
+  readonly scaledObjects: SourceAnswer<readonly KubeScaledObject[]>;
 }
 
 /** `kubectl auth can-i '*' '*'`: yes, no, or why kubectl could not ask; and the context it asked through. */
@@ -72,4 +74,8 @@ export interface DoctorFacts {
   readonly outputsWrite: SourceAnswer<OutputsWriteFact>;
   /** The model-sync queue's dead-letter queue, found through the queue's redrive policy. */
   readonly deadLetters: SourceAnswer<{ readonly queueUrl: string; readonly messages: number }>;
+  /** The jobs queue's dead-letter queue, found the same way; absent when the outputs file has no jobs queue (jobs off). */
+  readonly jobsDeadLetters?: SourceAnswer<{ readonly queueUrl: string; readonly messages: number }>;
+  /** CloudFormation StackStatus of the us-east-1 stacks (CloudFront's alarm, the web ACL); absent: not there. */
+  readonly edgeStacks: SourceAnswer<Readonly<Record<string, string>>>;
 }

@@ -5,7 +5,7 @@ import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balan
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { modelSyncLogGroupName, OUTPUT_KEYS, STACK_NAMES } from '../../names';
+import { EDGE_WEB_ACL_STACK_NAME, modelSyncLogGroupName, OUTPUT_KEYS, STACK_NAMES } from '../../names';
 import { AwsOptions, awsClientConfig } from '../aws-options';
 import { nodeStatuses } from '../models/sync-report';
 import { readLogReports, readSsmInvocations, SourceAnswer } from '../models/sync-report-sources';
@@ -34,6 +34,8 @@ function readOutputsDocument(file: string): SourceAnswer<OutputsDocument> {
   }
 }
 
+const US_EAST_1 = 'us-east-1';
+
 /** A source that cannot be asked because the outputs file lacks what names it. */
 const lacking = (file: string, stack: string, key: string) => Promise.resolve({ error: `${file} has no ${stack}.${key}` });
 
@@ -54,8 +56,11 @@ export async function gatherFacts(options: GatherOptions, now = new Date()): Pro
   const logGroup = output(STACK_NAMES.modelsSync, OUTPUT_KEYS.modelSyncLogGroupName) ?? (cluster ? modelSyncLogGroupName(cluster) : undefined);
   const url = options.url ?? output(STACK_NAMES.cloudFrontEntry, OUTPUT_KEYS.cloudFrontUrl);
   const file = options.outputs;
+  const jobsQueueUrl = output(STACK_NAMES.jobs, OUTPUT_KEYS.jobsQueueUrl);
+  // CloudFront takes web ACLs, and keeps its metrics (so its alarm), in us-east-1 only.
+  const edgeRegion = { region: US_EAST_1, endpoint };
 
-  const [stacks, kubeAccess, clusterFacts, ssm, logs, targetHealth, edge, outputsWrite, deadLetters] = await Promise.all([
+  const [stacks, kubeAccess, clusterFacts, ssm, logs, targetHealth, edge, outputsWrite, deadLetters, jobsDeadLetters, edgeStacks] = await Promise.all([
     readStackStatuses(new CloudFormationClient(aws), Object.values(STACK_NAMES)),
     readKubeAccess(options),
     readClusterFacts(options),
@@ -65,6 +70,8 @@ export async function gatherFacts(options: GatherOptions, now = new Date()): Pro
     url ? readEdgeFacts(url, options.token).then((ok) => ({ ok })) : lacking(file, STACK_NAMES.cloudFrontEntry, OUTPUT_KEYS.cloudFrontUrl),
     bucket ? probeOutputsBucket(new S3Client({ ...aws, forcePathStyle }), bucket) : lacking(file, STACK_NAMES.outputsStorage, OUTPUT_KEYS.outputsBucketName),
     queueUrl ? readDeadLetterDepth(new SQSClient(aws), queueUrl) : lacking(file, STACK_NAMES.modelsSync, OUTPUT_KEYS.modelSyncQueueUrl),
+    jobsQueueUrl ? readDeadLetterDepth(new SQSClient(aws), jobsQueueUrl) : Promise.resolve(undefined),
+    readStackStatuses(new CloudFormationClient(edgeRegion), [STACK_NAMES.operationsEdge, EDGE_WEB_ACL_STACK_NAME]),
   ]);
   // Either source alone is enough for a node's state (models status does the same); both failing is the fact.
   const ssmList = valueOf(ssm);
@@ -74,6 +81,6 @@ export async function gatherFacts(options: GatherOptions, now = new Date()): Pro
   return {
     now, outputsFile: file, outputs, stacks, kubeAccess, cluster: clusterFacts, syncStatuses, syncSince: since,
     syncSourceUnread: ssmList || logList ? syncErrors[0] : undefined,
-    targetHealth, edge, outputsWrite, deadLetters,
+    targetHealth, edge, outputsWrite, deadLetters, jobsDeadLetters, edgeStacks,
   };
 }

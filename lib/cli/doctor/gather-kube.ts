@@ -63,7 +63,7 @@ async function listObjects<T>(options: KubectlOptions, resource: string, scope: 
 export async function readClusterFacts(options: KubectlOptions): Promise<ClusterFacts> {
   const all = ['--all-namespaces'];
   const comfyui = ['-n', COMFYUI_NAMESPACE];
-  const [nodes, daemonSets, deployments, pods, events, nodeClasses, nodePools] = await Promise.all([
+  const [nodes, daemonSets, deployments, pods, events, nodeClasses, nodePools, scaledObjects] = await Promise.all([
     listObjects(options, 'nodes', []),
     listObjects(options, 'daemonsets.apps', all),
     listObjects(options, 'deployments.apps', all),
@@ -71,6 +71,7 @@ export async function readClusterFacts(options: KubectlOptions): Promise<Cluster
     listObjects(options, 'events', comfyui),
     listObjects(options, 'ec2nodeclasses.karpenter.k8s.aws', []),
     listObjects(options, 'nodepools.karpenter.sh', []),
+    listObjects(options, 'scaledobjects.keda.sh', comfyui),
   ]);
-  return { nodes, daemonSets, deployments, pods, events, nodeClasses, nodePools } as ClusterFacts;
+  return { nodes, daemonSets, deployments, pods, events, nodeClasses, nodePools, scaledObjects } as ClusterFacts;
 }

@@ -61,6 +61,12 @@ export interface KubeEvent {
 }
 
 /** Karpenter's EC2NodeClass (karpenter.k8s.aws/v1) and NodePool (karpenter.sh/v1): status is what matters. */
+/** A KEDA ScaledObject (keda.sh/v1alpha1): KEDA sets its Ready and Active conditions. */
+export interface KubeScaledObject {
+  readonly metadata: KubeMetadata;
+  readonly status?: { conditions?: readonly KubeCondition[] };
+}
+
 export interface KarpenterObject {
   readonly metadata: KubeMetadata;
   readonly status?: { conditions?: readonly KubeCondition[]; amis?: readonly { id: string; name?: string }[] };

@@ -17,7 +17,7 @@ const REQUIRED_OUTPUTS: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** CloudFormation's settled, usable states (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_Stack.html). */
-const USABLE = new Set(['CREATE_COMPLETE', 'UPDATE_COMPLETE', 'UPDATE_ROLLBACK_COMPLETE', 'IMPORT_COMPLETE']);
+export const USABLE_STACK_STATUSES: ReadonlySet<string> = new Set(['CREATE_COMPLETE', 'UPDATE_COMPLETE', 'UPDATE_ROLLBACK_COMPLETE', 'IMPORT_COMPLETE']);
 
 /**
  * Every stack of the deploy path exists in a usable state and the outputs file has the outputs later steps
@@ -38,7 +38,7 @@ export function checkStacks(facts: DoctorFacts): CheckVerdict {
   const required = Object.keys(REQUIRED_OUTPUTS);
   const absent = required.filter((stack) => statuses[stack] === undefined);
   const broken = [...required, STACK_NAMES.jobs]
-    .filter((stack) => statuses[stack] !== undefined && !USABLE.has(statuses[stack]))
+    .filter((stack) => statuses[stack] !== undefined && !USABLE_STACK_STATUSES.has(statuses[stack]))
     .map((stack) => `${stack} ${statuses[stack]}`);
   const problems = [
     ...(absent.length > 0 ? [`not deployed: ${absent.join(', ')}`] : []),
