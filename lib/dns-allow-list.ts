@@ -1,7 +1,7 @@
 /**
  * The names anything in the cluster's VPC may resolve when the DNS firewall blocks (config `dnsFirewall`):
  * nodes (kubelet image pulls, nodeadm, the SSM agent, the model sync), the system pods (Karpenter, the Load
- * Balancer Controller, Mountpoint, aws-node, the Pod Identity agent), CDK's kubectl/Helm handler that runs in
+ * Balancer Controller, Mountpoint, aws-node, the Pod Identity agent, KEDA), CDK's kubectl/Helm handler that runs in
  * the VPC while the EKS endpoint is private, and every pod through CoreDNS. A query for anything else gets
  * NXDOMAIN, which closes DNS as a way out for a malicious custom node in a ComfyUI pod (its NetworkPolicy
  * already allows it nothing but DNS).
@@ -46,6 +46,8 @@ export const DNS_ALLOW_LIST: readonly AllowedDomain[] = [
   { domain: 'nvidia.github.io', why: 'the NVIDIA device plugin Helm repository' },
   { domain: 'aws.github.io', why: 'the AWS Load Balancer Controller Helm repository (eks-charts)' },
   { domain: 'awslabs.github.io', why: 'the Mountpoint for S3 CSI driver Helm repository' },
+  { domain: 'kedacore.github.io', why: 'the KEDA Helm repository (with autoscaling)' },
+  { domain: 'ghcr.io', why: "KEDA's images (the chart's default registry ghcr.io/kedacore); their layers come from *.githubusercontent.com" },
   { domain: 'github.com', why: 'chart packages a Helm index links to as GitHub release downloads' },
   { domain: '*.githubusercontent.com', why: 'where github.com redirects release downloads' },
 ];

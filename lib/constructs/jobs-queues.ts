@@ -15,6 +15,11 @@ const MAX_RETENTION = Duration.days(14);
 
 export interface JobsQueuesProps {
   /**
+   * The jobs queue's fixed name (jobsQueueName of lib/names.ts): KEDA's role in the cluster stack builds the queue's
+   * ARN from it, without an export. The other queues keep generated names: nothing outside this stack names them.
+   */
+  readonly jobsQueueName: string;
+  /**
    * How long the webhook function may run on one batch; the retry queue's visibility timeout is six times it, as
    * AWS advises for a queue a function consumes (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html),
    * and Lambda refuses an event source whose queue's is shorter than the function's timeout.
@@ -44,6 +49,7 @@ export class JobsQueues extends Construct {
     super(scope, id);
     this.jobsDeadLetter = queue(this, 'JobsDeadLetter', { visibilityTimeout: sixTimes(props.deadLetterFunctionTimeout) });
     this.jobs = queue(this, 'Jobs', {
+      queueName: props.jobsQueueName,
       // The runner extends it while a job runs (docs/jobs.md); a runner that dies lets the job reappear after it.
       visibilityTimeout: Duration.seconds(JOBS.runner.visibilityTimeoutSeconds),
       // A job may wait this long for a GPU (none running, comfyuiReplicas 0) before its message expires: the most SQS keeps.

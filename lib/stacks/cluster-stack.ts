@@ -12,6 +12,7 @@ import { hardenBlueprintResources } from '../constructs/blueprint-hardening';
 import { fixKarpenterInterruptionRules } from '../constructs/karpenter-interruption-rules';
 import { installChartsAfterSystemNodes } from '../constructs/system-node-ordering';
 import { grantClusterAdmin } from '../constructs/cluster-admin';
+import { installKedaAfterAccess, KedaAccess } from '../constructs/keda-access';
 import { clusterEndpointAccess, warnAboutClusterEndpoint } from '../constructs/cluster-endpoint';
 import { ClusterVpcProvider } from '../constructs/cluster-vpc';
 import { ComfyuiLoadBalancer } from '../constructs/comfyui-load-balancer';
@@ -21,7 +22,17 @@ import { NodeSyncBundle } from '../constructs/node-sync-bundle';
 import { PodOutputsAccess } from '../constructs/pod-outputs-access';
 import { removeS3CsiDriverBucketAccess } from '../constructs/s3-csi-driver-role';
 import { albSubnetsCidr } from '../alb-subnets';
-import { KUBERNETES_SERVICE_CIDR, modelSyncLogGroupName, OUTPUT_KEYS, SYSTEM_NODE_LABEL } from '../names';
+import {
+  jobsQueueName,
+  KEDA_NAMESPACE,
+  KEDA_OPERATOR_NAME,
+  KEDA_OPERATOR_SERVICE_ACCOUNT,
+  KUBERNETES_SERVICE_CIDR,
+  modelSyncLogGroupName,
+  OUTPUT_KEYS,
+  SYSTEM_NODE_LABEL,
+  wakeQueueName,
+} from '../names';
 import { HELM_CHART_VERSIONS, MANAGED_ADDON_VERSIONS } from '../versions';
 
 export interface ClusterStackProps extends StackProps {
@@ -105,6 +116,7 @@ export async function buildClusterStack(scope: Construct, id: string, props: Clu
       new blueprints.S3CSIDriverAddOn({ version: HELM_CHART_VERSIONS.mountpointS3CsiDriver, bucketNames: [] }),
       new NvidiaDevicePluginAddOn(),
       ...(config.operations ? [new CloudWatchObservabilityAddOn({ version: versions.cloudwatchObservability, clusterName: config.clusterName })] : []),
+      ...kedaAddOns(config),
     )
     .buildAsync(scope, id, props);
 
@@ -136,6 +148,13 @@ export async function buildClusterStack(scope: Construct, id: string, props: Clu
   restrictLoadBalancerControllerRole(cluster, loadBalancer.targetGroup.targetGroupArn);
   removeS3CsiDriverBucketAccess(cluster);
   new PodOutputsAccess(stack, 'PodOutputsAccess', { cluster, bucketName: config.outputsBucketName });
+  if (config.autoscaling) {
+    const kedaAccess = new KedaAccess(stack, 'KedaAccess', {
+      cluster,
+      queueNames: [jobsQueueName(config.clusterName), wakeQueueName(config.clusterName)],
+    });
+    installKedaAfterAccess(cluster, kedaAccess);
+  }
 
   new CfnOutput(stack, OUTPUT_KEYS.clusterName, { value: cluster.clusterName });
   new CfnOutput(stack, OUTPUT_KEYS.region, { value: stack.region });
@@ -153,6 +172,25 @@ export async function buildClusterStack(scope: Construct, id: string, props: Clu
   new CfnOutput(stack, OUTPUT_KEYS.nodeSyncBundleUrl, { value: nodeSyncBundle.s3ObjectUrl });
 
   return { config, stack, vpc, cluster, loadBalancer };
+}
+
+/**
+ * KEDA (docs/scaling.md), only with autoscaling: its operator, metrics server and admission webhooks on the system
+ * nodes (the chart's top-level nodeSelector is the default of all three). No irsaRoles: the add-on takes only AWS
+ * managed policies there, far broader than reading two queues; KedaAccess gives the operator its own role.
+ */
+function kedaAddOns(config: AppConfig): blueprints.ClusterAddOn[] {
+  if (!config.autoscaling) return [];
+  return [
+    new blueprints.KedaAddOn({
+      version: HELM_CHART_VERSIONS.keda,
+      namespace: KEDA_NAMESPACE,
+      kedaServiceAccountName: KEDA_OPERATOR_SERVICE_ACCOUNT,
+      // Also the operator pods' app.kubernetes.io/name, which the job runner's NetworkPolicy admits.
+      kedaOperatorName: KEDA_OPERATOR_NAME,
+      values: { nodeSelector: { [SYSTEM_NODE_LABEL.key]: SYSTEM_NODE_LABEL.value } },
+    }),
+  ];
 }
 
 /** A bucket ARN from its configured name: a plain string, so no cross-stack export ties the stacks. */

@@ -10,7 +10,7 @@ import { JobsQueues } from '../constructs/jobs-queues';
 import { JobsTable } from '../constructs/jobs-table';
 import { SecureBucket } from '../constructs/secure-bucket';
 import { JOBS } from '../jobs/contract';
-import { defaultTemplatesBucketName, OUTPUT_KEYS } from '../names';
+import { defaultTemplatesBucketName, jobsQueueName, OUTPUT_KEYS } from '../names';
 
 export interface JobsStackProps extends StackProps {
   readonly config: AppConfig;
@@ -32,6 +32,7 @@ export class JobsStack extends Stack {
 
     const table = new JobsTable(this, 'Table', { dataRemovalPolicy: config.dataRemovalPolicy });
     const queues = new JobsQueues(this, 'Queues', {
+      jobsQueueName: jobsQueueName(config.clusterName),
       webhookFunctionTimeout: JOB_WEBHOOKS_TIMEOUT,
       deadLetterFunctionTimeout: JOBS_DEAD_LETTER_TIMEOUT,
     });

