@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Renders both overlays (from test/fixtures/cdk-outputs.json and from --example), builds them with
 # kustomize, validates every document against real schemas (Kubernetes 1.35 strict, Karpenter v1 CRDs, the
-# Load Balancer Controller's TargetGroupBinding) with kubeconform, and lints them with kube-score.
+# Load Balancer Controller's TargetGroupBinding, KEDA's ScaledObject and TriggerAuthentication) with kubeconform,
+# and lints them with kube-score.
 # Tools come from scripts/manifest-tools.sh. Prints one line per overlay and source; fails on any error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +23,8 @@ mkdir -p "$out"
 #    IfNotPresent on purpose (a GPU node pulls the multi-GB image once);
 #  pod-probes: kube-score wants distinct readiness and liveness; ours differ (marker file) but are exec;
 #  deployment-replicas / deployment-has-host-podantiaffinity: one replica is the cheapest useful default
-#    and the topology spread keeps one pod per node;
+#    (with autoscaling, KEDA sets the count: the Deployment has no replicas field) and the topology spread keeps
+#    one pod per node;
 #  container-cpu-requests-equal-limits is not enabled (only an optional check).
 skip=container-image-tag,container-image-pull-policy,pod-probes,deployment-replicas,deployment-has-host-podantiaffinity
 
@@ -48,16 +50,18 @@ for source in outputs example; do
   done
 done
 
-# The validation must be able to fail: three broken copies (a bad enum in the EC2NodeClass, a misspelled
-# TargetGroupBinding field, a misspelled PodDisruptionBudget field) must all be reported invalid.
+# The validation must be able to fail: four broken documents (a bad enum in the EC2NodeClass, a misspelled
+# TargetGroupBinding field, a misspelled PodDisruptionBudget field, a KEDA pod identity provider that does not
+# exist) must all be reported invalid.
 broken="$out/broken.yaml"
 sed -e 's/instanceStorePolicy: RAID0/instanceStorePolicy: RAID5/' -e 's/targetType: ip/targetTyp: ip/' \
-    -e 's/^  maxUnavailable: 1$/  maxUnavailabl: 1/' "$out/outputs-single-gpu.yaml" > "$broken"
+    -e 's/^  maxUnavailable: 1$/  maxUnavailabl: 1/' -e 's/^    provider: aws$/    provider: aws-foo/' \
+    "$out/outputs-single-gpu.yaml" > "$broken"
 invalid=$("$bin/kubeconform" -strict -summary -output json "${schema_locations[@]}" "$broken" | python3 -c 'import json,sys; print(json.load(sys.stdin)["summary"]["invalid"])' || true)
-if [ "$invalid" != 3 ]; then
-  echo "manifests: the broken copy should have 3 invalid documents, kubeconform found ${invalid:-none}" >&2
+if [ "$invalid" != 4 ]; then
+  echo "manifests: the broken copy should have 4 invalid documents, kubeconform found ${invalid:-none}" >&2
   status=1
 else
-  echo "manifests: a deliberately broken copy is rejected (3 invalid documents)"
+  echo "manifests: a deliberately broken copy is rejected (4 invalid documents)"
 fi
 exit "$status"

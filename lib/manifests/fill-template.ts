@@ -1,6 +1,8 @@
 /**
  * `{{ name }}` substitution for the manifests. A token alone on its line takes a multi-line value, each
- * line indented like the token (YAML block scalars); lists become JSON flow sequences (valid YAML).
+ * line indented like the token (YAML block scalars), and an empty value removes that line (an optional field or
+ * list item, such as the Deployment's `replicas`, absent while KEDA owns the count); lists become JSON flow
+ * sequences (valid YAML).
  * Every token must have a value and no token may survive: a manifest is applied as rendered, or not at all.
  */
 export type TemplateValue = string | number | readonly string[];
@@ -29,11 +31,12 @@ export function fillTemplate(text: string, values: TemplateValues, fileName: str
     }
     return value;
   };
-  const filled = text.split('\n').map((lineText, index) => {
+  const filled = text.split('\n').flatMap((lineText, index) => {
     const line = index + 1;
     const block = BLOCK_TOKEN.exec(lineText);
     if (block) {
       const value = lookup(block[2], line);
+      if (value === '') return [];
       if (typeof value === 'string' && value.includes('\n')) {
         return value
           .replace(/\n$/, '')

@@ -2,6 +2,7 @@ import * as path from 'path';
 import { AppConfig } from '../config';
 import { JOB_RUNNER_SERVICE_ACCOUNT, JOB_RUNNER_TAG_PREFIX } from '../names';
 import { TemplateValues } from './fill-template';
+import { scalingManifestsLeftOut } from './scaling-manifests';
 import { JobsStackValues, StackValues } from './stack-values';
 
 /** The job runner's manifest, relative to the kustomize tree (manifests/). */
@@ -29,9 +30,11 @@ export function jobRunnerValues(stack: StackValues, jobs: JobsStackValues, confi
 
 /**
  * Source files the render replaces with a comment saying why: the job runner when config `jobs` is off (there is
- * no jobs stack, so no queue or table to give it). Kustomize accepts a resource file without documents, so the
- * kustomization stays the same either way.
+ * no jobs stack, so no queue or table to give it), and the scaling objects when `autoscaling` is off
+ * (scaling-manifests.ts). Kustomize accepts a resource file without documents, so the kustomization stays the same
+ * either way.
  */
-export function manifestsLeftOut(config: Pick<AppConfig, 'jobs'>): Record<string, string> {
-  return config.jobs ? {} : { [JOB_RUNNER_MANIFEST]: 'the job runner is off: config `jobs` is false' };
+export function manifestsLeftOut(config: Pick<AppConfig, 'jobs' | 'autoscaling'>): Record<string, string> {
+  const jobRunner = config.jobs ? {} : { [JOB_RUNNER_MANIFEST]: 'the job runner is off: config `jobs` is false' };
+  return { ...jobRunner, ...scalingManifestsLeftOut(config) };
 }

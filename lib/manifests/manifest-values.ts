@@ -20,6 +20,7 @@ import { GPU_NODE_AMI_ALIAS } from '../versions';
 import { TemplateValues } from './fill-template';
 import { jobRunnerValues } from './job-runner-values';
 import { gpuNodeUserData } from './node-user-data';
+import { scalingValues } from './scaling-values';
 import { JobsStackValues, StackValues } from './stack-values';
 
 /** Seconds the preStop drain leaves before the kubelet's SIGTERM, for the sidecar's final pass. */
@@ -41,7 +42,8 @@ export const POD_IDENTITY_AGENT_ADDRESS = '169.254.170.23';
 
 /**
  * Every `{{ name }}` the manifests use: stack outputs, config, and the app's shared names. `jobs` (the jobs stack's
- * outputs) is needed when config `jobs` is on; otherwise the job runner is left out (manifestsLeftOut).
+ * outputs) is needed when config `jobs` is on; otherwise the job runner is left out (manifestsLeftOut), and so are
+ * the scaling objects, which need it (scalingManifestsLeftOut).
  */
 export function manifestValues(stack: StackValues, config: AppConfig, imageTag: string, jobs?: JobsStackValues): TemplateValues {
   // ECR tags hold 128 characters; the model gate's and the job runner's tags add their prefix.
@@ -57,6 +59,7 @@ export function manifestValues(stack: StackValues, config: AppConfig, imageTag: 
   return {
     ...stack,
     ...(config.jobs && jobs ? jobRunnerValues(stack, jobs, config, imageTag) : {}),
+    ...scalingValues(stack, config, jobs),
     comfyuiImage: `${stack.ecrRepositoryUri}:${imageTag}`,
     modelGateImage: `${stack.ecrRepositoryUri}:${MODEL_GATE_TAG_PREFIX}${imageTag}`,
     gpuNodeUserData: gpuNodeUserData(stack),
@@ -83,7 +86,6 @@ export function manifestValues(stack: StackValues, config: AppConfig, imageTag: 
     gpusPerMultiGpuNode: config.gpusPerMultiGpuNode,
     multiGpuCpu: config.gpusPerMultiGpuNode * MULTI_GPU_CPU_PER_GPU,
     multiGpuMemory: `${config.gpusPerMultiGpuNode * MULTI_GPU_MEMORY_GIB_PER_GPU}Gi`,
-    comfyuiReplicas: config.comfyuiReplicas,
     gpuNodeConsolidateAfter: config.gpuNodeConsolidateAfter,
     gpuNodeExpireAfter: config.gpuNodeExpireAfter,
     podTerminationGraceSeconds: graceSeconds,

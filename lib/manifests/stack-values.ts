@@ -1,7 +1,7 @@
 import { albSubnetsCidr } from '../alb-subnets';
 import { AppConfig, CLUSTER_NAME_PATTERN, REGION_PATTERN } from '../config';
 import { CIDR_PATTERN } from '../config-values';
-import { ECR_REPOSITORY_NAME, OUTPUT_KEYS, STACK_NAMES } from '../names';
+import { ECR_REPOSITORY_NAME, jobsQueueName, OUTPUT_KEYS, STACK_NAMES } from '../names';
 
 /** What the manifests need from the deployed stacks. */
 export interface StackValues {
@@ -146,10 +146,10 @@ export function exampleStackValues(config: AppConfig): StackValues {
   };
 }
 
-/** Example jobs stack values, shaped like real outputs (CloudFormation makes up both names). */
+/** Example jobs stack values, shaped like real outputs (the queue has a fixed name; CloudFormation makes up the table's). */
 export function exampleJobsStackValues(config: AppConfig): JobsStackValues {
   return {
-    jobsQueueUrl: `https://sqs.${config.region}.amazonaws.com/${config.account}/${STACK_NAMES.jobs}-JobsQueueEXAMPLE-0123ABCD`,
+    jobsQueueUrl: `https://sqs.${config.region}.amazonaws.com/${config.account}/${jobsQueueName(config.clusterName)}`,
     jobsTableName: `${STACK_NAMES.jobs}-JobsTableEXAMPLE-0123ABCD`,
   };
 }

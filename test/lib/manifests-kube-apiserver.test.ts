@@ -3,7 +3,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { loadConfig } from '../../lib/config';
+import { manifestValues } from '../../lib/manifests/manifest-values';
 import { OVERLAYS, renderManifests } from '../../lib/manifests/render-manifests';
+import { jobsStackValuesFromOutputs, stackValuesFromOutputs } from '../../lib/manifests/stack-values';
 import { COMFYUI_NAMESPACE, COMFYUI_SERVICE_ACCOUNT, GPU_NODE_POOLS, MODELS_READY_TAINT_KEY, OUTPUTS_KEY_PREFIX } from '../../lib/names';
 import { COMFYUI_IMAGE_TAG, DEFAULT_KUBERNETES_VERSION } from '../../lib/versions';
 import { KubeControlPlane, startKubeControlPlane, waitFor } from '../helpers/kube-control-plane';
@@ -11,21 +15,21 @@ import { fixtureManifestValues } from '../helpers/rendered-manifests';
 
 /**
  * Both overlays, rendered from the fixture stack outputs and built with kustomize, applied with
- * `kubectl apply --server-side` to a real kube-apiserver 1.35 with Karpenter's and the Load Balancer
- * Controller's published CRDs: OpenAPI schemas, CEL rules, defaulting, RBAC, and Pod Security Admission run as on
- * EKS. kubeconform (scripts/validate-manifests.sh) stays the fast schema check; this one sees what only the
- * server knows. What it cannot see: the controllers themselves (Karpenter, the LBC webhooks, the kubelet).
+ * `kubectl apply --server-side` to a real kube-apiserver 1.35 with Karpenter's, the Load Balancer
+ * Controller's and KEDA's published CRDs: OpenAPI schemas, CEL rules, defaulting, RBAC, and Pod Security Admission
+ * run as on EKS. kubeconform (scripts/validate-manifests.sh) stays the fast schema check; this one sees what only the
+ * server knows. What it cannot see: the controllers themselves (Karpenter, the LBC webhooks, KEDA, the kubelet).
  */
 const REPO = path.join(__dirname, '..', '..');
 const TOOLS = path.join(REPO, 'build', 'tools');
 const [SINGLE_POOL, MULTI_POOL] = GPU_NODE_POOLS;
 const FIELD_MANAGER = 'comfyui-apiserver-test';
 
-function buildOverlays(): Record<(typeof OVERLAYS)[number], string> {
+function buildOverlays(values = fixtureManifestValues(COMFYUI_IMAGE_TAG)): Record<(typeof OVERLAYS)[number], string> {
   const kustomize = path.join(TOOLS, 'bin', 'kustomize');
   if (!fs.existsSync(kustomize)) throw new Error(`${kustomize} is missing: run \`bash scripts/manifest-tools.sh\` (npm test does)`);
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'apiserver-manifests-')), 'rendered');
-  renderManifests({ values: fixtureManifestValues(COMFYUI_IMAGE_TAG), outDir: out });
+  renderManifests({ values, outDir: out });
   const built = {} as Record<(typeof OVERLAYS)[number], string>;
   for (const overlay of OVERLAYS) {
     const run = spawnSync(kustomize, ['build', path.join(out, overlay)], { encoding: 'utf8' });
@@ -124,7 +128,10 @@ test('the control plane is the Kubernetes minor the cluster runs', () => {
   expect(kubernetes).toBe(DEFAULT_KUBERNETES_VERSION);
 });
 
-describe('the rendered overlays on a real kube-apiserver with the Karpenter and LBC CRDs', () => {
+/** The documents of `kind` in a built overlay. */
+const documentsOf = (yaml: string, kind: string): any[] => parseAllDocuments(yaml).map((d) => d.toJS()).filter((d) => d?.kind === kind);
+
+describe('the rendered overlays on a real kube-apiserver with the Karpenter, LBC and KEDA CRDs', () => {
   let kube: KubeControlPlane;
   let overlays: ReturnType<typeof buildOverlays>;
   let singleGpuWarnings = '';
@@ -152,6 +159,47 @@ describe('the rendered overlays on a real kube-apiserver with the Karpenter and 
     // Defaulted by the API server, as on EKS: proof the server, not the file, answered.
     const deployment = getJson(kube, ['deployment', 'comfyui', '-n', COMFYUI_NAMESPACE]);
     expect(deployment.spec.template.spec.containers[0].terminationMessagePath).toBe('/dev/termination-log');
+  });
+
+  test("KEDA's ScaledObject and TriggerAuthentication are accepted as rendered, triggers and HPA behavior intact", () => {
+    const rendered = documentsOf(overlays['single-gpu'], 'ScaledObject')[0];
+    const stored = getJson(kube, ['scaledobject', 'comfyui', '-n', COMFYUI_NAMESPACE]);
+    expect(stored.spec.triggers.map((t: any) => t.name)).toEqual(['jobs', 'wake', 'interactive']);
+    expect(stored.spec.triggers).toEqual(rendered.spec.triggers);
+    expect(stored.spec.advanced).toEqual(rendered.spec.advanced);
+    expect(stored.spec.scaleTargetRef.name).toBe('comfyui');
+    const auth = getJson(kube, ['triggerauthentication', 'keda-aws', '-n', COMFYUI_NAMESPACE]);
+    expect(auth.spec.podIdentity).toEqual({ provider: 'aws' });
+  });
+
+  test("KEDA's CRDs refuse what KEDA would: an unknown pod identity provider, a stabilization window over an hour", () => {
+    const [auth] = documentsOf(overlays['single-gpu'], 'TriggerAuthentication');
+    const wrongProvider = { ...auth, spec: { podIdentity: { provider: 'aws-foo' } } };
+    const refused = kube.kubectl(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '--dry-run=server', '-f', '-'], JSON.stringify(wrongProvider));
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toMatch(/spec\.podIdentity\.provider: Unsupported value: "aws-foo"/);
+    // The CRDs carry KEDA's kustomization patch (0..3600), the bound config scaleDownStabilizationMinutes keeps to.
+    const [so] = documentsOf(overlays['single-gpu'], 'ScaledObject');
+    const longWindow = structuredClone(so);
+    longWindow.spec.advanced.horizontalPodAutoscalerConfig.behavior.scaleDown.stabilizationWindowSeconds = 3601;
+    const tooLong = kube.kubectl(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '--dry-run=server', '-f', '-'], JSON.stringify(longWindow));
+    expect(tooLong.status).not.toBe(0);
+    expect(tooLong.stderr).toMatch(/stabilizationWindowSeconds: Invalid value: 3601: .*less than or equal to 3600/);
+  });
+
+  test('a warm schedule renders a cron trigger the ScaledObject CRD accepts', () => {
+    const config = loadConfig((key) => ({ warmScheduleTimezone: 'America/Los_Angeles', warmScheduleStart: '30 8 * * MON-FRI',
+      warmScheduleEnd: '0 18 * * MON-FRI', warmReplicas: 2 } as Record<string, unknown>)[key]);
+    const outputs = JSON.parse(fs.readFileSync(path.join(REPO, 'test', 'fixtures', 'cdk-outputs.json'), 'utf8'));
+    const values = manifestValues(stackValuesFromOutputs(outputs, 'cdk-outputs.json'), config, COMFYUI_IMAGE_TAG,
+      jobsStackValuesFromOutputs(outputs, 'cdk-outputs.json'));
+    const [so] = documentsOf(buildOverlays(values)['multi-gpu'], 'ScaledObject');
+    const run = kube.kubectl(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '--dry-run=server', '-o', 'json', '-f', '-'], JSON.stringify(so));
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout).spec.triggers.find((t: any) => t.name === 'warm')).toEqual({
+      type: 'cron', name: 'warm',
+      metadata: { timezone: 'America/Los_Angeles', start: '30 8 * * MON-FRI', end: '0 18 * * MON-FRI', desiredReplicas: '2' },
+    });
   });
 
   test("the server keeps what isolates each pod's outputs: pod-level credentials, the mounted prefix, one ComfyUI per node", () => {
@@ -300,5 +348,29 @@ describe('the rendered overlays on a real kube-apiserver with the Karpenter and 
     const limits = deployment.spec.template.spec.containers.find((c: any) => c.name === 'comfyui').resources.limits;
     expect(Number(limits['nvidia.com/gpu'])).toBeGreaterThan(1);
     expect(getJson(kube, ['nodepool', MULTI_POOL]).metadata.name).toBe(MULTI_POOL);
+  });
+
+  test("a count KEDA writes through the scale subresource survives a re-apply of the render, which has no replicas", () => {
+    for (const overlay of OVERLAYS) {
+      expect(documentsOf(overlays[overlay], 'Deployment').find((d) => d.metadata.name === 'comfyui').spec, overlay).not.toHaveProperty('replicas');
+    }
+    const applied = () => getJson(kube, ['deployment', 'comfyui', '-n', COMFYUI_NAMESPACE]);
+    const replicasOwners = () => (applied().metadata.managedFields as any[])
+      .filter((f) => f.fieldsV1?.['f:spec']?.['f:replicas'] !== undefined).map((f) => f.manager);
+    // The render never claimed the field: the Deployment was created with the API server's default of 1.
+    expect(replicasOwners()).toEqual([]);
+    // As KEDA's scale executor does: a PUT of the Scale (scale client Update) on deployments/scale, here under the
+    // manager name the operator's requests carry.
+    const scalePath = `/apis/apps/v1/namespaces/${COMFYUI_NAMESPACE}/deployments/comfyui/scale`;
+    const scale = JSON.parse(kube.kubectl(['get', '--raw', scalePath]).stdout);
+    const written = kube.kubectl(['replace', '--raw', `${scalePath}?fieldManager=keda-operator`, '-f', '-'],
+      JSON.stringify({ ...scale, spec: { replicas: 3 } }));
+    expect(written.status, written.stderr).toBe(0);
+    expect(applied().spec.replicas).toBe(3);
+    apply(kube, overlays['multi-gpu']);
+    expect(applied().spec.replicas).toBe(3);
+    // Still nobody's: the server does not track an update of a field no manager held (kube-apiserver's
+    // ProbabilisticSkipNonAppliedManager, seen through the Scale view), so no apply conflicts with KEDA over it.
+    expect(replicasOwners()).toEqual([]);
   });
 });

@@ -41,6 +41,12 @@ describe('fillTemplate', () => {
     );
   });
 
+  test('an empty value alone on its line removes the line; inline, it leaves the rest of the line', () => {
+    const text = 'spec:\n  {{ optional }}\n  kept: 1\nname: "{{ empty }}"\n';
+    expect(fillTemplate(text, { optional: '', empty: '' }, 't.yaml')).toBe('spec:\n  kept: 1\nname: ""\n');
+    expect(fillTemplate(text, { optional: 'replicas: 2', empty: 'x' }, 't.yaml')).toBe('spec:\n  replicas: 2\n  kept: 1\nname: "x"\n');
+  });
+
   test('a token without a value fails naming the file, the line and the token', () => {
     expect(() => fillTemplate('a: 1\nb: {{ missingValue }}\n', { a: 1 }, 'base/x.yaml')).toThrow(
       /base\/x\.yaml:2: no value for \{\{ missingValue \}\}/,
