@@ -41,13 +41,18 @@ step "njs, the engine CloudFront Functions derive from (Debian's, unpacked witho
 NJS_BIN=$(bash scripts/njs.sh)
 export NJS_BIN
 
-step "Manifest tools and a real Kubernetes control plane (kustomize, CRDs; etcd, kube-apiserver, kube-controller-manager)"
+step "Manifest tools and a real Kubernetes control plane (kustomize, CRDs; etcd, kube-apiserver, kube-controller-manager; KEDA's operator)"
 # Before vitest: test/lib/manifests-kube-apiserver.test.ts applies the rendered overlays to a real API server.
 # The control plane is built once per machine from the Go module proxy into a cache outside the clone
 # (scripts/kube-control-plane.sh: 15-20 min cold on 2 cores, then instant).
 bash scripts/manifest-tools.sh
 KUBE_CONTROL_PLANE_BIN=$(bash scripts/kube-control-plane.sh)
 export KUBE_CONTROL_PLANE_BIN
+# KEDA's operator, for test/lib/keda-operator.apiserver.test.ts (0 -> 1 -> 0 against the control plane and moto):
+# built the same way, at the version of KEDA's CRDs in tools/manifest-tools.txt (20-40 min cold, then cached).
+KEDA_OPERATOR_BIN=$(timeout 3600 bash scripts/keda-operator.sh) \
+  || { echo "scripts/keda-operator.sh failed or ran past 60 min: read its output above, then rerun it alone" >&2; exit 1; }
+export KEDA_OPERATOR_BIN
 
 step "Unit, emulator and synth tests (vitest; moto, the multi-GPU simulator and the control plane on 127.0.0.1)"
 mkdir -p build
