@@ -76,7 +76,7 @@ export function parseScalingKeys(get: (key: ScalingKey) => unknown, jobs: boolea
  * replicas, and the scaling keys mean nothing without autoscaling.
  */
 export function validateScalingCombinations(
-  config: ScalingConfig & { jobs: boolean; maxGpus: number },
+  config: ScalingConfig & { jobs: boolean; maxGpus: number; jobRunnerReplicas: number },
   given: (key: ScalingKey | 'comfyuiReplicas') => boolean,
 ): void {
   if (config.autoscaling) {
@@ -85,6 +85,9 @@ export function validateScalingCombinations(
     }
     if (!config.jobs) {
       throw new ConfigError('autoscaling', 'needs jobs=true: the job runner reports the interactive demand KEDA scales on; set autoscaling=false or jobs=true');
+    }
+    if (config.jobRunnerReplicas === 0) {
+      throw new ConfigError('jobRunnerReplicas', '0 leaves KEDA without the interactive demand: its trigger errors, and KEDA then keeps one pod (and its GPU node) forever; keep at least 1 with autoscaling, or set autoscaling=false');
     }
     if (config.maxComfyuiReplicas > config.maxGpus) {
       throw new ConfigError('maxComfyuiReplicas', `must not exceed maxGpus (${config.maxGpus}): Karpenter would not start nodes for the rest; got ${config.maxComfyuiReplicas}`);

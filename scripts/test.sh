@@ -5,8 +5,9 @@
 # templates, the multi-GPU image's tests (core, adapter on stub ComfyUI, simulator over HTTP/WebSocket/nginx),
 # and the rendered manifests validated against real schemas and linted. Installs the Python tools it needs
 # (pinned in tools/requirements.txt) into .venv, the manifest tools (tools/manifest-tools.txt, built with Go)
-# into build/tools, and the control plane (tools/kube-control-plane.txt) into ~/.cache/comfyui-on-eks. Test
-# servers (moto, the simulator, nginx, etcd, kube-apiserver) listen on 127.0.0.1 only and are stopped by the
+# into build/tools, the control plane (tools/kube-control-plane.txt) and KEDA's operator (the KEDA line of
+# tools/manifest-tools.txt) into ~/.cache/comfyui-on-eks. Test
+# servers (moto, the simulator, nginx, etcd, kube-apiserver, KEDA's operator) listen on 127.0.0.1 only and are stopped by the
 # tests that start them, with a hard timeout.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -24,7 +24,6 @@ export function jobRunnerValues(stack: StackValues, jobs: JobsStackValues, confi
     jobRunnerReplicas: config.jobRunnerReplicas,
     jobRunnerServiceAccount: JOB_RUNNER_SERVICE_ACCOUNT,
     jobRunnerHealthPort: JOB_RUNNER_HEALTH_PORT,
-    sessionActivitySeconds: config.sessionActivityMinutes * 60,
   };
 }
 

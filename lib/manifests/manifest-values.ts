@@ -88,6 +88,8 @@ export function manifestValues(stack: StackValues, config: AppConfig, imageTag: 
     multiGpuMemory: `${config.gpusPerMultiGpuNode * MULTI_GPU_MEMORY_GIB_PER_GPU}Gi`,
     gpuNodeConsolidateAfter: config.gpuNodeConsolidateAfter,
     gpuNodeExpireAfter: config.gpuNodeExpireAfter,
+    // The pods count browser sessions in this window (comfyui_ws_sessions_recent), the runner reads it: one value.
+    sessionActivitySeconds: config.sessionActivityMinutes * 60,
     podTerminationGraceSeconds: graceSeconds,
     drainTimeoutSeconds: graceSeconds - SHUTDOWN_MARGIN_SECONDS,
     outputShipperFinalPassSeconds: SHIPPER_FINAL_PASS_SECONDS,

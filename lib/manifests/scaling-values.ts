@@ -62,6 +62,7 @@ function scaledObjectValues(spec: ScaledObjectSpec): TemplateValues {
     maxComfyuiReplicas: spec.keda.maxReplicaCount,
     fallbackFailureThreshold: spec.keda.fallback!.failureThreshold,
     fallbackReplicas: spec.keda.fallback!.replicas,
+    fallbackBehavior: spec.keda.fallback!.behavior,
     scaleUpPods: scaleUp.value,
     scaleUpPeriodSeconds: scaleUp.periodSeconds,
     scaleDownStabilizationSeconds: spec.hpa.scaleDown.stabilizationWindowSeconds,

@@ -20,7 +20,12 @@ export interface ScaledObjectSpec {
   readonly warm?: CronTriggerSpec;
 }
 
-/** After this many failed reads in a row a trigger stands for `FALLBACK_REPLICAS` pods (or the current count if higher). */
+/**
+ * After this many failed reads in a row a trigger stands for `FALLBACK_REPLICAS` pods, `static`: a job runner that
+ * stays down keeps one pod (and wakes one from zero: KEDA 2.20 counts a fallback as active, scale_handler.go), but
+ * never more. `currentReplicasIfHigher` would make the dead trigger stand for every running pod, so the HPA could
+ * never scale in (test/lib/scaling-decide-keda.test.ts); queued jobs still scale up through the SQS trigger.
+ */
 export const FALLBACK_FAILURE_THRESHOLD = 4;
 export const FALLBACK_REPLICAS = 1;
 /** Scale-up: at most 4 pods per minute, unstabilized; scale-down: at most 1 pod per 5 minutes. */
@@ -39,7 +44,7 @@ export function scaledObjectSpec(config: ScalingConfig, gpusPerPod: number): Sca
       maxReplicaCount: config.maxComfyuiReplicas,
       cooldownPeriod: config.scaleToZeroAfterMinutes * 60,
       initialCooldownPeriod: 0,
-      fallback: { failureThreshold: FALLBACK_FAILURE_THRESHOLD, replicas: FALLBACK_REPLICAS, behavior: 'currentReplicasIfHigher' },
+      fallback: { failureThreshold: FALLBACK_FAILURE_THRESHOLD, replicas: FALLBACK_REPLICAS, behavior: 'static' },
     },
     hpa: {
       minReplicas: 1, // GetHPAMinReplicas: max(minReplicaCount, 1)

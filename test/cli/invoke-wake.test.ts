@@ -40,7 +40,7 @@ describe('reading the answer to the probe', () => {
  * else to the simulator.
  */
 async function startWakingStub(upstream: string, startingAnswers: number): Promise<{ url: string; probes: number; posts: number; close(): Promise<void> }> {
-  const stub = { url: '', probes: 0, posts: 0, close: async () => undefined };
+  const stub = { url: '', probes: 0, posts: 0, close: async (): Promise<void> => undefined };
   const server = http.createServer((req, res) => {
     if (req.method === 'POST') stub.posts += 1;
     if (req.method === 'GET' && req.url === '/system_stats') {

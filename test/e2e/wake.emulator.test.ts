@@ -106,7 +106,7 @@ describe('a browser opening the URL while no pod is ready', () => {
     const answer = await fetch(`${edge.url}/system_stats`, { headers: { ...BEARER, accept: 'application/json' } });
     expect(answer.status).toBe(503);
     expect(answer.headers.get('retry-after')).toBe('20');
-    expect((await answer.json()).error).toMatchObject({ type: 'gpus_starting', retry_after_seconds: 20 });
+    expect(((await answer.json()) as { error: unknown }).error).toMatchObject({ type: 'gpus_starting', retry_after_seconds: 20 });
     expect(await visits()).toEqual([expect.objectContaining({ user: 'alice', path: '/system_stats' })]);
   });
 });

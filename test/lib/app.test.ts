@@ -12,7 +12,8 @@ import { SynthesizedApp, synthApp } from '../helpers/synth-app';
 
 /** Managed CloudFront policy ids: https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-cache-policies.html */
 const CACHING_DISABLED = '4135ea2d-6df8-44a3-9df3-4b5a84be39ad';
-const ALL_VIEWER = '216adef6-5c7f-47e4-b989-5492eafa07d3';
+/** With autoscaling (the default) the ALB behaviours may fail over to the wake page's Lambda URL: no viewer Host. */
+const ALL_VIEWER_EXCEPT_HOST_HEADER = 'b689b0a8-53d0-40ab-baf2-68738e2966ac';
 
 type Resource = { Type: string; Properties?: Record<string, any>; DependsOn?: unknown };
 
@@ -277,12 +278,12 @@ describe('the default app', () => {
     });
   });
 
-  test('CloudFront caches nothing, forwards every viewer header (WebSockets), redirects to HTTPS and uses a VPC origin', () => {
+  test('CloudFront caches nothing, forwards every viewer header but Host (WebSockets), redirects to HTTPS and uses a VPC origin', () => {
     app.templates[STACK_NAMES.cloudFrontEntry].hasResourceProperties('AWS::CloudFront::Distribution', {
       DistributionConfig: Match.objectLike({
         DefaultCacheBehavior: Match.objectLike({
           CachePolicyId: CACHING_DISABLED,
-          OriginRequestPolicyId: ALL_VIEWER,
+          OriginRequestPolicyId: ALL_VIEWER_EXCEPT_HOST_HEADER,
           ViewerProtocolPolicy: 'redirect-to-https',
           AllowedMethods: Match.arrayWith(['POST', 'DELETE']),
         }),

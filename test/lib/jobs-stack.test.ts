@@ -212,6 +212,7 @@ describe('the jobs stack', () => {
       const statements = roleStatements('RunnerAccessRole');
       expect(statements.map(({ Sid, ...s }) => s)).toEqual([
         { Effect: 'Allow', Action: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:ReceiveMessage'], Resource: queueArn('QueuesJobs403') },
+        { Effect: 'Allow', Action: 'sqs:GetQueueAttributes', Resource: queueArn('QueuesJobs403') },
         { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: table() },
         { Effect: 'Allow', Action: ['s3:AbortMultipartUpload', 's3:PutObject'], Resource: `arn:aws:s3:::${OUTPUTS_BUCKET}/${JOBS.outputsKeyPrefix}*` },
       ]);

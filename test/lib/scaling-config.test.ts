@@ -38,6 +38,7 @@ describe('scaling config keys', () => {
   test.each([
     [{ comfyuiReplicas: 2 }, "Invalid config 'comfyuiReplicas': is the fixed pod count used when autoscaling is false; with autoscaling set maxComfyuiReplicas instead"],
     [{ jobs: false, autoscaling: true }, "Invalid config 'autoscaling': needs jobs=true"],
+    [{ jobRunnerReplicas: 0 }, "Invalid config 'jobRunnerReplicas': 0 leaves KEDA without the interactive demand"],
     [{ maxComfyuiReplicas: 9 }, "Invalid config 'maxComfyuiReplicas': must not exceed maxGpus (8)"],
     [{ maxComfyuiReplicas: 0 }, "Invalid config 'maxComfyuiReplicas': expected an integer from 1 to 50, got 0"],
     [{ scaleDownStabilizationMinutes: 61 }, "Invalid config 'scaleDownStabilizationMinutes': expected an integer from 0 to 60"],

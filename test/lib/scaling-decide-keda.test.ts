@@ -98,10 +98,22 @@ describe("KEDA's fallback metric", () => {
 describe('the ScaledObject of our config when the job runner is down', () => {
   const spec = scaledObjectSpec(parseScalingKeys(() => undefined, true), 1);
 
-  test('with currentReplicasIfHigher the broken interactive trigger holds every running pod: the HPA cannot scale in', () => {
-    const failed = readWithFallback({ error: 'connection refused' }, spec.triggers.interactive.target, spec.keda.fallback, 4, 4);
+  test('with currentReplicasIfHigher the broken interactive trigger would hold every running pod: the HPA could not scale in', () => {
+    const ifHigher = { ...spec.keda.fallback!, behavior: 'currentReplicasIfHigher' as const };
+    const failed = readWithFallback({ error: 'connection refused' }, spec.triggers.interactive.target, ifHigher, 4, 4);
     expect(failed).toMatchObject({ fallbackActive: true, value: 4 });
     const metrics = [{ value: 0, target: spec.triggers.jobs.target }, { value: failed.value!, target: spec.triggers.interactive.target }];
     expect(hpaStep(spec.hpa, EMPTY_HPA_STATE, 4, 4, metrics, 0).replicas).toBe(4);
+  });
+
+  test('our static fallback stands for one pod: four idle pods scale in once the stabilization window has passed', () => {
+    expect(spec.keda.fallback).toMatchObject({ behavior: 'static', replicas: 1 });
+    const failed = readWithFallback({ error: 'connection refused' }, spec.triggers.interactive.target, spec.keda.fallback, 4, 4);
+    expect(failed).toMatchObject({ fallbackActive: true, active: true, value: spec.triggers.interactive.target });
+    const metrics = [{ value: 0, target: spec.triggers.jobs.target }, { value: failed.value!, target: spec.triggers.interactive.target }];
+    const first = hpaStep(spec.hpa, EMPTY_HPA_STATE, 4, 4, metrics, 0);
+    expect(first.replicas).toBe(4); // the window still holds the initial recommendation of 4
+    const window = spec.hpa.scaleDown.stabilizationWindowSeconds;
+    expect(hpaStep(spec.hpa, first.state, 4, 4, metrics, window + 1).replicas).toBe(3);
   });
 });
