@@ -25,6 +25,23 @@ export interface ComfyuiLoadBalancerProps {
 export const ALB_LISTENER_PORT = 80;
 
 /**
+ * The target group's health check. The namespace's pod readiness gate holds a new pod un-Ready until its
+ * target is healthy, so the interval is part of every cold start: 5 s is the ELBv2 minimum (range 5-300 s),
+ * and ELBv2 refuses a timeout that is not below the interval ("Health check interval must be greater than the
+ * timeout"; the HTTP default, 6 s, would fail), so the timeout is set too (range 2-120 s). The unhealthy count
+ * keeps the old ~45 s before a serving pod is taken out (9 x 5 s, was 3 x 15 s): a ComfyUI busy loading a
+ * model may answer slowly for a while. Ranges and defaults:
+ * https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html and
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-elasticloadbalancingv2-targetgroup.html
+ */
+export const ALB_HEALTH_CHECK = {
+  intervalSeconds: 5,
+  timeoutSeconds: 4,
+  healthyThresholdCount: 2,
+  unhealthyThresholdCount: 9,
+} as const;
+
+/**
  * The internal ALB that serves ComfyUI, created here so its ARN is known at synth time. Pods join its
  * target group through the Load Balancer Controller's TargetGroupBinding (IP targets), and nothing reaches
  * it except CloudFront's VPC origin (admitted by the CloudFrontEntry stack), plus the VPC or allow-listed
@@ -84,9 +101,10 @@ export class ComfyuiLoadBalancer extends Construct {
       healthCheck: {
         path: COMFYUI_HEALTH_CHECK_PATH,
         healthyHttpCodes: '200',
-        interval: Duration.seconds(15),
-        healthyThresholdCount: 2,
-        unhealthyThresholdCount: 3,
+        interval: Duration.seconds(ALB_HEALTH_CHECK.intervalSeconds),
+        timeout: Duration.seconds(ALB_HEALTH_CHECK.timeoutSeconds),
+        healthyThresholdCount: ALB_HEALTH_CHECK.healthyThresholdCount,
+        unhealthyThresholdCount: ALB_HEALTH_CHECK.unhealthyThresholdCount,
       },
       // A browser's WebSocket and its POST /prompt must reach the same ComfyUI pod: its queue and progress
       // messages live in that process.
