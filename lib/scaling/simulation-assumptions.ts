@@ -15,12 +15,15 @@ export const SIMULATION_ASSUMPTIONS = {
    * Pending pod -> ready on a NEW node (docs/scaling-design.md section 6, all cited or estimated, none measured):
    * EC2 launch ~1 s + node registered ~80 s (aws/karpenter-provider-aws#6128; GPU AMIs slower) + image pull ~180 s
    * for ~10 GB (AWS ML blog on SOCI: 15-20 GB in 4-6 min), overlapping the model sync (SDXL ~6.5 GiB, ~30 s) +
-   * ComfyUI start and warmup ~45 s + ALB healthy 2 x 15 s (~22 s) = ~330 s. KEDA's poll (<= 15 s) is simulated.
+   * ComfyUI start and warmup ~45 s + ALB healthy 2 x 15 s (~22 s) = ~330 s before the cuts. With nodeadm's
+   * FastImagePull (SOCI parallel pull, about -50 %: 112 s -> ~60 s for a 10.8 GB image, aws-samples/karpenter-blueprints
+   * blueprints/soci-snapshotter) and the ALB checking every 5 s (2 x 5 s, ~7 s): ~225 s. KEDA's poll (<= 15 s) is
+   * simulated. docs/scaling.md "Cold start" has the step-by-step budget.
    */
-  coldStartMedianSeconds: 330,
+  coldStartMedianSeconds: 225,
   coldStartSigma: 0.25,
-  /** A pod on a node still kept by Karpenter (image cached, models on the instance store): start + warmup + ALB. */
-  warmStartMedianSeconds: 70,
+  /** A pod on a node still kept by Karpenter (image cached, models on the instance store): start + warmup + ALB (~7 s). */
+  warmStartMedianSeconds: 55,
   warmStartSigma: 0.2,
   /** Karpenter keeps an empty GPU node this long (`gpuNodeConsolidateAfter`, 10m). */
   consolidateAfterSeconds: 600,

@@ -210,7 +210,11 @@ describe('GPU node user data', () => {
   });
 
   test('its shell part is valid bash', () => {
-    const script = userData.split('\n\n').slice(2).join('\n\n').replace(/--COMFYUI-GPU-NODE--\n$/, '');
+    // The first MIME part (the NodeConfig part follows it), without its headers.
+    const [, shellPart] = userData.split('--COMFYUI-GPU-NODE\n');
+    expect(shellPart).toMatch(/^Content-Type: text\/x-shellscript/);
+    const script = shellPart.split('\n\n').slice(1).join('\n\n');
+    expect(script).not.toContain('NodeConfig');
     const result = spawnSync('bash', ['-n'], { input: script, encoding: 'utf8' });
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
