@@ -6,11 +6,14 @@ usage() {
   cat <<'USAGE'
 Usage: comfyui_image/build_and_push.sh [options]
 
-Builds comfyui_image/Dockerfile (ComfyUI), comfyui_image/model-gate.Dockerfile (the model gate's
-Python-only image) and comfyui_image/job-runner.Dockerfile (the job runner) for linux/amd64 and pushes
-them to the ECR repository that the ComfyuiEcrRepo stack created (output EcrRepositoryUri), tagged TAG,
+Builds comfyui_image/Dockerfile twice (ComfyUI for the thread executor, and with
+--build-arg COMFYUI_EXECUTOR=process the process-mode image, one stock ComfyUI per GPU),
+comfyui_image/model-gate.Dockerfile (the model gate's Python-only image) and
+comfyui_image/job-runner.Dockerfile (the job runner) for linux/amd64 and pushes them to the ECR
+repository that the ComfyuiEcrRepo stack created (output EcrRepositoryUri), tagged TAG, process-TAG,
 model-gate-TAG and job-runner-TAG, where TAG is COMFYUI_IMAGE_TAG from lib/versions.ts and the prefixes
-are MODEL_GATE_TAG_PREFIX and JOB_RUNNER_TAG_PREFIX from lib/names.ts. The repository has immutable tags:
+are PROCESS_MODE_TAG_PREFIX, MODEL_GATE_TAG_PREFIX and JOB_RUNNER_TAG_PREFIX from lib/names.ts (config
+multiGpuExecutor picks TAG or process-TAG for the multi-GPU pods). The repository has immutable tags:
 bump the tag to push new images.
 
 Options:
@@ -75,18 +78,28 @@ if [[ -z "$region" ]]; then
   [[ -n "$region" ]] || fail "cannot read the region from repository '$repository'; pass --region REGION"
 fi
 
-gate_prefix="$(sed -n "s/^export const MODEL_GATE_TAG_PREFIX = '\([^']*\)';.*/\1/p" "$repo_root/lib/names.ts")"
-[[ -n "$gate_prefix" ]] || fail "MODEL_GATE_TAG_PREFIX not found in lib/names.ts"
-runner_prefix="$(sed -n "s/^export const JOB_RUNNER_TAG_PREFIX = '\([^']*\)';.*/\1/p" "$repo_root/lib/names.ts")"
-[[ -n "$runner_prefix" ]] || fail "JOB_RUNNER_TAG_PREFIX not found in lib/names.ts"
+# name_constant NAME: the string constant NAME from lib/names.ts.
+name_constant() {
+  local value
+  value="$(sed -n "s/^export const $1 = '\([^']*\)';.*/\1/p" "$repo_root/lib/names.ts")"
+  [[ -n "$value" ]] || fail "$1 not found in lib/names.ts"
+  echo "$value"
+}
+gate_prefix="$(name_constant MODEL_GATE_TAG_PREFIX)"
+runner_prefix="$(name_constant JOB_RUNNER_TAG_PREFIX)"
+process_prefix="$(name_constant PROCESS_MODE_TAG_PREFIX)"
 
 image="$repository:$tag"
+process_image="$repository:$process_prefix$tag"
 gate_image="$repository:$gate_prefix$tag"
 runner_image="$repository:$runner_prefix$tag"
 login=(aws ecr get-login-password --region "$region")
 docker_login=(docker login --username AWS --password-stdin "$registry")
 build=(docker build --platform linux/amd64 --tag "$image" --file "$script_dir/Dockerfile" "$script_dir")
 push=(docker push "$image")
+build_process=(docker build --platform linux/amd64 --build-arg COMFYUI_EXECUTOR=process --tag "$process_image" \
+  --file "$script_dir/Dockerfile" "$script_dir")
+push_process=(docker push "$process_image")
 build_gate=(docker build --platform linux/amd64 --tag "$gate_image" --file "$script_dir/model-gate.Dockerfile" "$script_dir")
 push_gate=(docker push "$gate_image")
 build_runner=(docker build --platform linux/amd64 --tag "$runner_image" --file "$script_dir/job-runner.Dockerfile" "$script_dir")
@@ -96,6 +109,8 @@ if $dry_run; then
   echo "${login[*]} | ${docker_login[*]}"
   echo "${build[*]}"
   echo "${push[*]}"
+  echo "${build_process[*]}"
+  echo "${push_process[*]}"
   echo "${build_gate[*]}"
   echo "${push_gate[*]}"
   echo "${build_runner[*]}"
@@ -109,7 +124,9 @@ command -v aws >/dev/null || fail "the AWS CLI is not installed or not on PATH"
 "${build_gate[@]}"
 "${build_runner[@]}"
 "${build[@]}"
+"${build_process[@]}"
 "${push_gate[@]}"
 "${push_runner[@]}"
 "${push[@]}"
-echo "Pushed $image, $gate_image and $runner_image"
+"${push_process[@]}"
+echo "Pushed $image, $process_image, $gate_image and $runner_image"

@@ -43,6 +43,14 @@ export type AlbExposure = (typeof ALB_EXPOSURES)[number];
 export const DNS_FIREWALL_MODES = ['block', 'alert', 'off'] as const;
 export type DnsFirewallMode = (typeof DNS_FIREWALL_MODES)[number];
 
+/**
+ * How the multi-GPU pod runs ComfyUI (docs/process-mode-design.md): `thread`, one ComfyUI process driving every
+ * GPU that our adapter patches (ComfyUI v0.8.0), or `process`, one stock, unpatched ComfyUI per GPU behind our front
+ * (ComfyUI v0.33.0, the image tagged PROCESS_MODE_TAG_PREFIX + tag in lib/names.ts).
+ */
+export const MULTI_GPU_EXECUTORS = ['thread', 'process'] as const;
+export type MultiGpuExecutor = (typeof MULTI_GPU_EXECUTORS)[number];
+
 /** What `cdk destroy` does with buckets and the ECR repository. */
 export const DATA_REMOVAL_POLICIES = ['retain', 'destroy'] as const;
 export type DataRemovalPolicy = (typeof DATA_REMOVAL_POLICIES)[number];
@@ -121,6 +129,12 @@ export interface AppConfig extends ScalingConfig {
   readonly maxGpus: number;
   /** GPUs per node of the multi-GPU pool; its pod uses them all (4: g5.12xlarge, 8: g5.48xlarge). @default 4 */
   readonly gpusPerMultiGpuNode: 4 | 8;
+  /**
+   * How the multi-GPU pod runs ComfyUI: `thread` (one patched process for every GPU, ComfyUI v0.8.0) or `process`
+   * (one stock ComfyUI v0.33.0 per GPU behind our front; its image is built by build_and_push.sh as
+   * process-TAG, and the pod asks for more memory). The single-GPU overlay ignores it. @default thread
+   */
+  readonly multiGpuExecutor: MultiGpuExecutor;
   /** How long an empty GPU node lives before Karpenter removes it (Karpenter duration). @default 10m */
   readonly gpuNodeConsolidateAfter: string;
   /** Maximum life of a GPU node before Karpenter replaces it (Karpenter duration). @default 720h */
@@ -188,7 +202,7 @@ const KNOWN_KEYS = [
   'albIdleTimeoutSeconds', 'dataRemovalPolicy', 'adoptRetainedData', 'dnsFirewall', 'dnsAllowedDomains',
   'bucketAccessLogs', 'comfyuiReplicas', 'maxGpus',
   'operations', 'alarmEmail', 'gpuNodeHoursDailyBudget', 'jobAgeAlarmMinutes', 'cloudFrontAdditionalMetrics',
-  'gpusPerMultiGpuNode', 'gpuNodeConsolidateAfter', 'gpuNodeExpireAfter', 'promptGracePeriodSeconds',
+  'gpusPerMultiGpuNode', 'multiGpuExecutor', 'gpuNodeConsolidateAfter', 'gpuNodeExpireAfter', 'promptGracePeriodSeconds',
   'edgeAuth', 'edgeAuthOffAcknowledged', 'waf', 'wafRateLimitPer5Minutes',
   'jobs', 'jobsAdmins', 'jobsRetentionDays', 'jobRunnerReplicas',
   ...SCALING_KEYS,
@@ -260,6 +274,7 @@ export function loadConfig(context: ContextReader, env: NodeJS.ProcessEnv = {}):
     comfyuiReplicas: parseInteger('comfyuiReplicas', get('comfyuiReplicas') ?? 1, 0, 50),
     maxGpus: parseInteger('maxGpus', get('maxGpus') ?? 8, 1, 1000),
     gpusPerMultiGpuNode: parseGpusPerMultiGpuNode(get('gpusPerMultiGpuNode') ?? 4),
+    multiGpuExecutor: parseEnum('multiGpuExecutor', get('multiGpuExecutor') ?? 'thread', MULTI_GPU_EXECUTORS),
     gpuNodeConsolidateAfter: parseDuration('gpuNodeConsolidateAfter', get('gpuNodeConsolidateAfter') ?? '10m'),
     gpuNodeExpireAfter: parseDuration('gpuNodeExpireAfter', get('gpuNodeExpireAfter') ?? '720h'),
     promptGracePeriodSeconds: parseInteger('promptGracePeriodSeconds', get('promptGracePeriodSeconds') ?? 1800, 120, 7200),

@@ -79,6 +79,13 @@ export const MODEL_GATE_TAG_PREFIX = 'model-gate-';
 /** The job runner's image: same repository, this prefix and the ComfyUI image's tag (build_and_push.sh). */
 export const JOB_RUNNER_TAG_PREFIX = 'job-runner-';
 
+/**
+ * The process-mode ComfyUI image (`--build-arg COMFYUI_EXECUTOR=process`: one stock ComfyUI per GPU, on its own
+ * ComfyUI release): same repository, this prefix and the ComfyUI image's tag (build_and_push.sh). The multi-GPU
+ * pods run it when config `multiGpuExecutor` is `process`.
+ */
+export const PROCESS_MODE_TAG_PREFIX = 'process-';
+
 /** Service account of the job runner Deployment; its Pod Identity association (jobs stack) names it. */
 export const JOB_RUNNER_SERVICE_ACCOUNT = 'comfyui-job-runner';
 /**

@@ -65,6 +65,19 @@ node -e '
 '
 [ "$status" -eq 0 ] || { echo "vitest failed: read the failures above" >&2; exit "$status"; }
 
+# Issue 19: every suite that starts the simulator runs again against process mode (the front over one simulated
+# stock ComfyUI per GPU; test/helpers/simulator.ts reads COMFY_TEST_EXECUTOR), so clients cannot tell the modes apart.
+step "The simulator's client suites in process mode (COMFY_TEST_EXECUTOR=process)"
+status=0
+COMFY_TEST_EXECUTOR=process npx vitest run --reporter=default --reporter=json --outputFile.json=build/vitest-process.json \
+  test/cli/comfyctl-simulator.test.ts test/cli/comfyctl-verify.test.ts test/cli/doctor.emulator.test.ts \
+  test/cli/invoke-wake.test.ts test/e2e/jobs-end-to-end.emulator.test.ts test/e2e/wake.emulator.test.ts || status=$?
+node -e '
+  const v = require("./scripts/vitest-counts.cjs")(require("./build/vitest-process.json"));
+  console.log(`vitest, process mode: ${v.passed} passed, ${v.failed} failed`);
+'
+[ "$status" -eq 0 ] || { echo "vitest in process mode failed: read the failures above" >&2; exit "$status"; }
+
 step "Synthesize every stack offline (cdk synth)"
 rm -rf cdk.out
 npx cdk synth --quiet
@@ -96,6 +109,10 @@ step "Job runner: its logic, and end to end against moto and the simulator (incl
 # Its own step and bound: the burst alone takes minutes on 2 loaded cores (moto walks every queued message on
 # each SQS call). moto comes from .venv, the runner and the simulator from the image's virtualenv.
 (cd "$img" && timeout 1500 .venv/bin/python -m pytest -q --junit-xml=../build/pytest-job-runner.xml tests/job_runner)
+# Again against process mode (tests/job_runner/processes.py reads COMFY_TEST_EXECUTOR), all but the burst: it
+# measures the runner against moto's SQS, which the executor does not change (84 tests, 3.5 min here).
+(cd "$img" && COMFY_TEST_EXECUTOR=process timeout 1200 .venv/bin/python -m pytest -q \
+  --junit-xml=../build/pytest-job-runner-process.xml --deselect tests/job_runner/test_runner_burst.py tests/job_runner)
 
 step "cfn-lint over the synthesized templates (errors fail; warnings are shown)"
 lint=0
@@ -109,9 +126,11 @@ bash scripts/validate-manifests.sh
 
 step "Summary"
 node -e '
-  const v = require("./scripts/vitest-counts.cjs")(require("./build/vitest.json"));
+  const counts = require("./scripts/vitest-counts.cjs");
+  const [a, b] = ["./build/vitest.json", "./build/vitest-process.json"].map((f) => counts(require(f)));
+  const v = { passed: a.passed + b.passed, failed: a.failed + b.failed };
   const fs = require("fs");
-  const x = ["build/pytest.xml", "build/pytest-pod-scripts.xml", "build/pytest-comfyui-image.xml", "build/pytest-job-runner.xml", "build/pytest-iam-lint.xml"].map((f) => fs.readFileSync(f, "utf8"));
+  const x = ["build/pytest.xml", "build/pytest-pod-scripts.xml", "build/pytest-comfyui-image.xml", "build/pytest-job-runner.xml", "build/pytest-job-runner-process.xml", "build/pytest-iam-lint.xml"].map((f) => fs.readFileSync(f, "utf8"));
   const n = (a) => x.reduce((sum, text) => sum + Number((text.match(new RegExp(`<testsuite[^>]* ${a}="(\\d+)"`)) || [0, 0])[1]), 0);
   const failed = v.failed + n("failures") + n("errors");
   console.log(`tests: ${v.passed + n("tests") - n("failures") - n("errors") - n("skipped")} passed, ${failed} failed`);

@@ -3,7 +3,8 @@
     python3 -m multigpu.launch [--] <ComfyUI main.py arguments>
 
 Without COMFY_MULTI_GPU_SCHED=1 this replaces itself with `python3 main.py <args>` (os.execv):
-stock ComfyUI, unchanged. With it: parse the environment (launch_settings.py), report custom nodes
+stock ComfyUI, unchanged. With it and COMFY_MULTI_GPU_EXECUTOR=process: our front (multigpu/front) with
+one stock ComfyUI per GPU (run_process_mode). With it otherwise (thread mode): parse the environment (launch_settings.py), report custom nodes
 that hard-code a CUDA device, install the adapter's patches (comfy_adapter/install.py), then run
 ComfyUI's main.py as __main__ in this process. The port opens only after every GPU warmed up
 (comfy_adapter/server_hooks.py).
@@ -21,6 +22,8 @@ from .launch_settings import (LaunchError, LaunchSettings, comfyui_args, custom_
                               parse_launch_settings)
 
 log = logging.getLogger("multigpu.launch")
+# Process mode: adds our node pack (worker_pack/multigpu_worker) to each worker's custom_nodes.
+WORKER_PACK_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker_pack", "extra_paths.yaml")
 
 
 def configure_logging() -> None:
@@ -90,6 +93,46 @@ def run_multi_gpu(settings: LaunchSettings, main_args: List[str]) -> None:
     runpy.run_path(main_py, run_name="__main__")
 
 
+def run_process_mode(settings: LaunchSettings, main_args: List[str]) -> int:
+    """Process mode: our front on the pod's --listen/--port, one stock ComfyUI per GPU behind it
+    (process_plan.py; docs/process-mode-design.md 3.1). Returns when the front stops."""
+    from aiohttp import web
+
+    from .front.app import FrontOptions, build_front_app
+    from .process_plan import plan_process_mode, prompt_id_rule_for
+
+    plan = plan_process_mode(settings, main_args, os.environ, extra_paths_config=WORKER_PACK_CONFIG)
+    version = comfyui_version(settings.comfyui_dir)
+    main_py = os.path.join(settings.comfyui_dir, "main.py")
+    for worker in plan.workers:
+        os.makedirs(worker.temp_dir, exist_ok=True)  # its database file lives there from the start
+    log.info("Process mode: %d stock ComfyUI %s workers on ports %d..%d behind the front on %s:%d",
+             len(plan.workers), version, plan.workers[0].port, plan.workers[-1].port,
+             ",".join(plan.front_hosts), plan.front_port)
+    app, pool, _ = build_front_app(FrontOptions(
+        num_gpus=len(plan.workers), worker_urls=[w.url for w in plan.workers],
+        worker_command=lambda gpu: [sys.executable, main_py, *plan.workers[gpu].args],
+        worker_environment=lambda gpu: dict(os.environ, **plan.workers[gpu].env_overrides),
+        settings=settings.pool, warmup_timeout_s=settings.warmup_timeout_s,
+        prompt_id_rule=prompt_id_rule_for(version), stall_s=settings.worker_stall_s,
+        comfyui_version=version, readiness_checks=models_ready_checks(os.environ)))
+    expose_output_usage(pool.metrics.registry, os.environ)
+    web.run_app(app, host=list(plan.front_hosts), port=plan.front_port, print=None)
+    return 0
+
+
+def comfyui_version(comfyui_dir: str) -> str:
+    """`__version__` of comfyui_version.py (v0.3.2x and later), or "unknown"."""
+    try:
+        with open(os.path.join(comfyui_dir, "comfyui_version.py")) as handle:
+            for line in handle:
+                if line.startswith("__version__"):
+                    return line.split("=", 1)[1].strip().strip("\"'")
+    except OSError:
+        pass
+    return "unknown"
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     main_args = list(sys.argv[1:] if argv is None else argv)
     if main_args[:1] == ["--"]:
@@ -111,6 +154,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         log.warning("CPU rehearsal (COMFY_MULTI_GPU_DEVICE=cpu): %d workers share the CPU; for "
                     "checking the launcher and adapter against a real ComfyUI, not for serving",
                     settings.num_gpus)
+    if settings.executor == "process":
+        try:
+            return run_process_mode(settings, main_args)
+        except LaunchError as error:
+            log.error("%s", error)
+            return 2
     run_multi_gpu(settings, main_args)
     return 0
 

@@ -23,6 +23,15 @@ SINGLE_DEVICE_FLAGS = ("--cuda-device", "--default-device", "--cpu", "--directml
 DEVICE_TYPES = ("cuda", "cpu")
 DEFAULT_CPU_WORKERS = 2
 MAX_CPU_WORKERS = 16
+# COMFY_MULTI_GPU_EXECUTOR: "thread" (one ComfyUI process drives every GPU, the adapter patches it)
+# or "process" (one stock ComfyUI per GPU behind our front; docs/process-mode-design.md).
+EXECUTORS = ("thread", "process")
+# COMFY_WORKER_STALL_S (process mode): seconds of silence from a worker running a prompt before the
+# front interrupts it, then kills it (core/stall_watch.py); a long VAE decode or load is silent.
+DEFAULT_WORKER_STALL_S = 1800.0
+# COMFY_WORKER_BASE_PORT (process mode): worker i listens on 127.0.0.1:<base + i>; 18188 is clear of
+# the pod port 8188 and the nginx ports 8181-8196 (docs/process-mode-design.md 3.1).
+DEFAULT_WORKER_BASE_PORT = 18188
 
 
 class LaunchError(ValueError):
@@ -35,6 +44,12 @@ class LaunchSettings:
     comfyui_dir: str
     num_gpus: int = 0
     device_type: str = "cuda"
+    executor: str = "thread"
+    worker_stall_s: float = DEFAULT_WORKER_STALL_S
+    worker_base_port: int = DEFAULT_WORKER_BASE_PORT
+    # COMFY_WORKER_MMAP_TORCH_FILES (process mode, default on): workers load .pt/.ckpt files with
+    # --mmap-torch-files, one page-cache copy instead of one private copy each (design section 4).
+    worker_mmap_torch_files: bool = True
     weights_cache_bytes: int = 0
     warmup_timeout_s: float = DEFAULT_WARMUP_TIMEOUT_S
     pool: PoolSettings = PoolSettings()
@@ -53,6 +68,21 @@ def parse_launch_settings(env: Mapping[str, str], main_args: Sequence[str], *,
     if device_type not in DEVICE_TYPES:
         raise LaunchError(f"COMFY_MULTI_GPU_DEVICE must be cuda (default) or cpu (a rehearsal "
                           f"without GPUs), got {device_type!r}")
+    # The image's Dockerfile bakes in the executor its ComfyUI release was verified for (build arg
+    # COMFYUI_EXECUTOR, pins.py); it is also the default. Unset outside the image (tests, rehearsals).
+    image_executor = env.get("COMFY_IMAGE_EXECUTOR", "").strip()
+    if image_executor and image_executor not in EXECUTORS:
+        raise LaunchError(f"COMFY_IMAGE_EXECUTOR (the image's COMFYUI_EXECUTOR build arg) must be thread or "
+                          f"process, got {image_executor!r}: rebuild the image")
+    executor = env.get("COMFY_MULTI_GPU_EXECUTOR", "").strip() or image_executor or "thread"
+    if executor not in EXECUTORS:
+        raise LaunchError(f"COMFY_MULTI_GPU_EXECUTOR must be thread (default: one process drives every "
+                          f"GPU) or process (one stock ComfyUI per GPU), got {executor!r}")
+    if image_executor and executor != image_executor:
+        raise LaunchError(f"COMFY_MULTI_GPU_EXECUTOR={executor} does not match this image, built for "
+                          f"{image_executor} mode (COMFY_IMAGE_EXECUTOR; its ComfyUI release is verified for that "
+                          f"mode only): set COMFY_MULTI_GPU_EXECUTOR={image_executor}, or run the image built with "
+                          f"--build-arg COMFYUI_EXECUTOR={executor} (config multiGpuExecutor picks its tag)")
     for arg in main_args:
         flag = arg.split("=", 1)[0]
         if flag in SINGLE_DEVICE_FLAGS and not (device_type == "cpu" and flag == "--cpu"):
@@ -77,10 +107,29 @@ def parse_launch_settings(env: Mapping[str, str], main_args: Sequence[str], *,
         raise LaunchError(f"COMFY_WEIGHTS_CACHE_GIB must be >= 0 (0 turns the cache off), got {cache_gib:g}")
     cache_bytes = (int(total_ram_bytes * DEFAULT_WEIGHTS_CACHE_RAM_SHARE) if cache_gib is None
                    else int(cache_gib * 2**30))
+    stall_s = _float(env, "COMFY_WORKER_STALL_S", default=DEFAULT_WORKER_STALL_S)
+    if stall_s < 0:
+        raise LaunchError(f"COMFY_WORKER_STALL_S must be >= 0 seconds (0 = never interrupt a silent "
+                          f"worker), got {stall_s:g}")
+    base_port = _int(env, "COMFY_WORKER_BASE_PORT", default=DEFAULT_WORKER_BASE_PORT)
+    if not 1024 <= base_port <= 65535 - num_gpus + 1:
+        raise LaunchError(f"COMFY_WORKER_BASE_PORT must be 1024..{65535 - num_gpus + 1} (worker i listens "
+                          f"on base + i), got {base_port}")
+    mmap = env.get("COMFY_WORKER_MMAP_TORCH_FILES", "").strip() or "1"
+    if mmap not in ("0", "1"):
+        raise LaunchError(f"COMFY_WORKER_MMAP_TORCH_FILES must be 1 (default: workers map .pt files, "
+                          f"one shared copy) or 0, got {mmap!r}")
+    # Read by each worker's pack (worker_pack/multigpu_worker/save_lock.py), which can only warn: check it here.
+    save_lock = env.get("COMFY_WORKER_SAVE_LOCK", "").strip() or "1"
+    if save_lock not in ("0", "1"):
+        raise LaunchError(f"COMFY_WORKER_SAVE_LOCK must be 1 (default: workers take the front's lock before "
+                          f"numbering an output file) or 0, got {save_lock!r}")
     timeout = _float(env, "COMFY_WARMUP_TIMEOUT_S", default=DEFAULT_WARMUP_TIMEOUT_S)
     if timeout <= 0:
         raise LaunchError(f"COMFY_WARMUP_TIMEOUT_S must be > 0 seconds, got {timeout:g}")
     return LaunchSettings(multi_gpu=True, comfyui_dir=comfyui_dir, num_gpus=num_gpus, device_type=device_type,
+                          executor=executor, worker_stall_s=stall_s, worker_base_port=base_port,
+                          worker_mmap_torch_files=mmap == "1",
                           weights_cache_bytes=cache_bytes, warmup_timeout_s=timeout,
                           pool=_pool_settings(env))
 

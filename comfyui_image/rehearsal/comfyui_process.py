@@ -8,9 +8,13 @@ from __future__ import annotations
 import contextlib
 import os
 import pathlib
+import random
+import re
 import signal
+import socket
 import subprocess
 import sys
+from typing import Mapping, Optional
 
 IMAGE_DIR = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(IMAGE_DIR / "tests" / "e2e"))
@@ -19,29 +23,75 @@ from server_process import free_port, http_json as http, serving  # noqa: E402,F
 STARTUP_TIMEOUT_S = 240.0
 
 
+class PlainTextLog(type(pathlib.Path())):
+    """The log as v0.8 wrote it, whichever release ran: v0.33's logger starts every line with a level tag
+    in ANSI colours (app/logger.py ColoredFormatter, even without a terminal), so "[gpu 1] got prompt"
+    would read "[gpu 1] <codes>[INFO]<codes> got prompt"."""
+
+    def read_text(self, *args, **kwargs) -> str:
+        return ANSI_CODES.sub("", LEVEL_TAGS.sub("", super().read_text(*args, **kwargs)))
+
+
+LEVEL_TAGS = re.compile(r"(?:\x1b\[[0-9;]*m)+\[[A-Z]+\]\x1b\[0m ")
+ANSI_CODES = re.compile(r"\x1b\[[0-9;]*m")
+
+
 @contextlib.contextmanager
 def running_comfyui(comfyui_dir: str, base_dir: pathlib.Path, workers: int, weights_cache_gib: float = 2.0,
-                    device: str = "cpu"):
-    """`device` "cuda" starts it as on a GPU node (gpu-check/check_oom.py), `workers` GPUs."""
+                    device: str = "cpu", executor: str = "thread", extra_env: Optional[Mapping[str, str]] = None):
+    """`device` "cuda" starts it as on a GPU node (gpu-check/check_oom.py), `workers` GPUs; `executor`
+    "process" starts our front with one stock ComfyUI per worker (COMFY_MULTI_GPU_EXECUTOR)."""
     port = free_port()
     for folder in ("output", "input", "temp", "user", "custom_nodes"):
         (base_dir / folder).mkdir(parents=True, exist_ok=True)
     (base_dir / "ready").write_text("")
     env = dict(os.environ, COMFY_MULTI_GPU_SCHED="1", COMFY_MULTI_GPU_DEVICE=device,
-               COMFY_NUM_GPUS=str(workers), COMFYUI_DIR=comfyui_dir,
-               COMFY_WEIGHTS_CACHE_GIB=str(weights_cache_gib), PYTHONPATH=str(IMAGE_DIR),
-               MODELS_READY_MARKER=str(base_dir / "ready"))
+               COMFY_NUM_GPUS=str(workers), COMFYUI_DIR=comfyui_dir, COMFY_MULTI_GPU_EXECUTOR=executor,
+               COMFY_WEIGHTS_CACHE_GIB=str(weights_cache_gib),
+               # run.sh --extra-pythonpath: packages a newer ComfyUI needs beyond the venv, for every worker too
+               PYTHONPATH=os.pathsep.join(filter(None, [str(IMAGE_DIR), os.environ.get("PYTHONPATH", "")])),
+               MODELS_READY_MARKER=str(base_dir / "ready"), **(extra_env or {}))
     args = [sys.executable, "-m", "multigpu.launch", "--listen=127.0.0.1", f"--port={port}",
             f"--base-directory={base_dir}", f"--output-directory={base_dir / 'output'}",
             f"--input-directory={base_dir / 'input'}", f"--temp-directory={base_dir / 'temp'}",
             f"--user-directory={base_dir / 'user'}",
             f"--database-url=sqlite:///{base_dir / 'user' / 'comfyui.db'}", "--disable-auto-launch"]
     base = f"http://127.0.0.1:{port}"
-    log_path = base_dir / "comfyui.log"
+    log_path = PlainTextLog(base_dir / "comfyui.log")
     # SIGINT: ComfyUI's own shutdown path (KeyboardInterrupt in main.py).
     with serving(args, ready_url=base + "/readyz", log_path=log_path, name="ComfyUI",
                  startup_timeout=STARTUP_TIMEOUT_S, cwd=comfyui_dir, env=env, stop_signal=signal.SIGINT):
         yield base, log_path
+
+
+def free_port_run(count: int, start: int = 20000, stop: int = 40000) -> int:
+    """The first of `count` consecutive loopback ports free now (process mode's worker i listens on base + i),
+    from a random point: rehearsals run at once (other checkouts, CI) would otherwise all take 20000 and,
+    as the workers bind a minute or two later, one front would talk to the other's ComfyUI."""
+    offset = random.randrange(0, (stop - start) // count) * count
+    for base in [*range(start + offset, stop - count, count), *range(start, start + offset, count)]:
+        sockets = []
+        try:
+            for port in range(base, base + count):
+                sockets.append(socket.socket())
+                sockets[-1].bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+    raise RuntimeError(f"no {count} consecutive free ports in {start}..{stop}")
+
+
+@contextlib.contextmanager
+def running_process_mode(comfyui_dir: str, base_dir: pathlib.Path, workers: int,
+                         extra_env: Optional[Mapping[str, str]] = None):
+    """(base URL, log path, first worker port): our front with one stock ComfyUI per worker."""
+    base_port = free_port_run(workers)
+    env = {"COMFY_WORKER_BASE_PORT": str(base_port), **(extra_env or {})}
+    with running_comfyui(comfyui_dir, base_dir, workers, executor="process", extra_env=env) as (base, log_path):
+        yield base, log_path, base_port
 
 
 def write_random_vae(comfyui_dir: str, path: pathlib.Path) -> None:

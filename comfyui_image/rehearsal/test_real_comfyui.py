@@ -4,21 +4,19 @@ What the simulator and the stub modules cannot show: that main.py runs under the
 every patch lands on the real modules, and that real nodes (SaveImage's counters, VAELoader's
 load_torch_file, the executor's interrupt checks) behave per worker.
 """
-import asyncio
 import json
 import pathlib
 import subprocess
 import sys
 import time
-import uuid
 
-import aiohttp
 import pytest
 
 from comfyui_process import http
 from server_process import metric, wait_history as shared_wait_history
 from conftest import WORKERS
 from workflows import blank_image, seeded_with_model, slow_blurs, vae_decode
+from ws_client import run_on_every_worker
 
 PATCHED_MODULES = ["comfy.model_management", "comfy.utils", "comfy.sample", "folder_paths",
                    "comfy_execution.progress", "comfy_execution.graph_utils", "execution", "server"]
@@ -120,31 +118,10 @@ def test_interrupting_one_prompt_leaves_the_other_worker_running(comfyui):
 
 def test_each_websocket_client_gets_only_its_own_prompts_messages(comfyui):
     base, _, _ = comfyui
-    ws_base = base.replace("http://", "ws://")
-
-    async def client(gpu):
-        client_id = str(uuid.uuid4())
-        seen = []
-        async with aiohttp.ClientSession() as session:
-            async with session.ws_connect(f"{ws_base}/ws?clientId={client_id}") as ws:
-                status, body = await asyncio.to_thread(
-                    submit, base, slow_blurs(f"ws{gpu}", blurs=1, color=gpu), gpu, client_id)
-                prompt_id = body["prompt_id"]
-                async for message in ws:
-                    if message.type != aiohttp.WSMsgType.TEXT:
-                        continue
-                    data = json.loads(message.data)
-                    if data["type"] in ("executing", "executed", "execution_start", "execution_success",
-                                        "progress_state"):
-                        seen.append(data["data"].get("prompt_id"))
-                    if data["type"] == "executing" and data["data"].get("node") is None \
-                            and data["data"].get("prompt_id") == prompt_id:
-                        return prompt_id, seen
-
-    async def both():
-        return await asyncio.wait_for(asyncio.gather(*(client(g) for g in range(WORKERS))), 120)
-
-    for prompt_id, seen in asyncio.run(both()):
+    watched = ("executing", "executed", "execution_start", "execution_success", "progress_state")
+    for prompt_id, messages in run_on_every_worker(
+            base, lambda gpu: slow_blurs(f"ws{gpu}", blurs=1, color=gpu), WORKERS):
+        seen = [pid for kind, pid in messages if kind in watched]
         assert seen and set(seen) == {prompt_id}
 
 

@@ -43,19 +43,33 @@ def drop_from_page_cache(path: str) -> None:
         os.close(fd)
 
 
-def child(comfyui: str, path: str, mode: str, workers: int) -> dict:
-    import threading
-
+def import_comfy_utils(comfyui: str, comfy_args=("--cpu",)):
+    """ComfyUI's comfy.utils as main.py would set it up: its imports parse sys.argv for the flags."""
     sys.path.insert(0, comfyui)
-    sys.path.insert(0, IMAGE_DIR)
-    sys.argv = [sys.argv[0], "--cpu"]
+    sys.argv = [sys.argv[0], *comfy_args]
     import comfy.options
     comfy.options.enable_args_parsing()
     import comfy.utils
+    return comfy.utils
+
+
+def load_and_touch(comfy_utils, path: str) -> dict:
+    """load_torch_file, then every tensor read as a loader copying it to the GPU would, so mapped pages are read."""
+    state = comfy_utils.load_torch_file(path)
+    for tensor in state.values():
+        tensor.sum()
+    return state
+
+
+def child(comfyui: str, path: str, mode: str, workers: int) -> dict:
+    import threading
+
+    comfy_utils = import_comfy_utils(comfyui)
+    sys.path.insert(0, IMAGE_DIR)
 
     if mode == "cached":
         from multigpu.comfy_adapter.weights_cache import new_weights_cache, patch_load_torch_file
-        patch_load_torch_file(comfy.utils, new_weights_cache(64 * 2**30))
+        patch_load_torch_file(comfy_utils, new_weights_cache(64 * 2**30))
     drop_from_page_cache(path)
     held = []  # what each worker's model would keep while it is loaded
     before = memory_kib()
@@ -64,11 +78,7 @@ def child(comfyui: str, path: str, mode: str, workers: int) -> dict:
 
     def load():
         barrier.wait()
-        state = comfy.utils.load_torch_file(path)
-        # Touch every tensor as a loader copying it to the GPU would, so mapped pages are read.
-        for tensor in state.values():
-            tensor.sum()
-        held.append(state)
+        held.append(load_and_touch(comfy_utils, path))
 
     threads = [threading.Thread(target=load) for _ in range(workers)]
     for thread in threads:
@@ -78,9 +88,7 @@ def child(comfyui: str, path: str, mode: str, workers: int) -> dict:
     concurrent_s = time.perf_counter() - started
     after = memory_kib()
     started = time.perf_counter()
-    extra = comfy.utils.load_torch_file(path)
-    for tensor in extra.values():
-        tensor.sum()
+    extra = load_and_touch(comfy_utils, path)
     again_s = time.perf_counter() - started
     return {"mode": mode, "concurrent_s": concurrent_s, "again_s": again_s,
             "anon_gib": (after["RssAnon"] - before["RssAnon"]) / 2**20,

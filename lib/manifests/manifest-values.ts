@@ -14,11 +14,13 @@ import {
   NODE_INSTANCE_STORE_MOUNT,
   NODE_MODEL_CACHE_DIR,
   NODE_MODEL_SYNC_STATE_DIR,
+  PROCESS_MODE_TAG_PREFIX,
   SYSTEM_NODE_LABEL,
 } from '../names';
 import { GPU_NODE_AMI_ALIAS } from '../versions';
 import { TemplateValues } from './fill-template';
 import { jobRunnerValues } from './job-runner-values';
+import { multiGpuValues } from './multi-gpu-values';
 import { gpuNodeUserData } from './node-user-data';
 import { scalingValues } from './scaling-values';
 import { JobsStackValues, StackValues } from './stack-values';
@@ -31,9 +33,6 @@ const SHUTDOWN_MARGIN_SECONDS = 60;
  * finish in time and aborts one still running at the end, because a copy cut by SIGKILL is published truncated.
  */
 const SHIPPER_FINAL_PASS_SECONDS = SHUTDOWN_MARGIN_SECONDS - 10;
-/** CPU and memory per GPU of the multi-GPU pod: 40 vCPU / 160 GiB on a 4-GPU g5.12xlarge (48 / 192). */
-const MULTI_GPU_CPU_PER_GPU = 10;
-const MULTI_GPU_MEMORY_GIB_PER_GPU = 40;
 /**
  * Where the EKS Pod Identity agent serves pod credentials (AWS_CONTAINER_CREDENTIALS_FULL_URI), on every node:
  * https://docs.aws.amazon.com/eks/latest/userguide/pod-id-how-it-works.html
@@ -46,8 +45,8 @@ export const POD_IDENTITY_AGENT_ADDRESS = '169.254.170.23';
  * the scaling objects, which need it (scalingManifestsLeftOut).
  */
 export function manifestValues(stack: StackValues, config: AppConfig, imageTag: string, jobs?: JobsStackValues): TemplateValues {
-  // ECR tags hold 128 characters; the model gate's and the job runner's tags add their prefix.
-  const maxLength = 128 - Math.max(MODEL_GATE_TAG_PREFIX.length, JOB_RUNNER_TAG_PREFIX.length);
+  // ECR tags hold 128 characters; the model gate's, the job runner's and the process-mode image's tags add their prefix.
+  const maxLength = 128 - Math.max(...[MODEL_GATE_TAG_PREFIX, JOB_RUNNER_TAG_PREFIX, PROCESS_MODE_TAG_PREFIX].map((p) => p.length));
   if (!new RegExp(`^[\\w][\\w.-]{0,${maxLength - 1}}$`).test(imageTag) || imageTag === 'latest') {
     throw new Error(`image tag must be an immutable ECR tag such as 0.1.0 (not 'latest'), got '${imageTag}'`);
   }
@@ -60,6 +59,7 @@ export function manifestValues(stack: StackValues, config: AppConfig, imageTag: 
     ...stack,
     ...(config.jobs && jobs ? jobRunnerValues(stack, jobs, config, imageTag) : {}),
     ...scalingValues(stack, config, jobs),
+    ...multiGpuValues(stack, config, imageTag),
     comfyuiImage: `${stack.ecrRepositoryUri}:${imageTag}`,
     modelGateImage: `${stack.ecrRepositoryUri}:${MODEL_GATE_TAG_PREFIX}${imageTag}`,
     gpuNodeUserData: gpuNodeUserData(stack),
@@ -83,9 +83,6 @@ export function manifestValues(stack: StackValues, config: AppConfig, imageTag: 
     gpuInstanceFamilies: config.gpuInstanceFamilies,
     capacityTypes: config.capacityTypes,
     maxGpus: config.maxGpus,
-    gpusPerMultiGpuNode: config.gpusPerMultiGpuNode,
-    multiGpuCpu: config.gpusPerMultiGpuNode * MULTI_GPU_CPU_PER_GPU,
-    multiGpuMemory: `${config.gpusPerMultiGpuNode * MULTI_GPU_MEMORY_GIB_PER_GPU}Gi`,
     gpuNodeConsolidateAfter: config.gpuNodeConsolidateAfter,
     gpuNodeExpireAfter: config.gpuNodeExpireAfter,
     // The pods count browser sessions in this window (comfyui_ws_sessions_recent), the runner reads it: one value.

@@ -11,9 +11,12 @@ export interface EcrRepoStackProps extends StackProps {
 
 /**
  * How many tagged images to keep; older ones expire so the repository's storage stays bounded. Each version
- * is two images (ComfyUI and its model gate), so this keeps the newest ten versions.
+ * is four images (ComfyUI for thread mode, ComfyUI for process mode, the model gate, the job runner:
+ * comfyui_image/build_and_push.sh), so this keeps the newest ten versions.
  */
-const KEEP_IMAGES = 20;
+const IMAGES_PER_VERSION = 4;
+const KEEP_VERSIONS = 10;
+const KEEP_IMAGES = IMAGES_PER_VERSION * KEEP_VERSIONS;
 
 /** `ComfyuiEcrRepo`: where `comfyui_image/` is pushed; nodes pull from it. */
 export class EcrRepoStack extends Stack {

@@ -97,6 +97,19 @@ describe('ram-sharing verdict', () => {
     expect(judgeRamSharing(round(mmap(2), mmap(4)), 4).status).toBe('FAIL');
   });
 
+  it('process mode: passes while the workers share the page cache and fails a private copy per worker, naming --mmap-torch-files', () => {
+    const GIB = 2 ** 30;
+    const workers = (rss: number, anon: number) => parsePrometheusText('comfyui_executor_info{mode="process",comfyui_version="v0.33.0"} 1\n'
+      + [0, 1, 2, 3].map((g) => `comfyui_worker_memory_bytes{gpu="${g}",kind="rss"} ${rss}\ncomfyui_worker_memory_bytes{gpu="${g}",kind="anon"} ${anon}\n`
+        + `comfyui_worker_memory_bytes{gpu="${g}",kind="pss"} ${rss / 4}\n`).join(''));
+    const shared = judgeRamSharing({ prompts: [], metrics: { before: workers(GIB, GIB / 2), after: workers(7 * GIB, GIB / 2) } }, 4);
+    expect(shared).toMatchObject({ status: 'PASS', figures: { anonGrowthBytes: 0, largestRssGrowthBytes: 6 * GIB } });
+    expect(shared.detail).toContain('summed PSS 7.0 GiB vs summed RSS 28.0 GiB over 4 workers');
+    const copied = judgeRamSharing({ prompts: [], metrics: { before: workers(GIB, GIB / 2), after: workers(7 * GIB, 6.5 * GIB) } }, 4);
+    expect(copied.status).toBe('FAIL');
+    expect(copied.hint).toContain('--mmap-torch-files');
+  });
+
   it('skips, with the reason, when the server has no weights-cache series or no /metrics', () => {
     const off = judgeRamSharing(round('process_resident_memory_bytes 1\n', parsePrometheusText('process_resident_memory_bytes 2\n')), 4);
     expect(off.status).toBe('SKIP');

@@ -18,6 +18,20 @@ export interface SimulatorOptions {
   readonly loadMs?: number;
   /** The shared weights cache's budget (COMFY_WEIGHTS_CACHE_GIB); 0 turns it and its /metrics series off. @default the simulator's */
   readonly weightsCacheGib?: number;
+  /**
+   * COMFY_MULTI_GPU_EXECUTOR: one process (`thread`) or the front over one simulated stock ComfyUI per GPU (`process`).
+   * @default process.env.COMFY_TEST_EXECUTOR, else 'thread'
+   */
+  readonly executor?: 'thread' | 'process';
+}
+
+/** The executor a test gets when it does not choose: COMFY_TEST_EXECUTOR, so a suite can run once per mode. */
+export function defaultExecutor(env: NodeJS.ProcessEnv = process.env): 'thread' | 'process' {
+  const value = env.COMFY_TEST_EXECUTOR ?? 'thread';
+  if (value !== 'thread' && value !== 'process') {
+    throw new Error(`COMFY_TEST_EXECUTOR must be thread or process, got '${value}'`);
+  }
+  return value;
 }
 
 const IMAGE_DIR = path.join(__dirname, '..', '..', 'comfyui_image');
@@ -31,18 +45,21 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   }
   const port = await freeLoopbackPort();
   const outputDir = mkdtempSync(path.join(os.tmpdir(), 'sim-output-'));
+  const executor = options.executor ?? defaultExecutor();
   const args = [
     String(MAX_LIFETIME_SECONDS), PYTHON, '-m', 'multigpu.sim', '--host', '127.0.0.1', '--port', String(port),
     '--gpus', String(options.gpus ?? 4), '--exec-ms', String(options.execMs ?? 200),
     '--load-ms', String(options.loadMs ?? 0), '--warmup-ms', '0', '--output-dir', outputDir,
     ...(options.weightsCacheGib === undefined ? [] : ['--weights-cache-gib', String(options.weightsCacheGib)]),
+    '--executor', executor,
   ];
   const child: ChildProcess = spawn('timeout', args, { cwd: IMAGE_DIR, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
   const url = `http://127.0.0.1:${port}`;
   try {
-    await waitUntilUp(`${url}/readyz`, child, 'simulator', 20_000);
+    // Process mode starts a Python process per GPU: seconds each on a busy 2-core runner.
+    await waitUntilUp(`${url}/readyz`, child, 'simulator', executor === 'process' ? 60_000 : 20_000);
   } catch (error) {
     child.kill('SIGKILL');
     throw new Error(`${(error as Error).message}\n${stderr}`);

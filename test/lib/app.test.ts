@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { CfnElement } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
@@ -302,6 +303,17 @@ describe('the default app', () => {
       ImageTagMutability: 'IMMUTABLE',
       LifecyclePolicy: Match.objectLike({ LifecyclePolicyText: Match.stringLikeRegexp('imageCountMoreThan') }),
     });
+  });
+
+  test('the lifecycle rule keeps ten versions of every image build_and_push.sh pushes', () => {
+    const pushed = execFileSync('bash', ['comfyui_image/build_and_push.sh', '--dry-run', '--repository',
+      '123456789012.dkr.ecr.us-east-1.amazonaws.com/comfyui'], { encoding: 'utf8' })
+      .split('\n').filter((line) => line.startsWith('docker push ')).length;
+    const repository = Object.values(app.templates[STACK_NAMES.ecrRepo].findResources('AWS::ECR::Repository'))[0];
+    const rules = JSON.parse(repository.Properties.LifecyclePolicy.LifecyclePolicyText).rules;
+    const keep = rules.find((rule: { selection: { countType: string } }) => rule.selection.countType === 'imageCountMoreThan');
+    expect(pushed).toBeGreaterThan(1);
+    expect(keep.selection.countNumber).toBe(pushed * 10);
   });
 
   test('every stack outputs what later steps read', () => {

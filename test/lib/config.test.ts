@@ -100,7 +100,15 @@ describe('workload settings read by the manifest renderer', () => {
     ]);
   });
 
+  test('the multi-GPU pod runs the patched thread executor unless multiGpuExecutor asks for one ComfyUI per GPU', () => {
+    expect(fromContext({}).multiGpuExecutor).toBe('thread');
+    expect(fromContext({ multiGpuExecutor: 'process' }).multiGpuExecutor).toBe('process');
+    expect(loadConfig((key) => (key === 'comfyui' ? { multiGpuExecutor: 'process' } : undefined)).multiGpuExecutor).toBe('process');
+  });
+
   test.each([
+    ['multiGpuExecutor', 'processes', `Invalid config 'multiGpuExecutor': expected one of thread, process, got "processes"`],
+    ['multiGpuExecutor', 'Process', `expected one of thread, process, got "Process"`],
     ['gpusPerMultiGpuNode', 6, /expected 4 or 8, got 6/],
     ['gpuNodeConsolidateAfter', '10 minutes', /expected a duration such as 30s, 10m or 720h/],
     ['promptGracePeriodSeconds', 30, /from 120 to 7200/],

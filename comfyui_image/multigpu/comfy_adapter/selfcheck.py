@@ -14,12 +14,12 @@ import importlib
 import inspect
 import os
 import sys
-from typing import Iterable, List, Optional, Sequence, Union
+from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 from .pins import COMFYUI_COMMIT, COMFYUI_TAG
-from .symbols import SOURCE_FUNCTIONS, SYMBOLS, SourceFunction, Symbol
+from .symbols import CLI_ARGS, SOURCE_FUNCTIONS, SYMBOLS, CliArg, SourceFunction, Symbol
 
-Check = Union[Symbol, SourceFunction]
+Check = Union[Symbol, SourceFunction, CliArg]
 
 
 def prepare_imports(comfyui_dir: str) -> None:
@@ -53,13 +53,20 @@ def check_symbol(symbol: Symbol) -> Optional[str]:
     return _compare_params(f"{symbol.module}.{symbol.attribute}", list(signature.parameters), symbol.params)
 
 
-def check_source_function(comfyui_dir: str, spec: SourceFunction) -> Optional[str]:
-    path = os.path.join(comfyui_dir, spec.path)
+def parse_source(comfyui_dir: str, relative_path: str) -> Tuple[Optional[ast.Module], Optional[str]]:
+    """(the module's syntax tree, None), or (None, what stopped reading it)."""
+    path = os.path.join(comfyui_dir, relative_path)
     try:
         with open(path, encoding="utf-8") as handle:
-            tree = ast.parse(handle.read(), filename=path)
+            return ast.parse(handle.read(), filename=path), None
     except (OSError, SyntaxError) as error:
-        return f"cannot read {spec.path}: {error}"
+        return None, f"cannot read {relative_path}: {error}"
+
+
+def check_source_function(comfyui_dir: str, spec: SourceFunction) -> Optional[str]:
+    tree, problem = parse_source(comfyui_dir, spec.path)
+    if tree is None:
+        return problem
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == spec.function:
             params = [a.arg for a in node.args.posonlyargs + node.args.args]
@@ -72,6 +79,21 @@ def check_source_function(comfyui_dir: str, spec: SourceFunction) -> Optional[st
                 return f"{spec.path}:{spec.function} no longer calls {', '.join(missing)}"
             return None
     return f"{spec.path} has no top-level function {spec.function}"
+
+
+def check_cli_arg(spec: CliArg) -> Optional[str]:
+    """The parsed default (ComfyUI imported with --cpu) has a type the adapter handles."""
+    try:
+        args = importlib.import_module("comfy.cli_args").args
+    except Exception as error:
+        return f"cannot import comfy.cli_args: {error!r}"
+    if not hasattr(args, spec.option):
+        return f"comfy.cli_args.args has no {spec.option}"
+    value = getattr(args, spec.option)
+    if not isinstance(value, spec.types):
+        return (f"comfy.cli_args.args.{spec.option} is {type(value).__name__} ({value!r}), but {spec.reader} "
+                f"handles {' or '.join(t.__name__ for t in spec.types)}")
+    return None
 
 
 def _called_names(function: ast.AST) -> set:
@@ -92,11 +114,13 @@ def _compare_params(where: str, actual: Sequence[str], expected: Sequence[str]) 
 
 
 def run_checks(comfyui_dir: str, symbols: Iterable[Symbol] = SYMBOLS,
-               sources: Iterable[SourceFunction] = SOURCE_FUNCTIONS, out=print) -> List[str]:
+               sources: Iterable[SourceFunction] = SOURCE_FUNCTIONS, out=print,
+               cli_args: Iterable[CliArg] = CLI_ARGS) -> List[str]:
     """Runs every check, printing one line each; returns the failures."""
     failures = []
     checks: List[tuple] = [(s, check_symbol(s)) for s in symbols]
     checks += [(s, check_source_function(comfyui_dir, s)) for s in sources]
+    checks += [(s, check_cli_arg(s)) for s in cli_args]
     for spec, problem in checks:
         if problem is None:
             out(f"ok    {spec.name}")

@@ -37,6 +37,20 @@ class SourceFunction:
         return f"{self.path}:{self.function}({', '.join(self.params)}){calls}"
 
 
+@dataclass(frozen=True)
+class CliArg:
+    """A parsed command-line value the adapter reads (`comfy.cli_args.args.<name>`) and the Python
+    types it handles: a release that changes an option's shape (v0.33 made --cache-ram a list)
+    breaks the adapter without renaming anything."""
+    option: str
+    types: Tuple[type, ...]
+    reader: str
+
+    @property
+    def name(self) -> str:
+        return f"comfy.cli_args.args.{self.option} is {' or '.join(t.__name__ for t in self.types)} ({self.reader})"
+
+
 MM = "comfy.model_management"
 EXECUTOR = "PromptExecutor"
 
@@ -146,4 +160,11 @@ SOURCE_FUNCTIONS = (
                    ("PromptServer", "add_routes", "Thread")),
     SourceFunction("main.py", "run", ("server_instance", "address", "port", "verbose", "call_on_start"),
                    ("start_multi_address",)),
+)
+
+# prompt_executor.py cache_settings reads these as main.py prompt_worker does at the pinned release.
+CLI_ARGS = (
+    CliArg("cache_lru", (int,), "prompt_executor.py cache_settings"),
+    CliArg("cache_ram", (int, float), "prompt_executor.py cache_settings"),
+    CliArg("cache_none", (bool,), "prompt_executor.py cache_settings"),
 )

@@ -35,6 +35,7 @@ class GpuBreaker:
         self._last_fault: Optional[str] = None
         self._last_probe: Optional[str] = None
         self._probes_failed = 0
+        self._tripped = False  # opened by trip(), not by counting faults
         self.trips = 0
 
     @property
@@ -55,6 +56,22 @@ class GpuBreaker:
             if self._open or not self._threshold or self._consecutive < self._threshold:
                 return False
             self._open = True
+            self._tripped = False
+            self.trips += 1
+            self._probes_failed = 0
+            self._next_probe_at = self._clock() + self._wait
+            return True
+
+    def trip(self, detail: str) -> bool:
+        """Open now, whatever the count: the GPU is known to be broken (process mode: its worker
+        process exited). True when this call opened it."""
+        with self._lock:
+            self._last_fault = detail
+            if self._open:
+                return False
+            self._open = True
+            self._tripped = True
+            self._consecutive = max(self._consecutive, self._threshold)
             self.trips += 1
             self._probes_failed = 0
             self._next_probe_at = self._clock() + self._wait
@@ -93,5 +110,7 @@ class GpuBreaker:
     def reason(self) -> str:
         with self._lock:
             probe = f"; last probe {self._last_probe}" if self._last_probe else ""
+            if self._tripped:
+                return f"GPU {self.gpu_id}: out of service: {self._last_fault}{probe}"
             return (f"GPU {self.gpu_id}: out of service after {self._threshold} consecutive GPU "
                     f"faults (last: {self._last_fault}){probe}")

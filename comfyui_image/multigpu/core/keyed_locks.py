@@ -25,15 +25,21 @@ class KeyedLocks:
     def acquire(self, key: Hashable, owner: Hashable) -> None:
         """Wait until no other owner holds `key`, then hold it for `owner` (re-entrant)."""
         with self._cond:
-            while True:
-                current = self._owner_of.get(key)
-                if current == owner:
-                    return
-                if current is None:
-                    self._owner_of[key] = owner
-                    self._held.setdefault(owner, []).append(key)
-                    return
+            while not self._take(key, owner):
                 self._cond.wait()
+
+    def try_acquire(self, key: Hashable, owner: Hashable) -> bool:
+        """Hold `key` for `owner` if no other owner holds it; never waits (for callers that wait
+        their own way, such as an event loop)."""
+        with self._cond:
+            return self._take(key, owner)
+
+    def _take(self, key: Hashable, owner: Hashable) -> bool:
+        current = self._owner_of.get(key)
+        if current is None:
+            self._owner_of[key] = owner
+            self._held.setdefault(owner, []).append(key)
+        return current is None or current == owner
 
     def release_held(self, owner: Hashable) -> int:
         """Release every key `owner` holds, whichever thread took it; returns how many."""

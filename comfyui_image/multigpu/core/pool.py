@@ -191,6 +191,15 @@ class GpuPool:
         self._queues.wake()
         return gpus
 
+    def take_out_of_service(self, gpu_id: int, reason: str) -> None:
+        """Open GPU `gpu_id`'s breaker now (its worker process died: not a guess): routing skips
+        it, the other GPUs steal its unpinned prompts, pinned ones wait for a passed probe."""
+        if self._workers[gpu_id].breaker.trip(reason):
+            self._queues.set_in_service(gpu_id, False)
+            self.metrics.set_breaker_open(gpu_id, True)
+            log.error("GPU %d out of service: %s", gpu_id, reason)
+            self._queue_changed()
+
     # ---- health ----------------------------------------------------------------------------
     @property
     def workers(self) -> List[GpuWorker]:

@@ -12,9 +12,10 @@ from ..core.pool import GpuPool
 from ..core.shared_file_cache import SharedFileCache
 from ..core.settings import PoolSettings
 from ..http.install import install_routes
+from ..http.intake_routes import run_with_app
+from ..http.ws_hub import WebSocketHub
 from .executor import SimExecutor
-from .hub import WebSocketHub
-from .intake import add_intake_routes
+from .intake import add_sim_routes
 
 
 @dataclass(frozen=True)
@@ -31,11 +32,13 @@ class SimOptions:
     breaker_probe_s: float = 30.0
     # The image's COMFY_SESSION_ACTIVITY_S: how long a browser session's last connect or prompt counts.
     session_activity_s: float = 300.0
+    # Binary preview frames per prompt (the first N sampler steps).
+    previews: int = 0
 
     def __post_init__(self) -> None:
         if not 1 <= self.gpus <= 16:
             raise ValueError(f"--gpus must be 1..16, got {self.gpus}")
-        for name in ("exec_ms", "load_ms", "warmup_ms", "weights_cache_gib"):
+        for name in ("exec_ms", "load_ms", "warmup_ms", "weights_cache_gib", "previews"):
             if getattr(self, name) < 0:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 0")
         if self.breaker_probe_s <= 0:
@@ -51,7 +54,8 @@ def build_sim_app(options: SimOptions) -> "tuple[web.Application, GpuPool, SimEx
                      if options.weights_cache_gib > 0 else None)
     executor = SimExecutor(options.gpus, exec_ms=options.exec_ms, load_ms=options.load_ms,
                            warmup_ms=options.warmup_ms, output_dir=options.output_dir,
-                           send=hub.send, weights_cache=weights_cache)
+                           send=hub.send, weights_cache=weights_cache, previews=options.previews,
+                           send_binary=hub.send_binary)
     pool_ref = {}
 
     def queue_changed() -> None:
@@ -72,16 +76,6 @@ def build_sim_app(options: SimOptions) -> "tuple[web.Application, GpuPool, SimEx
         expose_weights_cache(pool.metrics.registry, weights_cache)
     app = web.Application(client_max_size=64 * 2**20)
     install_routes(app, pool)
-    add_intake_routes(app, pool, hub, options.output_dir, options.gpus)
-
-    async def on_startup(app: web.Application) -> None:
-        await hub.start()
-        pool.start()
-
-    async def on_cleanup(app: web.Application) -> None:
-        pool.stop()
-        await hub.stop()
-
-    app.on_startup.append(on_startup)
-    app.on_cleanup.append(on_cleanup)
+    add_sim_routes(app, pool, hub, options.output_dir, options.gpus)
+    run_with_app(app, pool, hub)
     return app, pool, executor

@@ -23,6 +23,12 @@ NODE_TYPES: Dict[str, Tuple[Tuple[str, ...], bool]] = {
     "PreviewImage": (("images",), True),
     "SimulateOOM": (("times",), False),
     "SimulateGpuFault": ((), False),
+    # Kills a simulated stock worker's process (process mode); fails the prompt in thread mode.
+    "SimulateCrash": ((), False),
+    # Hangs a simulated stock worker's prompt for good (the front's stall watch kills it).
+    "SimulateHang": ((), False),
+    # Blocks a simulated stock worker's event loop for good (the front's watchdog kills it).
+    "SimulateWedge": ((), False),
 }
 
 

@@ -8,16 +8,24 @@
 - A `SimulateOOM` node with input `times: k` makes the first k attempts run out of memory.
 - A `SimulateGpuFault` node fails the prompt with a CUDA error that counts against the GPU, so
   three in a row take it out of service (core/breaker.py); the simulated probe always passes.
+- A `SimulateCrash` node calls `crash` (a simulated stock worker kills its own process), a
+  `SimulateHang` node `hang` (it goes silent for good, deaf to interrupts), a `SimulateWedge`
+  node `wedge` (its server's event loop blocks for good); the default, for
+  thread mode, raises, which fails the prompt as the GPU's fault.
+- With `previews` N, the first N sampler steps each send a PNG preview as a type-4 binary frame
+  (its metadata names the prompt; the hub sends type 1 to clients that did not ask for metadata).
 - Each SaveImage node writes a small real PNG into the output folder.
 """
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from typing import Callable, Dict, FrozenSet, List, Optional
 
 from ..core.executor import ExecutionResult
+from ..core.previews import preview_with_metadata
 from ..core.shared_file_cache import SharedFileCache
 from ..core.task import Task
 from .png import colour_for_seed, solid_png
@@ -37,18 +45,25 @@ def _now_ms() -> int:
 
 class SimExecutor:
     def __init__(self, num_gpus: int, *, exec_ms: float, load_ms: float, warmup_ms: float,
-                 output_dir: str, send: Send, weights_cache: Optional[SharedFileCache] = None):
+                 output_dir: str, send: Send, weights_cache: Optional[SharedFileCache] = None,
+                 crash: Optional[Callable[[], None]] = None, hang: Optional[Callable[[], None]] = None,
+                 wedge: Optional[Callable[[], None]] = None,
+                 previews: int = 0,
+                 send_binary: Optional[Callable[[bytes, Optional[str]], None]] = None):
         self._exec_s = exec_ms / 1000.0
         self._load_s = load_ms / 1000.0
         self._warmup_s = warmup_ms / 1000.0
         self._output_dir = output_dir
         self._send = send
         self._weights = weights_cache
+        self._crash = crash or _refuse_crash
+        self._hang = hang or _refuse_crash
+        self._wedge = wedge or _refuse_crash
+        self._previews = previews if send_binary is not None else 0
+        self._send_binary = send_binary
         self._interrupts = [threading.Event() for _ in range(num_gpus)]
         self._loaded: List[FrozenSet[str]] = [frozenset() for _ in range(num_gpus)]
         self._attempts: Dict[str, int] = {}
-        self._counter_lock = threading.Lock()
-        self._counter = 0
         self._thread_gpu = threading.local()
         self.model_loads = [0] * num_gpus
         self.executed_on: Dict[str, int] = {}
@@ -122,6 +137,12 @@ class SimExecutor:
                                            "traceback": [], "current_inputs": {},
                                            "current_outputs": {}})
                 return ExecutionResult(success=False, messages=messages, error=GPU_FAULT_MESSAGE)
+            if kind == "SimulateCrash":
+                self._crash()
+            if kind == "SimulateHang":
+                self._hang()
+            if kind == "SimulateWedge":
+                self._wedge()
             if kind == "KSampler":
                 steps = max(int(inputs.get("steps", 20)), 1)
                 for step in range(1, steps + 1):
@@ -130,6 +151,12 @@ class SimExecutor:
                                                          "executed": list(outputs)})
                         return ExecutionResult(success=False, messages=messages, interrupted=True)
                     report("progress", {"value": step, "max": steps, "node": node_id}, record=False)
+                    if step <= self._previews:
+                        self._send_binary(preview_with_metadata(
+                            solid_png(4, 4, colour_for_seed(step)),
+                            {"image_type": "image/png", "prompt_id": pid, "node_id": node_id,
+                             "display_node_id": node_id, "parent_node_id": None,
+                             "real_node_id": node_id}), client)
             if kind == "SaveImage":
                 image = self._save_png(inputs, task)
                 outputs[node_id] = {"images": [image]}
@@ -166,13 +193,28 @@ class SimExecutor:
         if os.path.commonpath((root, folder)) != root:
             raise ValueError(f"filename_prefix {prefix!r} saves outside the output folder")
         os.makedirs(folder, exist_ok=True)
-        with self._counter_lock:
-            self._counter += 1
-            name = f"{base}_{self._counter:05}_.png"
-        seed = _seed_of(task.prompt)
-        with open(os.path.join(folder, name), "wb") as handle:
-            handle.write(solid_png(8, 8, colour_for_seed(seed)))
+        name, handle = _claim_name(folder, base)
+        with handle:
+            handle.write(solid_png(8, 8, colour_for_seed(_seed_of(task.prompt))))
         return {"filename": name, "subfolder": subfolder, "type": "output"}
+
+
+def _claim_name(folder: str, base: str):
+    """The next `<base>_NNNNN_.png` after those in the folder, as folder_paths.get_save_image_path
+    counts, created exclusively: simulated workers in several processes (process mode) share the
+    folder, and stock's list-then-write race is the design's save lock, not the simulator's."""
+    pattern = re.compile(re.escape(base) + r"_(\d{5})_")
+    counter = max((int(m.group(1)) for m in map(pattern.match, os.listdir(folder)) if m), default=0) + 1
+    while True:
+        name = f"{base}_{counter:05}_.png"
+        try:
+            return name, open(os.path.join(folder, name), "xb")
+        except FileExistsError:
+            counter += 1
+
+
+def _refuse_crash() -> None:
+    raise RuntimeError("SimulateCrash/SimulateHang: only a simulated stock worker's process dies or hangs")
 
 
 def _node_order(node_id: str):

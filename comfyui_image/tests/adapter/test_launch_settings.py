@@ -104,10 +104,67 @@ def test_the_cpu_rehearsal_counts_no_gpu_and_adds_the_cpu_flag_once():
 @pytest.mark.parametrize("env, message", [
     ({"COMFY_MULTI_GPU_DEVICE": "rocm"}, "COMFY_MULTI_GPU_DEVICE must be cuda .* or cpu"),
     ({"COMFY_MULTI_GPU_DEVICE": "cpu", "COMFY_NUM_GPUS": "17"}, "COMFY_NUM_GPUS must be 1..16 workers on the CPU"),
+    ({"COMFY_WORKER_STALL_S": "-1"}, "COMFY_WORKER_STALL_S must be >= 0 seconds"),
+    ({"COMFY_MULTI_GPU_EXECUTOR": "processes"},
+     "COMFY_MULTI_GPU_EXECUTOR must be thread .* or process .*, got 'processes'"),
 ])
 def test_invalid_device_settings_name_the_variable(env, message):
     with pytest.raises(LaunchError, match=message):
         parse({"COMFY_MULTI_GPU_SCHED": "1", **env})
+
+
+def test_the_executor_defaults_to_thread_and_is_read_only_with_the_scheduler_on():
+    assert parse({"COMFY_MULTI_GPU_SCHED": "1"}).executor == "thread"
+    assert parse({"COMFY_MULTI_GPU_SCHED": "1", "COMFY_MULTI_GPU_EXECUTOR": "process"}).executor == "process"
+    assert parse({"COMFY_MULTI_GPU_EXECUTOR": "bogus"}).multi_gpu is False
+    assert parse({"COMFY_MULTI_GPU_SCHED": "1"}).worker_stall_s == 1800.0
+    assert parse({"COMFY_MULTI_GPU_SCHED": "1", "COMFY_WORKER_STALL_S": "0"}).worker_stall_s == 0.0
+
+
+def test_an_image_built_for_one_executor_defaults_to_it_and_refuses_the_other_by_name_with_the_fix():
+    process_image = {"COMFY_MULTI_GPU_SCHED": "1", "COMFY_IMAGE_EXECUTOR": "process"}
+    assert parse(process_image).executor == "process"
+    assert parse({**process_image, "COMFY_MULTI_GPU_EXECUTOR": "process"}).executor == "process"
+    # Thread mode would patch a ComfyUI release the adapter was never verified against.
+    with pytest.raises(LaunchError) as refused:
+        parse({**process_image, "COMFY_MULTI_GPU_EXECUTOR": "thread"})
+    assert str(refused.value).startswith("COMFY_MULTI_GPU_EXECUTOR=thread does not match this image, built for "
+                                         "process mode")
+    assert "set COMFY_MULTI_GPU_EXECUTOR=process, or run the image built with --build-arg COMFYUI_EXECUTOR=thread" \
+        in str(refused.value)
+    with pytest.raises(LaunchError, match="COMFY_MULTI_GPU_EXECUTOR=process does not match this image, built for "
+                                          "thread mode"):
+        parse({"COMFY_MULTI_GPU_SCHED": "1", "COMFY_IMAGE_EXECUTOR": "thread", "COMFY_MULTI_GPU_EXECUTOR": "process"})
+    with pytest.raises(LaunchError, match="COMFY_IMAGE_EXECUTOR .* must be thread or process, got 'proc'"):
+        parse({"COMFY_MULTI_GPU_SCHED": "1", "COMFY_IMAGE_EXECUTOR": "proc"})
+    # Stock ComfyUI (no scheduler) runs on either image.
+    assert parse({"COMFY_IMAGE_EXECUTOR": "process", "COMFY_MULTI_GPU_EXECUTOR": "thread"}).multi_gpu is False
+
+
+def test_the_launcher_starts_process_mode_and_refuses_its_bad_arguments_by_name(monkeypatch, capsys):
+    from multigpu import launch
+
+    monkeypatch.setenv("COMFY_MULTI_GPU_SCHED", "1")
+    monkeypatch.setenv("COMFY_MULTI_GPU_DEVICE", "cpu")
+    monkeypatch.setenv("COMFY_MULTI_GPU_EXECUTOR", "process")
+    started = []
+    monkeypatch.setattr(launch, "run_multi_gpu", lambda *a: started.append("thread"))
+    assert launch.main(["--enable-assets"]) == 2
+    assert "--enable-assets cannot be used with COMFY_MULTI_GPU_EXECUTOR=process" in capsys.readouterr().out
+    monkeypatch.setattr(launch, "run_process_mode", lambda settings, args: started.append(args) or 0)
+    assert launch.main(["--", "--port", "9000"]) == 0
+    assert started == [["--port", "9000"]]
+
+
+def test_the_worker_pack_config_adds_its_own_folder_to_custom_nodes():
+    import os
+
+    from multigpu.launch import WORKER_PACK_CONFIG
+
+    # ComfyUI reads it with yaml.safe_load (utils/extra_config.py); this venv has no yaml.
+    lines = [line for line in open(WORKER_PACK_CONFIG).read().splitlines() if line and not line.startswith("#")]
+    assert lines == ["multigpu_worker_pack:", "  custom_nodes: ."]
+    assert os.path.isfile(os.path.join(os.path.dirname(WORKER_PACK_CONFIG), "multigpu_worker", "__init__.py"))
 
 
 def test_the_cpu_flag_is_still_refused_on_gpus():

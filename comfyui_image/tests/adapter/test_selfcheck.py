@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 from multigpu.comfy_adapter.selfcheck import check_source_function, run_checks
-from multigpu.comfy_adapter.symbols import SOURCE_FUNCTIONS, SYMBOLS, SourceFunction, Symbol
+from multigpu.comfy_adapter.symbols import CLI_ARGS, SOURCE_FUNCTIONS, SYMBOLS, SourceFunction, Symbol
 
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -13,7 +13,7 @@ PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(_
 def test_every_symbol_and_main_py_function_is_found_in_the_stubs(comfy_stubs):
     lines = []
     assert run_checks(comfy_stubs, out=lines.append) == []
-    assert len(lines) == len(SYMBOLS) + len(SOURCE_FUNCTIONS)
+    assert len(lines) == len(SYMBOLS) + len(SOURCE_FUNCTIONS) + len(CLI_ARGS)
     assert all(line.startswith("ok ") for line in lines)
 
 
@@ -24,6 +24,17 @@ def test_a_missing_function_fails_naming_module_and_attribute(comfy_stubs):
     failures = run_checks(comfy_stubs, symbols=[Symbol("comfy.model_management", "soft_empty_cache", ("force",))],
                           sources=[], out=lambda line: None)
     assert failures == ["comfy.model_management has no soft_empty_cache (missing 'soft_empty_cache')"]
+
+
+def test_an_option_whose_value_changed_shape_fails_naming_it_and_its_reader(comfy_stubs, monkeypatch):
+    # ComfyUI v0.33.0 made --cache-ram a list (nargs='*', default []): every name still exists, but
+    # the adapter's cache_settings compared it with 0 and each worker failed its warm-up (CPU rehearsal).
+    import comfy.cli_args
+
+    monkeypatch.setattr(comfy.cli_args.args, "cache_ram", [])
+    failures = run_checks(comfy_stubs, symbols=[], sources=[], out=lambda line: None)
+    assert failures == ["comfy.cli_args.args.cache_ram is list ([]), but prompt_executor.py cache_settings "
+                        "handles int or float"]
 
 
 def test_a_changed_signature_fails_showing_actual_and_expected_parameters(comfy_stubs):

@@ -25,8 +25,8 @@ def test_core_modules_import_no_torch_comfyui_or_aiohttp():
         assert not bad, f"{path.name} imports {sorted(bad)}"
 
 
-def test_http_modules_import_no_torch_or_comfyui():
-    for path in sorted((PACKAGE / "http").glob("*.py")):
+def test_http_and_front_modules_import_no_torch_or_comfyui():
+    for path in sorted([*(PACKAGE / "http").glob("*.py"), *(PACKAGE / "front").glob("*.py")]):
         bad = set(imported_roots(path)) & COMFY_MODULES
         assert not bad, f"{path.name} imports {sorted(bad)}"
 

@@ -50,3 +50,13 @@ def test_released_keys_are_forgotten_so_unique_prefixes_do_not_grow_the_map():
         locks.acquire(("out", f"ComfyUI_{n}"), owner=n % 4)
         locks.release_held(n % 4)
     assert locks.keys_held() == 0
+
+
+def test_try_acquire_takes_a_free_key_refuses_a_held_one_and_never_waits():
+    locks = KeyedLocks()
+    assert locks.try_acquire("k", owner=0) is True
+    assert locks.try_acquire("k", owner=0) is True  # re-entrant, still one hold
+    assert locks.try_acquire("k", owner=1) is False
+    assert locks.held_count(0) == 1 and locks.held_count(1) == 0
+    locks.release_held(0)
+    assert locks.try_acquire("k", owner=1) is True

@@ -1,6 +1,8 @@
 """A GPU whose prompts keep failing with CUDA errors leaves service, over real HTTP (simulator)."""
+import pytest
+
 from server_process import http_json, wait_history
-from sim_process import running_sim, workflow
+from sim_process import EXECUTORS, running_sim, workflow
 
 
 def fail_on(base, gpu, count):
@@ -10,9 +12,10 @@ def fail_on(base, gpu, count):
         assert wait_history(base, body["prompt_id"])["status"]["status_str"] == "error"
 
 
-def test_three_gpu_faults_take_a_gpu_out_and_two_broken_gpus_make_the_pod_unhealthy(tmp_path):
+@pytest.mark.parametrize("mode", EXECUTORS)
+def test_three_gpu_faults_take_a_gpu_out_and_two_broken_gpus_make_the_pod_unhealthy(tmp_path, mode):
     # Probes an hour away: nothing brings a GPU back during the test.
-    with running_sim(tmp_path / "out", gpus=2, exec_ms=50,
+    with running_sim(tmp_path / "out", gpus=2, exec_ms=50, executor=mode,
                      extra_args=["--breaker-probe-s", "3600"]) as (base, _):
         fail_on(base, 1, 3)
         queues = http_json("GET", base + "/queue/all")[1]["queues"]

@@ -2,6 +2,8 @@
 import time
 import urllib.request
 
+import pytest
+
 from server_process import metric, wait_history
 from sim_process import http_json, workflow
 
@@ -124,7 +126,10 @@ def test_metrics_health_and_readiness(sim):
     assert http_json("GET", base + "/api/queue/all")[0] == 200  # the web UI's /api prefix
 
 
-def test_one_checkpoint_on_every_gpu_is_read_from_disk_once_and_shared_in_ram(sim):
+def test_one_checkpoint_on_every_gpu_is_read_from_disk_once_and_shared_in_ram(sim, executor):
+    if executor == "process":
+        pytest.skip("thread mode's shared weights cache; process mode shares the page cache "
+                    "(docs/process-mode-design.md section 4)")
     base, _ = sim
     assert metric(base, "process_resident_memory_bytes") > 0
     before = {name: metric(base, f"comfyui_weights_cache_{name}_total") for name in ("disk_reads", "ram_hits")}
@@ -135,3 +140,24 @@ def test_one_checkpoint_on_every_gpu_is_read_from_disk_once_and_shared_in_ram(si
     assert metric(base, "comfyui_weights_cache_disk_reads_total") - before["disk_reads"] == 1
     assert metric(base, "comfyui_weights_cache_ram_hits_total") - before["ram_hits"] == 3
     assert metric(base, "comfyui_weights_cache_files") >= 1
+
+
+def test_prompts_saving_one_prefix_on_every_gpu_at_once_get_distinct_files(sim):
+    base, _ = sim
+    ids = [submit(base, gpu=g, prefix="shared/one")[1]["prompt_id"] for g in range(4)]
+    names = [wait_history(base, p)["outputs"]["9"]["images"][0]["filename"] for p in ids]
+    assert len(set(names)) == 4
+
+
+def test_get_prompt_has_stocks_shape_and_intake_stamps_create_time(sim):
+    # Stock answers GET /prompt with get_queue_info (no "status" wrapper), and v0.33 stamps
+    # extra_data.create_time (ms) at intake: /api/jobs sorts by it.
+    base, _ = sim
+    status, body = http_json("GET", base + "/prompt")
+    assert status == 200 and set(body) == {"exec_info"}
+    assert isinstance(body["exec_info"]["queue_remaining"], int)
+    before = int(time.time() * 1000)
+    prompt_id = submit(base, gpu=0)[1]["prompt_id"]
+    after = int(time.time() * 1000)
+    extra_data = wait_history(base, prompt_id)["prompt"][3]
+    assert before <= extra_data["create_time"] <= after

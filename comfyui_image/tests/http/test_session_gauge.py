@@ -8,8 +8,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from multigpu.core.pool import GpuPool
 from multigpu.core.settings import PoolSettings
 from multigpu.http.install import install_routes
-from multigpu.sim.hub import WebSocketHub
-from multigpu.sim.intake import add_intake_routes
+from multigpu.http.ws_hub import WebSocketHub
+from multigpu.sim.intake import add_sim_routes
 from multigpu.sim.workflow import sim_workflow
 
 from fake_executor import FakeExecutor
@@ -40,7 +40,7 @@ def test_browser_connects_and_prompts_count_within_the_window_and_other_clients_
         await hub.start()
         app = web.Application()
         install_routes(app, pool)
-        add_intake_routes(app, pool, hub, str(tmp_path), 2)
+        add_sim_routes(app, pool, hub, str(tmp_path), 2)
         async with TestClient(TestServer(app)) as http:
             assert await recent(http) == 0
             runner = await http.ws_connect("/ws?clientId=job-runner-1")  # no Origin: not a browser

@@ -46,13 +46,17 @@ def moto(log_dir: pathlib.Path):
 
 
 @contextlib.contextmanager
-def simulator(log_dir: pathlib.Path, gpus: int = 4, exec_ms: float = 300, name: str = "pod"):
+def simulator(log_dir: pathlib.Path, gpus: int = 4, exec_ms: float = 300, name: str = "pod",
+              executor: Optional[str] = None):
+    """`executor` (thread or process) defaults to COMFY_TEST_EXECUTOR, else thread: the runner talks to
+    ComfyUI over HTTP like any client, so its suite can run against either mode."""
+    executor = executor or os.environ.get("COMFY_TEST_EXECUTOR") or "thread"
     port = free_port()
     output = log_dir / f"{name}-output"
     base = f"http://127.0.0.1:{port}"
     args = ["timeout", str(LIFETIME_SECONDS), sys.executable, "-m", "multigpu.sim", "--gpus", str(gpus),
             "--port", str(port), "--exec-ms", str(exec_ms), "--load-ms", "0", "--warmup-ms", "0",
-            "--output-dir", str(output)]
+            "--output-dir", str(output), "--executor", executor]
     with serving(args, ready_url=base + "/readyz", log_path=log_dir / f"{name}-{port}.log", name=name,
                  startup_timeout=60, cwd=str(IMAGE_DIR)) as process:
         yield base, process, output

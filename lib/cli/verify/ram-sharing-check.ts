@@ -1,6 +1,7 @@
 import { formatBytes } from '../progress';
 import { CheckOutcome, fail, pass, skip } from './check-result';
 import { PrometheusSample, sampleValue } from './prometheus-text';
+import { isProcessMode, judgeProcessRamSharing } from './process-ram-sharing';
 import { ParallelRound } from './verify-context';
 
 /** The shared weights cache's series (comfyui_image/multigpu/core/cache_metrics.py). */
@@ -17,10 +18,12 @@ const RESIDENT_BYTES = 'process_resident_memory_bytes';
  * the first of each file: RAM hits >= max(N-1, (N-1) x disk reads). Files already cached from earlier checks
  * make every load a hit (0 reads), which passes too. A round whose files are all .safetensors reads nothing
  * through the cache: the image leaves them to mmap, which shares one page-cache copy, and N mmap loads pass.
+ * Process mode (one ComfyUI per GPU) has no weights cache; its workers' memory is judged instead.
  */
 export function judgeRamSharing(round: ParallelRound, gpus: number): CheckOutcome {
   if (!round.metrics) return skip(`${round.metricsProblem ?? 'no metrics'}, so RAM sharing cannot be seen`);
   const { before, after } = round.metrics;
+  if (isProcessMode(after)) return judgeProcessRamSharing(before, after, gpus);
   if (!after.some((s) => s.name.startsWith(WEIGHTS_CACHE_PREFIX))) {
     return skip(`the server exposes no ${WEIGHTS_CACHE_PREFIX}* series: the shared weights cache is off (COMFY_WEIGHTS_CACHE_GIB=0) or the image predates it`);
   }

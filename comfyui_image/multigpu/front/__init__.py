@@ -1,0 +1,1 @@
+"""Process mode's front: our scheduler in front of one stock ComfyUI process per GPU."""

@@ -1,0 +1,232 @@
+"""RemoteExecutor's own logic against a scripted worker link (no I/O); the same executor against
+real simulated workers over loopback is tests/front/."""
+import threading
+
+import pytest
+
+from multigpu.core import remote_executor
+from multigpu.core.pool import GpuPool
+from multigpu.core.remote_executor import RemoteExecutor, forward_body
+from multigpu.core.remote_results import result_from_history
+from multigpu.core.save_locks import save_lock_key
+from multigpu.core.settings import PoolSettings
+from multigpu.core.task import Task
+
+OOM = {"exception_type": "torch.OutOfMemoryError", "exception_message": "CUDA out of memory"}
+
+
+class ScriptedLink:
+    """A worker that, when given a prompt, sends the scripted messages (before answering, as a
+    fast worker may) and keeps a history entry for it."""
+
+    def __init__(self, messages, entry, status=200):
+        self.messages, self.entry, self.status = messages, entry, status
+        self.executor = None
+        self.calls = []
+
+    def post_prompt(self, body):
+        self.calls.append(("prompt", body))
+        if self.status == 200:
+            for event, data in self.messages:
+                self.executor.on_message(0, event, dict(data, prompt_id=body["prompt_id"]))
+        return self.status, {"error": {"message": "Value not in list"}, "node_errors": {"4": {}}}
+
+    def history(self, prompt_id):
+        return {prompt_id: self.entry}
+
+    def delete_history(self, prompt_id):
+        self.calls.append(("delete", prompt_id))
+
+    def interrupt(self, prompt_id):
+        self.calls.append(("interrupt", prompt_id))
+
+    def free(self, unload_models, free_memory):
+        self.calls.append(("free", unload_models, free_memory))
+
+    def wait_up(self, timeout):
+        pass
+
+    def probe(self):
+        pass
+
+
+def executor_with(link):
+    sent = []
+    executor = RemoteExecutor([link], lambda event, data, client: sent.append((event, data, client)))
+    link.executor = executor
+    return executor, sent
+
+
+def task(prompt_id="p1"):
+    return Task(number=0, prompt_id=prompt_id, prompt={"9": {"class_type": "SaveImage"}},
+                extra_data={"client_id": "alice", "extra_pnginfo": {"workflow": {}}},
+                sensitive={"api_key_comfy_org": "secret"})
+
+
+def success_entry():
+    return {"outputs": {"9": {"images": [{"filename": "a.png"}]}}, "meta": {"9": {}},
+            "status": {"status_str": "success", "completed": True,
+                       "messages": [["execution_start", {"prompt_id": "p1"}],
+                                    ["execution_success", {"prompt_id": "p1"}]]}}
+
+
+def test_the_worker_gets_our_prompt_id_and_the_fronts_client_id_with_the_sensitive_data_back():
+    body = forward_body(2, task())
+    assert body["prompt_id"] == "p1" and body["client_id"] == "multigpu-front-2"
+    assert body["extra_data"] == {"extra_pnginfo": {"workflow": {}}, "api_key_comfy_org": "secret"}
+
+
+def test_a_prompt_relays_its_messages_to_its_client_and_returns_the_harvested_history():
+    link = ScriptedLink([("execution_start", {}), ("progress", {"value": 1, "max": 1}),
+                         ("status", {"status": {}}), ("execution_success", {}),
+                         ("executing", {"node": None})], success_entry())
+    executor, sent = executor_with(link)
+    result = executor.execute(0, task(), last_attempt=True)
+    assert result.success and result.outputs == {"9": {"images": [{"filename": "a.png"}]}}
+    assert [(event, client) for event, _, client in sent] == [("execution_start", "alice"), ("progress", "alice")]
+    assert ("delete", "p1") in link.calls
+    # The ending and the end reach the client only once the front's history holds the result
+    # (the core calls announce_done after storing it), so a client stopping there finds it.
+    executor.announce_done(0, task(), result)
+    assert [(event, client) for event, _, client in sent][2:] == [("execution_success", "alice"),
+                                                                  ("executing", "alice")]
+
+
+def test_an_out_of_memory_error_is_held_back_unless_it_is_the_last_attempt():
+    entry = {"status": {"status_str": "error", "messages": [["execution_error", dict(OOM, prompt_id="p1")]]}}
+    link = ScriptedLink([("execution_error", OOM), ("executing", {"node": None})], entry)
+    executor, sent = executor_with(link)
+    result = executor.execute(0, task(), last_attempt=False)
+    assert result.out_of_memory and not result.success and sent == []
+    result = executor.execute(0, task(), last_attempt=True)
+    executor.announce_done(0, task(), result)
+    assert [event for event, _, _ in sent] == ["execution_error", "executing"]
+
+
+def test_a_refused_prompt_is_the_workflows_fault_and_names_the_workers_reason():
+    executor, _ = executor_with(ScriptedLink([], None, status=400))
+    result = executor.execute(0, task(), last_attempt=True)
+    assert result.gpu_fault is False and "HTTP 400" in result.error and "Value not in list" in result.error
+
+
+def test_a_worker_that_exits_fails_its_running_prompt_with_the_exit_as_a_gpu_fault():
+    link = ScriptedLink([("execution_start", {})], None)
+    executor, sent = executor_with(link)
+    outcome = {}
+    runner = threading.Thread(target=lambda: outcome.update(r=executor.execute(0, task(), last_attempt=True)))
+    runner.start()
+    while not sent:  # the prompt is running once its first message was relayed
+        runner.join(0.01)
+    executor.worker_exited(0, "ComfyUI for GPU 0 exited with signal 9 (SIGKILL: out of memory?)")
+    runner.join(10)
+    result = outcome["r"]
+    assert result.gpu_fault is True and "signal 9" in result.error
+    assert sent[-1][0] == "execution_error" and sent[-1][2] == "alice"
+
+
+def test_a_success_the_worker_reported_before_dying_is_superseded_by_the_exit():
+    link = ScriptedLink([("execution_start", {}), ("execution_success", {})], None)
+    executor, sent = executor_with(link)
+    outcome = {}
+    runner = threading.Thread(target=lambda: outcome.update(r=executor.execute(0, task(), last_attempt=True)))
+    runner.start()
+    while not sent:
+        runner.join(0.01)
+    executor.worker_exited(0, "ComfyUI for GPU 0 exited with code 1")
+    runner.join(10)
+    executor.announce_done(0, task(), outcome["r"])
+    assert [event for event, _, _ in sent] == ["execution_start", "execution_error", "executing"]
+
+
+def test_a_worker_killed_while_taking_the_prompt_fails_it_with_the_exit_not_the_dropped_connection():
+    link = ScriptedLink([], None)
+    executor, sent = executor_with(link)
+
+    def dying(body):
+        executor.worker_exited(0, "ComfyUI for GPU 0 exited with signal 9 (SIGKILL: out of memory?)")
+        raise ConnectionError("Server disconnected")
+
+    link.post_prompt = dying
+    result = executor.execute(0, task(), last_attempt=True)
+    assert result.gpu_fault is True and result.error.startswith("ComfyUI for GPU 0 exited with signal 9")
+    assert sent[-1][0] == "execution_error" and sent[-1][2] == "alice"
+
+
+def test_a_failed_post_to_a_worker_that_stays_up_raises_after_the_grace(monkeypatch):
+    monkeypatch.setattr(remote_executor, "EXIT_REPORT_GRACE_S", 0.01)
+    link = ScriptedLink([], None)
+    executor, _ = executor_with(link)
+    link.post_prompt = lambda body: (_ for _ in ()).throw(ConnectionError("Server disconnected"))
+    with pytest.raises(ConnectionError, match="Server disconnected"):
+        executor.execute(0, task(), last_attempt=True)
+
+
+def test_an_interrupt_names_the_running_prompt_and_is_repeated_when_the_prompt_starts():
+    link = ScriptedLink([], success_entry())
+    executor, _ = executor_with(link)
+    link.post_prompt = lambda body: (executor.interrupt(0), executor.on_message(
+        0, "execution_start", {"prompt_id": "p1"}), executor.on_message(
+        0, "executing", {"node": None, "prompt_id": "p1"}), (200, {}))[-1]
+    executor.execute(0, task(), last_attempt=True)
+    assert [c for c in link.calls if c[0] == "interrupt"] == [("interrupt", "p1")] * 3
+
+
+def test_a_history_entry_becomes_the_stock_result_shape():
+    interrupted = {"status": {"status_str": "error", "messages": [["execution_interrupted", {}]]}}
+    assert result_from_history(0, "p", interrupted).interrupted
+    missing = result_from_history(3, "p", None)
+    assert missing.gpu_fault and "GPU 3" in missing.error
+
+
+def test_taking_a_gpu_out_of_service_opens_its_breaker_at_once_and_names_the_reason():
+    pool = GpuPool(RemoteExecutor([], lambda *a: None), 2, settings=PoolSettings(breaker_threshold=3))
+    pool.take_out_of_service(1, "ComfyUI for GPU 1 exited with code 3")
+    gpu1 = pool.queue_all()["queues"][1]
+    assert gpu1["state"] == "broken" and gpu1["last_gpu_fault"] == "ComfyUI for GPU 1 exited with code 3"
+    assert pool.submit(task("p2")) == 0
+
+
+def test_a_prompt_whose_final_message_was_lost_ends_when_the_workers_history_shows_it():
+    link = ScriptedLink([("execution_start", {})], success_entry())  # no executing-None: lost
+    sent = []
+    executor = RemoteExecutor([link], lambda *m: sent.append(m), resync_s=0.01)
+    link.executor = executor
+    result = executor.execute(0, task(), last_attempt=True)
+    assert result.success and ("delete", "p1") in link.calls
+
+
+def test_a_worker_silent_past_the_stall_threshold_is_interrupted_then_killed_and_the_prompt_fails():
+    link = ScriptedLink([("execution_start", {})], None)
+    kills = []
+
+    def kill(gpu, reason):  # the supervisor kills; the process' exit then reaches the executor
+        kills.append(reason)
+        executor.worker_exited(gpu, reason + " (exited with signal 9 (SIGKILL: out of memory?))")
+
+    executor = RemoteExecutor([link], lambda *m: None, stall_s=0.02, stall_grace_s=0.02, kill=kill)
+    link.executor = executor
+    result = executor.execute(0, task(), last_attempt=True)
+    assert ("interrupt", "p1") in link.calls and len(kills) == 1
+    assert result.gpu_fault and "COMFY_WORKER_STALL_S=0.02" in result.error and "killed" in result.error
+
+
+def test_the_workers_save_locks_are_released_by_its_messages_its_prompts_end_and_its_exit():
+    link = ScriptedLink([("executing", {"node": "9"}), ("executing", {"node": None})], success_entry())
+    executor, _ = executor_with(link)
+    locks, key = executor.save_locks, save_lock_key("/out", "race")
+    take = lambda: locks.try_take(0, key, None, locks.life(0))  # noqa: E731
+
+    assert take()
+    executor.on_message(0, "status", {"status": {}})
+    assert locks.keys_held() == 1
+    executor.on_message(0, "executed", {"node": "9", "prompt_id": "p0"})
+    assert locks.keys_held() == 0
+    assert take()
+    executor.worker_exited(0, "gone")
+    assert locks.keys_held() == 0
+    # Taken after the worker's last message (as a save in a node the END message overtook would):
+    # only the prompt's end releases it.
+    scripted_post = link.post_prompt
+    link.post_prompt = lambda body: (scripted_post(body), take())[0]
+    executor.execute(0, task(), last_attempt=True)
+    assert locks.keys_held() == 0
