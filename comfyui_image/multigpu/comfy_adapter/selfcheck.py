@@ -50,7 +50,7 @@ def check_symbol(symbol: Symbol) -> Optional[str]:
         signature = inspect.signature(target)
     except (TypeError, ValueError) as error:
         return f"{symbol.module}.{symbol.attribute} has no readable signature: {error}"
-    return _compare_params(f"{symbol.module}.{symbol.attribute}", list(signature.parameters), symbol.params)
+    return compare_params(f"{symbol.module}.{symbol.attribute}", list(signature.parameters), symbol.params)
 
 
 def parse_source(comfyui_dir: str, relative_path: str) -> Tuple[Optional[ast.Module], Optional[str]]:
@@ -70,10 +70,10 @@ def check_source_function(comfyui_dir: str, spec: SourceFunction) -> Optional[st
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == spec.function:
             params = [a.arg for a in node.args.posonlyargs + node.args.args]
-            problem = _compare_params(f"{spec.path}:{spec.function}", params, spec.params)
+            problem = compare_params(f"{spec.path}:{spec.function}", params, spec.params)
             if problem:
                 return problem
-            called = _called_names(node)
+            called = called_names(node)
             missing = [name for name in spec.calls if name not in called]
             if missing:
                 return f"{spec.path}:{spec.function} no longer calls {', '.join(missing)}"
@@ -96,7 +96,8 @@ def check_cli_arg(spec: CliArg) -> Optional[str]:
     return None
 
 
-def _called_names(function: ast.AST) -> set:
+def called_names(function: ast.AST) -> set:
+    """Names a function's body calls (`f(...)` and `x.f(...)` alike); the worker pack's check uses it too."""
     names = set()
     for node in ast.walk(function):
         if isinstance(node, ast.Call):
@@ -107,7 +108,8 @@ def _called_names(function: ast.AST) -> set:
     return names
 
 
-def _compare_params(where: str, actual: Sequence[str], expected: Sequence[str]) -> Optional[str]:
+def compare_params(where: str, actual: Sequence[str], expected: Sequence[str]) -> Optional[str]:
+    """A problem naming `where` unless `actual` parameters start with `expected` (new trailing ones are fine)."""
     if list(actual[: len(expected)]) != list(expected):
         return f"{where} parameters are ({', '.join(actual)}), expected to start with ({', '.join(expected)})"
     return None

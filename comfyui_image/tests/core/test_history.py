@@ -34,6 +34,24 @@ def test_returned_entries_are_copies():
     assert store.get("p0")["p0"]["outputs"] == {}
 
 
+def test_a_recorded_entry_does_not_follow_later_changes_to_the_result():
+    store = HistoryStore(10)
+    result = ExecutionResult(success=True, outputs={"9": {"images": []}}, meta={"9": {}})
+    store.record(make_task("p0"), result, gpu_id=0)
+    result.outputs["9"]["images"].append({"filename": "late.png"})
+    result.meta["9"]["x"] = 1
+    entry = store.get(max_items=1)["p0"]
+    assert entry["outputs"] == {"9": {"images": []}} and entry["meta"] == {"9": {}}
+
+
+def test_a_listing_shares_the_stored_entries_instead_of_copying_them(monkeypatch):
+    # GET /history and GET /api/jobs list all 10,000 entries on the front's event loop: no deep copy.
+    store = filled(3)
+    monkeypatch.setattr("multigpu.core.history.copy.deepcopy", lambda *_: pytest.fail("a listing deep-copied"))
+    first, again = store.get(), store.get(max_items=3, offset=0)
+    assert list(first) == ["p0", "p1", "p2"] and all(first[k] is again[k] for k in first)
+
+
 def test_the_oldest_entries_go_beyond_the_bound():
     assert list(filled(5, max_size=3).get()) == ["p2", "p3", "p4"]
 

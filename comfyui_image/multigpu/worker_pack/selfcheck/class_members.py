@@ -7,7 +7,7 @@ import ast
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
-from ...comfy_adapter.selfcheck import _called_names, _compare_params, parse_source
+from ...comfy_adapter.selfcheck import called_names, compare_params, parse_source
 
 
 @dataclass(frozen=True)
@@ -42,10 +42,10 @@ def check_class_member(comfyui_dir: str, spec: ClassMember) -> Optional[str]:
     if not isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return f"{where} is no longer a method"
     if spec.params is not None:
-        problem = _compare_params(where, [a.arg for a in member.args.posonlyargs + member.args.args], spec.params)
+        problem = compare_params(where, [a.arg for a in member.args.posonlyargs + member.args.args], spec.params)
         if problem:
             return problem
-    missing = [name for name in spec.calls if name not in _called_names(member)]
+    missing = [name for name in spec.calls if name not in called_names(member)]
     return f"{where} no longer calls {', '.join(missing)}" if missing else None
 
 
