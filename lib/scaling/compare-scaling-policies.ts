@@ -1,5 +1,5 @@
 /**
- * The README's scaling table: the same seeded studio day (studio-day.ts) under fixed replicas, our policy (the
+ * The scaling tables of docs/performance.md: the same seeded studio day (studio-day.ts) under fixed replicas, our policy (the
  * typed config's defaults) and our policy with a weekday warm schedule, plus our policy on a day without any
  * arrivals. Printed by scripts/bench/scaling_simulation.ts, asserted by test/lib/scaling-simulate.test.ts.
  */

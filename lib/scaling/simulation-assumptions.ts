@@ -1,6 +1,6 @@
 /**
  * The figures the scaling simulation rests on, each with where it comes from. None is measured on a GPU here (this
- * project has had no GPU node); change them here and the README table follows (`npm run bench:scaling`).
+ * project has had no GPU node); change them here and the tables in docs/performance.md follow (`npm run bench:scaling`).
  */
 
 export const SIMULATION_ASSUMPTIONS = {

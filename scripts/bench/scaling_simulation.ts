@@ -1,5 +1,5 @@
 /**
- * Prints the README's scaling table: one seeded weekday under fixed replicas, our autoscaling defaults and
+ * Prints the scaling tables of docs/performance.md: one seeded weekday under fixed replicas, our autoscaling defaults and
  * autoscaling with a weekday warm schedule, for the design's 12-artist studio and for a small team, plus an idle
  * day. The controllers are the KEDA/HPA decision functions of lib/scaling; the figures it rests on (GPU seconds
  * per image, cold start, price) are in lib/scaling/simulation-assumptions.ts with their sources.
