@@ -6,7 +6,7 @@ import {
   CLOUDWATCH_OBSERVABILITY_NAMESPACE, COMFYUI_METRICS_SCRAPER, COMFYUI_NAMESPACE, COMFYUI_PROMETHEUS_METRICS, SYSTEM_NODE_LABEL,
 } from '../names';
 import { containerInsightsLogGroupPrefix, logGroupWriteStatements } from '../policies/cloudwatch-agent';
-import { podIdentityPrincipal } from '../policies/pod-identity-principal';
+import { podIdentityRole } from './pod-identity-role';
 import { CLOUDWATCH_AGENT_IMAGE } from '../versions';
 
 /**
@@ -107,16 +107,18 @@ export class ComfyuiMetricsScraper extends Construct {
     const { namespace, name } = METRICS_SCRAPER;
     const stack = Stack.of(this);
     const logGroup = `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:${prometheusLogGroupName(props.clusterName)}`;
-    this.role = new iam.Role(this, 'Role', {
+    const identity = podIdentityRole(this, {
+      // The cluster's attribute, not the configured name: the association must wait for the cluster.
+      clusterName: props.cluster.clusterName,
+      namespace,
+      serviceAccount: name,
       description: `ComfyUI metrics scraper of ${props.clusterName}: its Prometheus log group only`,
-      assumedBy: podIdentityPrincipal({ clusterName: props.clusterName, namespace, serviceAccount: name }),
       inlinePolicies: {
         PrometheusLogGroup: new iam.PolicyDocument({ statements: logGroupWriteStatements(logGroup) }),
       },
     });
-    const association = new eks.CfnPodIdentityAssociation(this, 'Association', {
-      clusterName: props.cluster.clusterName, namespace, serviceAccount: name, roleArn: this.role.roleArn,
-    });
+    this.role = identity.role;
+    const association = identity.association;
     const labels = { 'app.kubernetes.io/name': name };
     const manifest = props.cluster.addManifest('ComfyuiMetricsScraper',
       { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace } },

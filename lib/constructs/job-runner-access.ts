@@ -3,7 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { COMFYUI_NAMESPACE, JOB_RUNNER_SERVICE_ACCOUNT } from '../names';
 import { jobRunnerStatements, JobRunnerScope } from '../policies/job-runner';
-import { podIdentityPrincipal } from '../policies/pod-identity-principal';
+import { podIdentityRole } from './pod-identity-role';
 
 export interface JobRunnerAccessProps extends JobRunnerScope {
   /** Name of the cluster the runner's Deployment runs in; the cluster must exist before this association. */
@@ -28,18 +28,12 @@ export class JobRunnerAccess extends Construct {
     super(scope, id);
     const namespace = props.namespace ?? COMFYUI_NAMESPACE;
     const serviceAccount = props.serviceAccount ?? JOB_RUNNER_SERVICE_ACCOUNT;
-    this.role = new iam.Role(this, 'Role', {
-      description: `ComfyUI job runner: take jobs from the jobs queue, update them, upload outputs under ${props.outputsKeyPrefix}`,
-      assumedBy: podIdentityPrincipal({ clusterName: props.clusterName, namespace, serviceAccount }),
-      inlinePolicies: { RunJobs: new iam.PolicyDocument({ statements: jobRunnerStatements(props) }) },
-    });
-    this.association = new eks.CfnPodIdentityAssociation(this, 'Association', {
+    ({ role: this.role, association: this.association } = podIdentityRole(this, {
       clusterName: props.clusterName,
       namespace,
       serviceAccount,
-      roleArn: this.role.roleArn,
-      // The trust policy's conditions read the session tags: with them off, the role could not be assumed.
-      disableSessionTags: false,
-    });
+      description: `ComfyUI job runner: take jobs from the jobs queue, update them, upload outputs under ${props.outputsKeyPrefix}`,
+      inlinePolicies: { RunJobs: new iam.PolicyDocument({ statements: jobRunnerStatements(props) }) },
+    }));
   }
 }

@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { KEDA_NAMESPACE, KEDA_OPERATOR_SERVICE_ACCOUNT } from '../names';
 import { kedaStatements, queueArn } from '../policies/keda';
-import { podIdentityPrincipal } from '../policies/pod-identity-principal';
+import { podIdentityRole } from './pod-identity-role';
 
 export interface KedaAccessProps {
   /** The cluster KEDA runs in. */
@@ -41,9 +41,11 @@ export class KedaAccess extends Construct {
     const { clusterName } = props.cluster;
     const stack = Stack.of(this);
     const { queueNames } = props;
-    this.role = new iam.Role(this, 'Role', {
+    ({ role: this.role, association: this.association } = podIdentityRole(this, {
+      clusterName,
+      namespace,
+      serviceAccount,
       description: `KEDA operator: read the depth of ${queueNames.join(' and ')}`,
-      assumedBy: podIdentityPrincipal({ clusterName, namespace, serviceAccount }),
       inlinePolicies: {
         ReadQueueDepth: new iam.PolicyDocument({
           statements: kedaStatements({
@@ -51,15 +53,7 @@ export class KedaAccess extends Construct {
           }),
         }),
       },
-    });
-    this.association = new eks.CfnPodIdentityAssociation(this, 'Association', {
-      clusterName,
-      namespace,
-      serviceAccount,
-      roleArn: this.role.roleArn,
-      // The trust policy's conditions read the session tags: with them off, the role could not be assumed.
-      disableSessionTags: false,
-    });
+    }));
   }
 }
 

@@ -3,8 +3,8 @@ import * as eks from 'aws-cdk-lib/aws-eks';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { COMFYUI_NAMESPACE, COMFYUI_SERVICE_ACCOUNT, OUTPUTS_KEY_PREFIX } from '../names';
-import { podIdentityPrincipal } from '../policies/pod-identity-principal';
 import { podOutputsStatements } from '../policies/pod-outputs';
+import { podIdentityRole } from './pod-identity-role';
 
 export interface PodOutputsAccessProps {
   /** The cluster whose ComfyUI pods get the role. */
@@ -40,9 +40,12 @@ export class PodOutputsAccess extends Construct {
     const namespace = props.namespace ?? COMFYUI_NAMESPACE;
     const serviceAccount = props.serviceAccount ?? COMFYUI_SERVICE_ACCOUNT;
     const stack = Stack.of(this);
-    this.role = new iam.Role(this, 'Role', {
+    ({ role: this.role, association: this.association } = podIdentityRole(this, {
+      clusterName: props.cluster.clusterName,
+      namespace,
+      serviceAccount,
       description: `ComfyUI pods' Mountpoint: write only under ${props.bucketName}/${props.keyPrefix ?? OUTPUTS_KEY_PREFIX}<pod name>/`,
-      assumedBy: podIdentityPrincipal({ clusterName: props.cluster.clusterName, namespace, serviceAccount }),
+      // The policy needs the kubernetes-pod-name session tag, which podIdentityRole keeps on.
       inlinePolicies: {
         OwnOutputsFolder: new iam.PolicyDocument({
           statements: podOutputsStatements({
@@ -51,14 +54,6 @@ export class PodOutputsAccess extends Construct {
           }),
         }),
       },
-    });
-    this.association = new eks.CfnPodIdentityAssociation(this, 'Association', {
-      clusterName: props.cluster.clusterName,
-      namespace,
-      serviceAccount,
-      roleArn: this.role.roleArn,
-      // The policy needs the kubernetes-pod-name tag; explicit, so nobody turns the tags off unawares.
-      disableSessionTags: false,
-    });
+    }));
   }
 }
