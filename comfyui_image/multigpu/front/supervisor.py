@@ -13,7 +13,7 @@ import re
 import signal
 import sys
 import time
-from typing import Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Set
 
 from ..core.restart_policy import RestartPolicy, describe_exit, exit_reason
 
@@ -25,6 +25,10 @@ Environment = Callable[[int], Mapping[str, str]]
 # (gpu, description for people, short reason for a metric label)
 OnExit = Callable[[int, str, str], None]
 STOP_GRACE_S = 10.0
+# How often the supervisor looks whether a worker has exited (see exit_code), and how long it lets
+# the worker's last lines reach the log before reporting the exit.
+EXIT_POLL_S = 0.1
+OUTPUT_DRAIN_S = 1.0
 _PR_SET_PDEATHSIG = 1
 
 
@@ -44,6 +48,7 @@ class WorkerSupervisor:
         self._policies = [policy() for _ in range(num_gpus)]
         self._processes: Dict[int, asyncio.subprocess.Process] = {}
         self._tasks: List[asyncio.Task] = []
+        self._output_readers: Set[asyncio.Task] = set()
         self._stopping = False
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         # Why the front killed a worker, to name in its exit (a stalled prompt, design 3.6).
@@ -77,14 +82,14 @@ class WorkerSupervisor:
         for process in running:
             process.terminate()
         try:
-            await asyncio.wait_for(asyncio.gather(*(p.wait() for p in running)), STOP_GRACE_S)
+            await asyncio.wait_for(asyncio.gather(*(exit_code(p) for p in running)), STOP_GRACE_S)
         except asyncio.TimeoutError:
             for process in running:
                 if process.returncode is None:
                     process.kill()
-        for task in self._tasks:
+        for task in self._tasks + list(self._output_readers):
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, *self._output_readers, return_exceptions=True)
 
     async def _keep_running(self, gpu: int) -> None:
         policy = self._policies[gpu]
@@ -95,8 +100,11 @@ class WorkerSupervisor:
                 stderr=asyncio.subprocess.STDOUT, preexec_fn=_die_with_parent)
             self._processes[gpu] = process
             log.info("GPU %d: started its ComfyUI, pid %d", gpu, process.pid)
-            await self._log_output(gpu, process)
-            code = await process.wait()
+            reader = asyncio.ensure_future(self._log_output(gpu, process))
+            self._output_readers.add(reader)
+            reader.add_done_callback(self._output_readers.discard)
+            code = await exit_code(process)
+            await asyncio.wait({reader}, timeout=OUTPUT_DRAIN_S)  # its last lines first, as a rule
             if self._stopping:
                 return
             description = describe_exit(gpu, code)
@@ -118,6 +126,15 @@ class WorkerSupervisor:
             if not line:
                 return
             log.info("[gpu %d] %s", gpu, plain_log_line(line))
+
+
+async def exit_code(process: asyncio.subprocess.Process) -> int:
+    """The process's exit status as soon as it has exited. Not `process.wait()`: that also waits for
+    the stdout pipe to close, which a process the worker started (a custom node's helper, inheriting
+    stdout) can hold open long after the worker died, and its prompt and GPU would wait as long."""
+    while process.returncode is None:
+        await asyncio.sleep(EXIT_POLL_S)
+    return process.returncode
 
 
 # SGR colour codes (ESC [ params m): v0.33 colours its level tags, which pod logs and

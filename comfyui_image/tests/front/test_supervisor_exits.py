@@ -1,0 +1,48 @@
+"""The supervisor reports a worker's exit when the process ends, whatever still holds its output
+pipe (front/supervisor.py), against real child processes."""
+import asyncio
+import os
+import signal
+import sys
+import time
+
+from multigpu.core.restart_policy import RestartPolicy
+from multigpu.front.supervisor import WorkerSupervisor
+
+# A worker that starts a helper inheriting its stdout (as a custom node's subprocess does), then dies.
+WORKER_WITH_A_HELPER = """
+import os, subprocess, sys
+helper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+open(sys.argv[1], "w").write(str(helper.pid))
+print("worker up", flush=True)
+os._exit(3)
+"""
+
+
+def test_a_worker_that_dies_while_its_helper_holds_its_output_open_is_reported_at_once(tmp_path):
+    helper_pid_file = tmp_path / "helper.pid"
+    exits = []
+
+    async def scenario():
+        supervisor = WorkerSupervisor(
+            1, lambda gpu: [sys.executable, "-c", WORKER_WITH_A_HELPER, str(helper_pid_file)],
+            on_exit=lambda gpu, description, reason: exits.append((gpu, description, reason)),
+            policy=lambda: RestartPolicy(clock=time.monotonic, max_starts=1))  # no restart
+        await supervisor.start()
+        deadline = time.monotonic() + 20
+        while not exits and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        end_helper()
+        await asyncio.sleep(0.5)  # the pipe closes: its reader ends before the loop does
+        await supervisor.stop()
+
+    def end_helper():
+        if helper_pid_file.exists():
+            os.kill(int(helper_pid_file.read_text()), signal.SIGKILL)
+            helper_pid_file.unlink()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        end_helper()
+    assert exits == [(0, "ComfyUI for GPU 0 exited with code 3", "code_3")]
