@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import aiohttp
 from aiohttp import ClientSession, web
+from multidict import CIMultiDict
 from yarl import URL
 
 # RFC 9110 section 7.6.1, plus the framing headers aiohttp sets itself. Expect: the front already
@@ -15,10 +16,11 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authoriza
 CHUNK_BYTES = 64 * 1024
 
 
-def _end_to_end(headers) -> dict:
-    # Connection may name more headers that are for this hop only (RFC 9110 7.6.1).
+def _end_to_end(headers) -> CIMultiDict:
+    # Connection may name more headers that are for this hop only (RFC 9110 7.6.1). A multidict, not
+    # a dict: a header may come more than once (each Set-Cookie of an answer), and every one passes.
     named = {token.strip().lower() for value in headers.getall("Connection", []) for token in value.split(",")}
-    return {k: v for k, v in headers.items() if k.lower() not in HOP_BY_HOP | named}
+    return CIMultiDict((k, v) for k, v in headers.items() if k.lower() not in HOP_BY_HOP | named)
 
 
 def upstream_url(request: web.Request, base_url: str) -> URL:
