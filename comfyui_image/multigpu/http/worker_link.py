@@ -7,6 +7,7 @@ is a task on that loop that reconnects until stopped (a restarted worker is pick
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import logging
 import threading
@@ -70,14 +71,14 @@ class HttpWorkerLink:
 
     # ---- WorkerLink (called from worker threads) ----------------------------------------------
     def post_prompt(self, body: dict) -> Tuple[int, Any]:
-        return self._call(self._request("POST", "/prompt", body))
+        return self._call("POST", "/prompt", body)
 
     def history(self, prompt_id: str) -> dict:
-        status, body = self._call(self._request("GET", f"/history/{prompt_id}"))
+        status, body = self._call("GET", f"/history/{prompt_id}")
         return body if status == 200 and isinstance(body, dict) else {}
 
     def delete_history(self, prompt_id: str) -> None:
-        self._call(self._request("POST", "/history", {"delete": [prompt_id]}))
+        self._call("POST", "/history", {"delete": [prompt_id]})
 
     def interrupt(self, prompt_id: str) -> None:
         future = asyncio.run_coroutine_threadsafe(
@@ -85,8 +86,7 @@ class HttpWorkerLink:
         future.add_done_callback(self._log_failure)
 
     def free(self, unload_models: bool, free_memory: bool) -> None:
-        self._call(self._request("POST", "/free", {"unload_models": unload_models,
-                                                   "free_memory": free_memory}))
+        self._call("POST", "/free", {"unload_models": unload_models, "free_memory": free_memory})
 
     def wait_up(self, timeout: float) -> None:
         if not self._connected.wait(timeout):
@@ -94,17 +94,26 @@ class HttpWorkerLink:
                                     f"its WebSocket within {timeout:g} s")
 
     def probe(self) -> None:
-        status, _ = self._call(self._request("GET", "/system_stats"), PROBE_TIMEOUT_S)
+        status, _ = self._call("GET", "/system_stats", timeout=PROBE_TIMEOUT_S)
         if status != 200 or not self.up:
             raise WorkerUnavailable(f"ComfyUI for GPU {self.gpu_id}: /system_stats {status}, "
                                     f"WebSocket {'open' if self.up else 'closed'}")
 
     # ---- the loop side ------------------------------------------------------------------------
-    def _call(self, coroutine, timeout: float = REQUEST_TIMEOUT_S):
+    def _call(self, method: str, path: str, body: Optional[dict] = None,
+              timeout: Optional[float] = None) -> Tuple[int, Any]:
+        """`_request` on the link's loop, waited for from the calling thread."""
         if self._loop is None:
-            coroutine.close()
             raise WorkerUnavailable(f"ComfyUI for GPU {self.gpu_id}: link not started")
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+        timeout = REQUEST_TIMEOUT_S if timeout is None else timeout
+        future = asyncio.run_coroutine_threadsafe(self._request(method, path, body), self._loop)
+        try:
+            return future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            # The request must not outlive its caller on the loop; a bare TimeoutError names nothing.
+            future.cancel()
+            raise WorkerUnavailable(f"ComfyUI for GPU {self.gpu_id}: {method} {path} did not answer "
+                                    f"within {timeout:g} s") from None
 
     async def _request(self, method: str, path: str, body: Optional[dict] = None) -> Tuple[int, Any]:
         try:
