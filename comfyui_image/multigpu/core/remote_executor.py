@@ -148,7 +148,11 @@ class RemoteExecutor:
                 return self._died(task, run.exit)
             if entry is None:
                 entry = link.history(task.prompt_id).get(task.prompt_id)
-            link.delete_history(task.prompt_id)
+            try:
+                link.delete_history(task.prompt_id)
+            except Exception as error:  # the result is in hand: a worker gone since keeps nothing
+                log.warning("GPU %d: could not delete prompt %s from its ComfyUI's history: %s",
+                            gpu_id, task.prompt_id, error)
             return result_from_history(gpu_id, task.prompt_id, entry)
         finally:
             self.save_locks.prompt_ended(gpu_id)

@@ -103,6 +103,15 @@ def test_an_out_of_memory_error_is_held_back_unless_it_is_the_last_attempt():
     assert [event for event, _, _ in sent] == ["execution_error", "executing"]
 
 
+def test_a_harvested_success_stands_when_the_worker_cannot_delete_its_history_entry_any_more():
+    link = ScriptedLink([("execution_start", {}), ("executing", {"node": None})], success_entry())
+    executor, _ = executor_with(link)
+    # The worker went away (or stopped answering) right after the prompt ended.
+    link.delete_history = lambda prompt_id: (_ for _ in ()).throw(ConnectionError("Server disconnected"))
+    result = executor.execute(0, task(), last_attempt=True)
+    assert result.success and result.outputs == {"9": {"images": [{"filename": "a.png"}]}}
+
+
 def test_a_refused_prompt_is_the_workflows_fault_and_names_the_workers_reason():
     executor, _ = executor_with(ScriptedLink([], None, status=400))
     result = executor.execute(0, task(), last_attempt=True)
