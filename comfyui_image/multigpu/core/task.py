@@ -7,6 +7,9 @@ from typing import Any, Dict, FrozenSet, List, Optional, Tuple
 
 # Inputs whose string value names a model file; used to predict which weights a prompt will load.
 MODEL_FILE_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".gguf", ".sft")
+# Keys of a prompt's extra_data that stock ComfyUI moves into the queue item's sensitive slot, so
+# that GET /queue and /history never show them (v0.33 execution.py SENSITIVE_EXTRA_DATA_KEYS).
+SENSITIVE_EXTRA_DATA_KEYS = ("auth_token_comfy_org", "api_key_comfy_org")
 
 
 @dataclass

@@ -14,7 +14,7 @@ from aiohttp import web
 from ..core.pool import GpuPool
 from ..core.prompt_ids import prompt_id_problem
 from ..core.request_context import submit_in_request
-from ..core.task import Task, models_in_prompt
+from ..core.task import SENSITIVE_EXTRA_DATA_KEYS, Task, models_in_prompt
 from .ws_hub import WebSocketHub
 
 # What the server answers a client's feature_flags with (a subset of v0.33's
@@ -76,6 +76,9 @@ def add_intake_routes(app: web.Application, pool: GpuPool, hub: WebSocketHub, *,
             extra_data["client_id"] = body["client_id"]
         # As v0.33 server.py post_prompt: milliseconds at intake, which /api/jobs sorts by (core/jobs_view.py).
         extra_data["create_time"] = int(time.time() * 1000)
+        # As server.py post_prompt: a Comfy.org key or token is the submitter's alone, so it travels
+        # beside extra_data (to the executor) and never shows in /queue, /history or /api/jobs.
+        sensitive = {key: extra_data.pop(key) for key in SENSITIVE_EXTRA_DATA_KEYS if key in extra_data}
         prompt_id = str(body.get("prompt_id") or uuid.uuid4())
         # As server.py post_prompt: an explicit number, else the next one, negated for "front".
         if "number" in body:
@@ -85,7 +88,7 @@ def add_intake_routes(app: web.Application, pool: GpuPool, hub: WebSocketHub, *,
             if body.get("front"):
                 number = -number
         task = Task(number=number, prompt_id=prompt_id, prompt=prompt, extra_data=extra_data,
-                    outputs_to_execute=outputs, models=models_in_prompt(prompt))
+                    outputs_to_execute=outputs, sensitive=sensitive, models=models_in_prompt(prompt))
         submit_in_request(pool, task)
         return web.json_response({"prompt_id": prompt_id, "number": number, "node_errors": {}})
 
