@@ -75,10 +75,16 @@ def upstream_client_id(gpu_id: int) -> str:
 
 def forward_body(gpu_id: int, task: Task) -> dict:
     """The stock POST /prompt body for the worker: our prompt id, the front's upstream client id,
-    and the client's extra data with its sensitive part put back (stock splits it out again)."""
+    the client's extra data with its sensitive part put back (stock splits it out again), and the
+    outputs to run."""
     extra = {k: v for k, v in {**task.extra_data, **task.sensitive}.items() if k != "client_id"}
-    return {"prompt": task.prompt, "prompt_id": task.prompt_id,
+    body = {"prompt": task.prompt, "prompt_id": task.prompt_id,
             "client_id": upstream_client_id(gpu_id), "extra_data": extra}
+    if task.outputs_to_execute:
+        # The outputs the front's validation chose (fewer than all when the client sent
+        # partial_execution_targets); without them the worker would run every output node.
+        body["partial_execution_targets"] = list(task.outputs_to_execute)
+    return body
 
 
 class _Run:

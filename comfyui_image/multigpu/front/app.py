@@ -112,8 +112,11 @@ def build_front_app(options: FrontOptions) -> "tuple[web.Application, GpuPool, W
 
     async def validate(body: dict):
         """The primary worker's verdict (the node pack's /multigpu/validate, stock validation)."""
+        # With the client's partial_execution_targets (the web UI's "run selected outputs"), as stock
+        # POST /prompt validates: the outputs it returns are then the ones the worker runs.
+        request = {"prompt": body.get("prompt"), "partial_execution_targets": body.get("partial_execution_targets")}
         async with session_ref["session"].post(primary().base_url + "/multigpu/validate",
-                                               json={"prompt": body.get("prompt")}) as response:
+                                               json=request) as response:
             answer = await response.json()
         if response.status != 200:
             return answer, []

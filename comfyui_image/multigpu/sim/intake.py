@@ -17,7 +17,11 @@ async def validate_locally(body: dict):
     """The simulated catalog's verdict on a POST /prompt body, as http/intake_routes.Validate."""
     prompt = body.get("prompt")
     problem = validate_prompt(prompt)
-    return (problem, []) if problem is not None else (None, output_nodes(prompt))
+    if problem is not None:
+        return problem, []
+    # As stock validate_prompt: a client may name the output nodes to run (partial_execution_targets).
+    targets = body.get("partial_execution_targets")
+    return None, [node for node in output_nodes(prompt) if targets is None or node in targets]
 
 
 def view_file(request: web.Request, folders: dict) -> web.StreamResponse:

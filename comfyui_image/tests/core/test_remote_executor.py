@@ -76,6 +76,13 @@ def test_the_worker_gets_our_prompt_id_and_the_fronts_client_id_with_the_sensiti
     assert body["extra_data"] == {"extra_pnginfo": {"workflow": {}}, "api_key_comfy_org": "secret"}
 
 
+def test_the_worker_runs_the_outputs_the_fronts_validation_chose_and_no_others():
+    # A client's partial_execution_targets (the web UI's "run selected output nodes") narrowed them.
+    partial = Task(number=0, prompt_id="p1", prompt={"9": {}, "10": {}}, outputs_to_execute=["10"])
+    assert forward_body(0, partial)["partial_execution_targets"] == ["10"]
+    assert "partial_execution_targets" not in forward_body(0, Task(number=0, prompt_id="p2", prompt={}))
+
+
 def test_a_prompt_relays_its_messages_to_its_client_and_returns_the_harvested_history():
     link = ScriptedLink([("execution_start", {}), ("progress", {"value": 1, "max": 1}),
                          ("status", {"status": {}}), ("execution_success", {}),

@@ -141,3 +141,12 @@ def test_a_worker_that_dies_fails_its_prompt_naming_the_exit_and_its_gpu_leaves_
     assert 'comfyui_worker_up{gpu="1"} 1.0' in metrics
     assert 'comfyui_executor_info{comfyui_version="simulator",mode="process"} 1.0' in metrics
     assert all(f'comfyui_worker_memory_bytes{{gpu="{g}",kind="pss"}}' in metrics for g in range(GPUS))
+
+
+def test_a_clients_partial_execution_targets_choose_the_outputs_the_prompt_runs(front):
+    base, _ = front
+    prompt = workflow()
+    prompt["10"] = dict(prompt["9"])  # a second output node
+    status, body = http_json("POST", base + "/prompt", {"prompt": prompt, "partial_execution_targets": ["10"]})
+    assert status == 200, body
+    assert wait_history(base, body["prompt_id"], timeout=30)["prompt"][4] == ["10"]
