@@ -11,6 +11,8 @@ front's one socket, so the prompt a message belongs to is known from its `prompt
 - an out-of-memory `execution_error` of an attempt the core will retry is held back (HOLD), as
   the thread-mode executor hides it (core/retry.py);
 - a message of any other prompt is stale (DROP);
+- `executing` without a prompt id is stock's replay of the current node to a reconnecting socket:
+  the running prompt's (RELAY), or stale (DROP);
 - `status` is the worker's own queue, which clients must not see (DROP: the front broadcasts the
   pool's); `feature_flags` is the worker's answer to the front (DROP); any other message without
   a prompt id is a worker-wide notice (BROADCAST, e.g. a custom node's).
@@ -39,6 +41,10 @@ def relay_decision(event: str, data: object, running_prompt_id: Optional[str],
     if event in _WORKER_ONLY:
         return DROP
     prompt_id = data.get("prompt_id") if isinstance(data, dict) else None
+    if prompt_id is None and event == "executing":
+        # Stock re-sends the current node, without its prompt, to the front's reconnecting socket
+        # (server.py websocket_handler): the running prompt's, so not for every client.
+        return RELAY if running_prompt_id is not None else DROP
     if prompt_id is None:
         return BROADCAST
     if prompt_id != running_prompt_id:

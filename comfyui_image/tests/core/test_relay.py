@@ -20,6 +20,10 @@ OOM = {"prompt_id": "p", "exception_type": "torch.OutOfMemoryError",
     ("status", {"status": {"exec_info": {"queue_remaining": 1}}}, "p", True, DROP),
     ("feature_flags", {"supports_preview_metadata": True}, None, True, DROP),
     ("crystools.monitor", {"cpu_utilization": 3}, "p", True, BROADCAST),
+    # The node a worker re-sends to the front's reconnecting socket (stock names no prompt): the
+    # running prompt's, so for its client only, never for every client of the front.
+    ("executing", {"node": "3"}, "p", True, RELAY),
+    ("executing", {"node": "3"}, None, True, DROP),
     ("execution_error", OOM, "p", False, HOLD),
     ("execution_error", OOM, "p", True, DEFER),
     ("execution_error", dict(OOM, exception_type="ValueError", exception_message="bad width"), "p", False,
