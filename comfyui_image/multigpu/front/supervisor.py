@@ -11,6 +11,7 @@ import logging
 import os
 import re
 import signal
+import subprocess
 import sys
 import time
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Set
@@ -95,29 +96,42 @@ class WorkerSupervisor:
         policy = self._policies[gpu]
         while not self._stopping:
             policy.started()
-            process = await asyncio.create_subprocess_exec(
-                *self._command(gpu), env=dict(self._environment(gpu)), stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT, preexec_fn=_die_with_parent)
-            self._processes[gpu] = process
-            log.info("GPU %d: started its ComfyUI, pid %d", gpu, process.pid)
-            reader = asyncio.ensure_future(self._log_output(gpu, process))
-            self._output_readers.add(reader)
-            reader.add_done_callback(self._output_readers.discard)
-            code = await exit_code(process)
-            await asyncio.wait({reader}, timeout=OUTPUT_DRAIN_S)  # its last lines first, as a rule
+            command = list(self._command(gpu))
+            try:
+                process = await asyncio.create_subprocess_exec(
+                    *command, env=dict(self._environment(gpu)), stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.STDOUT, preexec_fn=_die_with_parent)
+            except (OSError, subprocess.SubprocessError) as error:
+                # Reported and retried like an exit: raised out of this task, it would end the
+                # GPU's restarts without a word (fork refused at the pids or memory limit, say).
+                description = f"ComfyUI for GPU {gpu} could not be started ({' '.join(command)}): {error}"
+                label = "not_started"
+            else:
+                description, label = await self._run_until_exit(gpu, process)
             if self._stopping:
                 return
-            description = describe_exit(gpu, code)
-            reason = self._kill_reasons.pop(gpu, None)
-            if reason:
-                description = f"{reason} ({description[description.index('exited'):]})"
             log.error("%s", description)
-            self._on_exit(gpu, description, exit_reason(code))
+            self._on_exit(gpu, description, label)
             delay = policy.next_delay()
             if delay is None:
                 log.error("GPU %d: its ComfyUI failed to stay up; not restarting it", gpu)
                 return
             await asyncio.sleep(delay)
+
+    async def _run_until_exit(self, gpu: int, process: asyncio.subprocess.Process) -> "tuple[str, str]":
+        """(description, metric label) of the exit of the started `process`."""
+        self._processes[gpu] = process
+        log.info("GPU %d: started its ComfyUI, pid %d", gpu, process.pid)
+        reader = asyncio.ensure_future(self._log_output(gpu, process))
+        self._output_readers.add(reader)
+        reader.add_done_callback(self._output_readers.discard)
+        code = await exit_code(process)
+        await asyncio.wait({reader}, timeout=OUTPUT_DRAIN_S)  # its last lines first, as a rule
+        description = describe_exit(gpu, code)
+        reason = self._kill_reasons.pop(gpu, None)
+        if reason:
+            description = f"{reason} ({description[description.index('exited'):]})"
+        return description, exit_reason(code)
 
     @staticmethod
     async def _log_output(gpu: int, process: asyncio.subprocess.Process) -> None:

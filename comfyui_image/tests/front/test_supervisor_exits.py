@@ -46,3 +46,26 @@ def test_a_worker_that_dies_while_its_helper_holds_its_output_open_is_reported_a
     finally:
         end_helper()
     assert exits == [(0, "ComfyUI for GPU 0 exited with code 3", "code_3")]
+
+
+def test_a_worker_that_cannot_be_started_is_reported_naming_the_command_and_retried(tmp_path):
+    missing = str(tmp_path / "no-such-python")
+    exits = []
+
+    async def scenario():
+        supervisor = WorkerSupervisor(
+            1, lambda gpu: [missing, "main.py"],
+            on_exit=lambda gpu, description, reason: exits.append((gpu, description, reason)),
+            policy=lambda: RestartPolicy(clock=time.monotonic, first_delay_s=0.01, max_starts=2))
+        await supervisor.start()
+        deadline = time.monotonic() + 10
+        while len(exits) < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        await supervisor.stop()
+
+    asyncio.run(scenario())
+    assert len(exits) == 2  # started again after the first failure, as after an exit
+    gpu, description, reason = exits[0]
+    assert (gpu, reason) == (0, "not_started")
+    assert description.startswith(f"ComfyUI for GPU 0 could not be started ({missing} main.py): ")
+    assert "No such file or directory" in description
