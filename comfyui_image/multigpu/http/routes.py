@@ -5,6 +5,7 @@ are /queue/all, /metrics, /healthz and /readyz.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Dict, Tuple
 
@@ -89,7 +90,9 @@ def build_routes(pool: GpuPool) -> Dict[Tuple[str, str], Handler]:
         return web.json_response({"gpus": gpus})
 
     async def metrics(request: web.Request) -> web.Response:
-        payload, content_type = pool.metrics.exposition()
+        # Off the event loop: collecting reads /proc for each worker process (process mode), which
+        # takes as long as the kernel needs to walk a large process' mappings.
+        payload, content_type = await asyncio.get_running_loop().run_in_executor(None, pool.metrics.exposition)
         response = web.Response(body=payload)
         response.headers["Content-Type"] = content_type
         return response
