@@ -30,6 +30,7 @@ from .proxy_routes import install_proxy_routes
 from .save_lock_routes import install_save_lock_routes
 from .supervisor import Command, Environment, WorkerSupervisor
 from .watchdog import WorkerWatchdog
+from .worker_validation import validate_on_worker
 
 log = logging.getLogger("multigpu.front")
 
@@ -112,15 +113,8 @@ def build_front_app(options: FrontOptions) -> "tuple[web.Application, GpuPool, W
 
     async def validate(body: dict):
         """The primary worker's verdict (the node pack's /multigpu/validate, stock validation)."""
-        # With the client's partial_execution_targets (the web UI's "run selected outputs"), as stock
-        # POST /prompt validates: the outputs it returns are then the ones the worker runs.
-        request = {"prompt": body.get("prompt"), "partial_execution_targets": body.get("partial_execution_targets")}
-        async with session_ref["session"].post(primary().base_url + "/multigpu/validate",
-                                               json=request) as response:
-            answer = await response.json()
-        if response.status != 200:
-            return answer, []
-        return None, list(answer.get("outputs_to_execute") or [])
+        worker = primary()
+        return await validate_on_worker(session_ref["session"], worker.base_url, worker.gpu_id, body)
 
     app = web.Application(client_max_size=64 * 2**20)
     install_routes(app, pool)
