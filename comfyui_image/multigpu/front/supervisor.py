@@ -88,6 +88,8 @@ class WorkerSupervisor:
             for process in running:
                 if process.returncode is None:
                     process.kill()
+        for process in running:
+            end_process_group(process.pid)
         for task in self._tasks + list(self._output_readers):
             task.cancel()
         await asyncio.gather(*self._tasks, *self._output_readers, return_exceptions=True)
@@ -100,7 +102,8 @@ class WorkerSupervisor:
             try:
                 process = await asyncio.create_subprocess_exec(
                     *command, env=dict(self._environment(gpu)), stdout=asyncio.subprocess.PIPE,
-                    stderr=asyncio.subprocess.STDOUT, preexec_fn=_die_with_parent)
+                    stderr=asyncio.subprocess.STDOUT, preexec_fn=_die_with_parent,
+                    start_new_session=True)  # its own process group: see end_process_group
             except (OSError, subprocess.SubprocessError) as error:
                 # Reported and retried like an exit: raised out of this task, it would end the
                 # GPU's restarts without a word (fork refused at the pids or memory limit, say).
@@ -126,6 +129,7 @@ class WorkerSupervisor:
         self._output_readers.add(reader)
         reader.add_done_callback(self._output_readers.discard)
         code = await exit_code(process)
+        end_process_group(process.pid)
         await asyncio.wait({reader}, timeout=OUTPUT_DRAIN_S)  # its last lines first, as a rule
         description = describe_exit(gpu, code)
         reason = self._kill_reasons.pop(gpu, None)
@@ -149,6 +153,16 @@ async def exit_code(process: asyncio.subprocess.Process) -> int:
     while process.returncode is None:
         await asyncio.sleep(EXIT_POLL_S)
     return process.returncode
+
+
+def end_process_group(pid: int) -> None:
+    """SIGKILL what is left of a worker's process group (it leads its own): the processes a custom
+    node started would otherwise outlive a crashed worker and keep its GPU memory and its stdout.
+    PR_SET_PDEATHSIG covers the worker only, and is not inherited by its children."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass  # none left
 
 
 # SGR colour codes (ESC [ params m): v0.33 colours its level tags, which pod logs and
