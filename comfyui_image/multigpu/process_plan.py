@@ -24,7 +24,12 @@ PER_WORKER_FLAGS = ("--temp-directory", "--database-url")
 # Flags ComfyUI defines with a value (cli_args.py, v0.8/v0.33) that the split must keep with it.
 FRONT_FLAGS = ("--listen", "--port")
 # One database shared by the workers' asset scanners would diverge per file (design 3.1).
-REFUSED_FLAGS = {"--enable-assets": "it needs one database and process mode gives each worker its own"}
+# TLS flags would reach the workers, which the front calls over plain HTTP on loopback: every call
+# would fail and the front itself would still serve plain HTTP.
+_TLS = ("the front serves plain HTTP and reaches its workers over plain HTTP on loopback; terminate TLS "
+        "in front of the pod (nginx, a load balancer)")
+REFUSED_FLAGS = {"--enable-assets": "it needs one database and process mode gives each worker its own",
+                 "--tls-keyfile": _TLS, "--tls-certfile": _TLS}
 ADDED_FLAGS = ("--disable-auto-launch", "--log-stdout")
 # What the worker node pack reads to ask the front for output file-name locks (design 3.7); the
 # names are repeated in worker_pack/multigpu_worker/save_lock.py, which runs without this package

@@ -101,6 +101,9 @@ def test_a_base_port_moves_every_worker_and_a_front_port_among_them_is_refused()
 @pytest.mark.parametrize("args, message", [
     (["--enable-assets"], "--enable-assets cannot be used with COMFY_MULTI_GPU_EXECUTOR=process: it needs one "
                           "database"),
+    (["--tls-keyfile", "k.pem", "--tls-certfile", "c.pem"], "--tls-keyfile cannot be used with "
+                                                            "COMFY_MULTI_GPU_EXECUTOR=process: the front serves plain HTTP"),
+    (["--tls-certfile=c.pem"], "--tls-certfile cannot be used with COMFY_MULTI_GPU_EXECUTOR=process"),
     (["--cuda-device", "1"], "--cuda-device pins one device"),
     (["--default-device=1"], "--default-device pins one device"),
     (["--port", "http"], "--port must be a whole number, got 'http'"),
