@@ -213,6 +213,12 @@ class RemoteExecutor:
             ending = self._endings.pop(gpu_id, None)
         if ending is not None and ending[1].get("prompt_id") == task.prompt_id:
             self._send(*ending)
+        elif not result.success and not result.interrupted:
+            # No ending from the worker (it refused the prompt or died, a call to it failed, or the
+            # message was lost): the client still hears the error, as stock would send it.
+            errors = [data for event, data in result.messages if event == "execution_error"]
+            if errors:
+                self._send("execution_error", dict(errors[-1], prompt_id=task.prompt_id), task.client_id)
         self._send("executing", {"node": None, "prompt_id": task.prompt_id}, task.client_id)
 
     # ---- events from the link and the supervisor ---------------------------------------------
@@ -271,6 +277,5 @@ class RemoteExecutor:
         error = {"prompt_id": task.prompt_id, "node_id": None, "node_type": None, "executed": [],
                  "exception_message": description, "exception_type": "WorkerExited",
                  "traceback": [], "current_inputs": {}, "current_outputs": {}}
-        self._send("execution_error", error, task.client_id)
         return ExecutionResult(success=False, messages=[("execution_error", error)],
                                error=description, gpu_fault=True)

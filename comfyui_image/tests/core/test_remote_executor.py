@@ -5,6 +5,7 @@ import threading
 import pytest
 
 from multigpu.core import remote_executor
+from multigpu.core.executor import ExecutionResult
 from multigpu.core.pool import GpuPool
 from multigpu.core.remote_executor import RemoteExecutor, forward_body
 from multigpu.core.remote_results import result_from_history
@@ -125,6 +126,20 @@ def test_a_refused_prompt_is_the_workflows_fault_and_names_the_workers_reason():
     assert result.gpu_fault is False and "HTTP 400" in result.error and "Value not in list" in result.error
 
 
+def test_a_prompt_the_worker_refused_or_could_not_take_ends_with_its_error_on_the_clients_socket():
+    executor, sent = executor_with(ScriptedLink([], None, status=400))
+    refused = executor.execute(0, task(), last_attempt=True)
+    executor.announce_done(0, task(), refused)
+    assert [(event, client) for event, _, client in sent] == [("execution_error", "alice"), ("executing", "alice")]
+    assert "HTTP 400" in sent[0][1]["exception_message"] and sent[0][1]["prompt_id"] == "p1"
+    # The pool's own failure result (worker.py _failure) when the executor raised, e.g. a POST timeout.
+    sent.clear()
+    failure = ExecutionResult(success=False, error="WorkerUnavailable: ...", gpu_fault=True, messages=[
+        ("execution_error", {"prompt_id": "p1", "exception_message": "...", "exception_type": "WorkerUnavailable"})])
+    executor.announce_done(0, task(), failure)
+    assert [event for event, _, _ in sent] == ["execution_error", "executing"]
+
+
 def test_a_worker_that_exits_fails_its_running_prompt_with_the_exit_as_a_gpu_fault():
     link = ScriptedLink([("execution_start", {})], None)
     executor, sent = executor_with(link)
@@ -137,7 +152,8 @@ def test_a_worker_that_exits_fails_its_running_prompt_with_the_exit_as_a_gpu_fau
     runner.join(10)
     result = outcome["r"]
     assert result.gpu_fault is True and "signal 9" in result.error
-    assert sent[-1][0] == "execution_error" and sent[-1][2] == "alice"
+    executor.announce_done(0, task(), result)  # once the front's history holds it
+    assert sent[-2][0] == "execution_error" and sent[-2][2] == "alice" and "signal 9" in sent[-2][1]["exception_message"]
 
 
 def test_a_success_the_worker_reported_before_dying_is_superseded_by_the_exit():
@@ -165,7 +181,8 @@ def test_a_worker_killed_while_taking_the_prompt_fails_it_with_the_exit_not_the_
     link.post_prompt = dying
     result = executor.execute(0, task(), last_attempt=True)
     assert result.gpu_fault is True and result.error.startswith("ComfyUI for GPU 0 exited with signal 9")
-    assert sent[-1][0] == "execution_error" and sent[-1][2] == "alice"
+    executor.announce_done(0, task(), result)
+    assert [(event, client) for event, _, client in sent] == [("execution_error", "alice"), ("executing", "alice")]
 
 
 def test_a_failed_post_to_a_worker_that_stays_up_raises_after_the_grace(monkeypatch):
