@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Callable, Protocol, Sequence
 
+import aiohttp
 from aiohttp import ClientSession, web
 
 from ..http.intake_routes import with_api_aliases
@@ -54,9 +55,13 @@ def install_proxy_routes(app: web.Application, workers: Sequence[Worker], primar
         if request.query.get("type") != "temp":
             return await to_primary(request)
         for worker in [w for w in workers if w.up]:
-            async with session().head(worker.base_url + "/view", params=request.query) as probe:
-                if probe.status != 404:
-                    return await forward(request, session(), worker.base_url)
+            try:
+                async with session().head(worker.base_url + "/view", params=request.query) as probe:
+                    found = probe.status != 404
+            except aiohttp.ClientError:
+                continue  # it died since it was listed (its socket closes a moment later): ask the next
+            if found:
+                return await forward(request, session(), worker.base_url)
         raise web.HTTPNotFound()
 
     app.add_routes(with_api_aliases(routes))
