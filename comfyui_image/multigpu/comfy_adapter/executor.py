@@ -38,8 +38,7 @@ class ComfyExecutor:
         self._locks = file_locks
         self._server = server
         self._executors: Dict[int, object] = {}
-        self._current: Dict[int, str] = {}  # prompt id of each GPU's latest attempt
-        self._retrying: Dict[int, Optional[str]] = {}  # prompt id each GPU retries after an OOM
+        self._interrupted: Dict[int, str] = {}  # the prompt each GPU's latest interrupt was for
         self._gc_lock = threading.Lock()
         self._last_gc = 0.0
 
@@ -75,11 +74,11 @@ class ComfyExecutor:
         extra_data = dict(task.extra_data)
         extra_data.update(task.sensitive)
         executor.begin_attempt(hold_back_oom=not last_attempt)
-        if self._retrying.pop(gpu_id, None) == task.prompt_id:
-            # An interrupt that arrived during the OOM recovery is for this prompt: the retry
-            # must not wipe it when PromptExecutor clears the flag as it starts.
+        if self._interrupted.pop(gpu_id, None) == task.prompt_id:
+            # The interrupt came for this prompt before this attempt started (after the queue
+            # handed it out, or during an OOM recovery): PromptExecutor's clear as it starts must
+            # not wipe it. One left from an earlier prompt does not match and is cleared as stock.
             self._flags.keep_through_next_clear(gpu_id)
-        self._current[gpu_id] = task.prompt_id
         started = time.perf_counter()
         try:
             executor.execute(task.prompt, task.prompt_id, extra_data, task.outputs_to_execute)
@@ -95,8 +94,6 @@ class ComfyExecutor:
     def recover_from_oom(self, gpu_id: int) -> None:
         import comfy.model_management as mm
 
-        self._retrying[gpu_id] = self._current.get(gpu_id)  # the core retries this prompt next
-
         mm.unload_all_models()  # this GPU's models only: per-GPU model list and device
         gc.collect()
         mm.soft_empty_cache(True)  # forced past cache_trim.py's rate limit: the retry needs it
@@ -106,7 +103,8 @@ class ComfyExecutor:
         if client_id is not None:  # main.py prompt_worker's final "executing" with node None
             self._server().send_sync("executing", {"node": None, "prompt_id": task.prompt_id}, client_id)
 
-    def interrupt(self, gpu_id: int) -> None:
+    def interrupt(self, gpu_id: int, prompt_id: str) -> None:
+        self._interrupted[gpu_id] = prompt_id  # first: execute() reads it before the flag's clear
         self._flags.set(gpu_id, True)
 
     def free(self, gpu_id: int, *, unload_models: bool, free_memory: bool) -> None:

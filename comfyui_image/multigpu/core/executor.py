@@ -52,8 +52,10 @@ class Executor(Protocol):
     def announce_done(self, gpu_id: int, task: Task, result: ExecutionResult) -> None:
         """Tell the submitting client the prompt finished (after history holds it)."""
 
-    def interrupt(self, gpu_id: int) -> None:
-        """Ask the prompt running on `gpu_id` to stop. Called from any thread."""
+    def interrupt(self, gpu_id: int, prompt_id: str) -> None:
+        """Ask prompt `prompt_id`, which the queue shows running on `gpu_id`, to stop. Called from
+        any thread. The prompt may not have started yet (the queue hands it out before `execute`
+        begins) or be between two attempts (an OOM retry): it must still stop once it starts."""
 
     def free(self, gpu_id: int, *, unload_models: bool, free_memory: bool) -> None:
         """POST /free for this GPU, applied between prompts."""

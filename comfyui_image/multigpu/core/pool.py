@@ -180,7 +180,7 @@ class GpuPool:
         # set; the executor clears the flag when it starts its next prompt.
         outcome = interrupt_targets(running, request)
         for gpu in outcome.gpus:
-            self._executor.interrupt(gpu)
+            self._executor.interrupt(gpu, running[gpu].prompt_id)
         return outcome
 
     def request_free(self, gpu_id: Optional[int] = None, *, unload_models: bool,

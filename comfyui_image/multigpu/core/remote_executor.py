@@ -116,6 +116,9 @@ class RemoteExecutor:
         self._tick_s = min(resync_s, stall_s / 4) if stall_s else resync_s
         self._lock = threading.Lock()
         self._runs: Dict[int, _Run] = {}
+        # The prompt each GPU's latest interrupt was for, when no run of it was registered yet
+        # (handed out by the queue but not yet in execute, or between OOM attempts).
+        self._interrupted: Dict[int, str] = {}
         # Each GPU's running prompt's ending message (relay.py DEFER), sent by announce_done.
         self._endings: Dict[int, Tuple[str, dict, Optional[str]]] = {}
         self.dropped_messages = 0
@@ -137,6 +140,8 @@ class RemoteExecutor:
         run = _Run(task, last_attempt, StallWatch(*self._stall, clock=self._clock))
         with self._lock:
             self._runs[gpu_id] = run  # before posting: the first messages may beat the answer
+            # An interrupt that came for this prompt before it got here stops it once posted.
+            run.interrupt_requested = self._interrupted.pop(gpu_id, None) == task.prompt_id
         link = self._links[gpu_id]
         try:
             try:
@@ -194,10 +199,11 @@ class RemoteExecutor:
                                f"while running prompt {prompt_id} and an interrupt did not stop it "
                                f"(COMFY_WORKER_STALL_S={self._stall[0]:g}); killed")
 
-    def interrupt(self, gpu_id: int) -> None:
+    def interrupt(self, gpu_id: int, prompt_id: str) -> None:
         with self._lock:
             run = self._runs.get(gpu_id)
-            if run is None:
+            if run is None or run.task.prompt_id != prompt_id:
+                self._interrupted[gpu_id] = prompt_id  # execute() takes it up when the prompt starts
                 return
             run.interrupt_requested = True
         self._links[gpu_id].interrupt(run.task.prompt_id)

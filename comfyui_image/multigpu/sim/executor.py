@@ -62,6 +62,7 @@ class SimExecutor:
         self._previews = previews if send_binary is not None else 0
         self._send_binary = send_binary
         self._interrupts = [threading.Event() for _ in range(num_gpus)]
+        self._interrupted: Dict[int, str] = {}  # the prompt each GPU's latest interrupt was for
         self._loaded: List[FrozenSet[str]] = [frozenset() for _ in range(num_gpus)]
         self._attempts: Dict[str, int] = {}
         self._thread_gpu = threading.local()
@@ -80,7 +81,8 @@ class SimExecutor:
     def probe(self, gpu_id: int) -> None:
         """A simulated GPU always computes; a broken one is for the core's tests to script."""
 
-    def interrupt(self, gpu_id: int) -> None:
+    def interrupt(self, gpu_id: int, prompt_id: str) -> None:
+        self._interrupted[gpu_id] = prompt_id
         self._interrupts[gpu_id].set()
 
     def recover_from_oom(self, gpu_id: int) -> None:
@@ -95,7 +97,8 @@ class SimExecutor:
 
     def execute(self, gpu_id: int, task: Task, *, last_attempt: bool) -> ExecutionResult:
         stop = self._interrupts[gpu_id]
-        stop.clear()  # as ComfyUI's executor does when a prompt starts
+        if self._interrupted.pop(gpu_id, None) != task.prompt_id:
+            stop.clear()  # as ComfyUI's executor does when a prompt starts (ComfyExecutor's rule)
         self.executed_on[task.prompt_id] = gpu_id
         client, pid = task.client_id, task.prompt_id
         messages = []

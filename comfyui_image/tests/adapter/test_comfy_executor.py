@@ -77,7 +77,7 @@ def test_interrupt_stops_only_the_prompt_on_that_gpu(comfy_stubs):
         executor.bind_thread(1)
         import nodes
         original = nodes.interrupt_processing
-        nodes.interrupt_processing = lambda value=True: executor.interrupt(1)  # arrives mid-prompt
+        nodes.interrupt_processing = lambda value=True: executor.interrupt(1, "p1")  # arrives mid-prompt
         try:
             return executor.execute(1, task("Noop"), last_attempt=True)
         finally:
@@ -167,11 +167,21 @@ def test_an_interrupt_that_arrives_during_oom_recovery_stops_the_retry(comfy_stu
     on_worker(0, [lambda: executor.bind_thread(0),
                   lambda: results.append(executor.execute(0, task("RaiseOOM"), last_attempt=False)),
                   lambda: executor.recover_from_oom(0),
-                  lambda: executor.interrupt(0),  # the user's Cancel, while the cache empties
+                  lambda: executor.interrupt(0, "p1"),  # the user's Cancel, while the cache empties
                   lambda: results.append(executor.execute(0, task("Noop"), last_attempt=True))])
     assert results[0].out_of_memory is True
     assert results[1].interrupted is True and results[1].success is False
     assert len(sent_events(prompt_server, "execution_interrupted")) == 1
+
+
+def test_an_interrupt_that_comes_after_the_queue_handed_the_prompt_out_but_before_it_started_stops_it(comfy_stubs):
+    # PromptExecutor clears the flag as a prompt starts; a Cancel in that gap was wiped.
+    executor, prompt_server = setup(comfy_stubs)
+    results = []
+    on_worker(0, [lambda: executor.bind_thread(0),
+                  lambda: executor.interrupt(0, "p1"),
+                  lambda: results.append(executor.execute(0, task("Noop"), last_attempt=True))])
+    assert results[0].interrupted is True and results[0].success is False
 
 
 def test_a_new_prompt_still_clears_an_interrupt_left_from_the_previous_one(comfy_stubs):
@@ -181,6 +191,6 @@ def test_a_new_prompt_still_clears_an_interrupt_left_from_the_previous_one(comfy
                   lambda: results.append(executor.execute(0, task("RaiseOOM"), last_attempt=False)),
                   lambda: executor.recover_from_oom(0),
                   lambda: results.append(executor.execute(0, task("Noop"), last_attempt=True)),
-                  lambda: executor.interrupt(0),  # arrived after the prompt's last check
+                  lambda: executor.interrupt(0, "p1"),  # arrived after the prompt's last check
                   lambda: results.append(executor.execute(0, task("Noop", "p2"), last_attempt=True))])
     assert [r.success for r in results] == [False, True, True]

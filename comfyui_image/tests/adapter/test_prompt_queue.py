@@ -7,7 +7,7 @@ from multigpu.core.task import Task
 
 
 class IdleExecutor:
-    def interrupt(self, gpu_id):
+    def interrupt(self, gpu_id, prompt_id):
         pass
 
 

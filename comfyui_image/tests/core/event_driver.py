@@ -37,7 +37,7 @@ class ScriptedExecutor:
     def warmup(self, gpu_id): pass
     def recover_from_oom(self, gpu_id): pass
     def announce_done(self, gpu_id, task, result): pass
-    def interrupt(self, gpu_id): pass
+    def interrupt(self, gpu_id, prompt_id): pass
     def free(self, gpu_id, *, unload_models, free_memory): pass
 
     def execute(self, gpu_id, task, *, last_attempt):

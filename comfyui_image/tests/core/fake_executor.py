@@ -60,7 +60,7 @@ class FakeExecutor:
     def announce_done(self, gpu_id: int, task: Task, result: ExecutionResult) -> None:
         self.announced.append(task.prompt_id)
 
-    def interrupt(self, gpu_id: int) -> None:
+    def interrupt(self, gpu_id: int, prompt_id: str) -> None:
         self._stop[gpu_id].set()
 
     def probe(self, gpu_id: int) -> None:

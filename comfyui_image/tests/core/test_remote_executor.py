@@ -197,11 +197,30 @@ def test_a_failed_post_to_a_worker_that_stays_up_raises_after_the_grace(monkeypa
 def test_an_interrupt_names_the_running_prompt_and_is_repeated_when_the_prompt_starts():
     link = ScriptedLink([], success_entry())
     executor, _ = executor_with(link)
-    link.post_prompt = lambda body: (executor.interrupt(0), executor.on_message(
+    link.post_prompt = lambda body: (executor.interrupt(0, "p1"), executor.on_message(
         0, "execution_start", {"prompt_id": "p1"}), executor.on_message(
         0, "executing", {"node": None, "prompt_id": "p1"}), (200, {}))[-1]
     executor.execute(0, task(), last_attempt=True)
     assert [c for c in link.calls if c[0] == "interrupt"] == [("interrupt", "p1")] * 3
+
+
+def test_an_interrupt_that_comes_before_its_prompt_reaches_execute_stops_it_once_posted():
+    # The queue hands a prompt out before execute registers it, and an OOM retry has no run
+    # between its attempts: a cancel in either gap was dropped and the prompt ran to the end.
+    link = ScriptedLink([("execution_start", {}), ("executing", {"node": None})], success_entry())
+    executor, _ = executor_with(link)
+    executor.interrupt(0, "p1")
+    executor.execute(0, task("p1"), last_attempt=True)
+    assert link.calls.index(("interrupt", "p1")) > [c[0] for c in link.calls].index("prompt")
+
+
+def test_an_early_interrupt_for_another_prompt_does_not_stop_the_one_that_starts():
+    link = ScriptedLink([("execution_start", {}), ("executing", {"node": None})], success_entry())
+    executor, _ = executor_with(link)
+    executor.interrupt(0, "p0")  # p0 ended meanwhile without another attempt
+    executor.execute(0, task("p1"), last_attempt=True)
+    executor.execute(0, task("p0"), last_attempt=True)  # taken up once: not by a later run of p0
+    assert [c for c in link.calls if c[0] == "interrupt"] == []
 
 
 def test_a_history_entry_becomes_the_stock_result_shape():
