@@ -154,6 +154,15 @@ def run_script(*args):
     return subprocess.run(["bash", SCRIPT, *args], capture_output=True, text=True)
 
 
+def test_the_launcher_runs_under_tini_which_the_image_installs():
+    # PID 1 must reap orphans (a dead process-mode worker's helpers) and forward SIGTERM to the launcher.
+    import json
+    entrypoint = re.search(r"^ENTRYPOINT (.+)$", dockerfile(), re.MULTILINE).group(1)
+    assert json.loads(entrypoint) == ["/usr/bin/tini", "--", "python3", "-m", "multigpu.launch"]
+    apt = re.search(r"apt-get install -y --no-install-recommends ([^\\]+)", dockerfile()).group(1)
+    assert "tini" in apt.split()
+
+
 def test_build_script_parses():
     assert subprocess.run(["bash", "-n", SCRIPT]).returncode == 0
 
