@@ -54,6 +54,9 @@ class WorkerLink(Protocol):
     def delete_history(self, prompt_id: str) -> None:
         """POST /history {"delete": [prompt_id]}."""
 
+    def delete_queued(self, prompt_id: str) -> None:
+        """POST /queue {"delete": [prompt_id]}: drop it if it waits in the worker's queue."""
+
     def interrupt(self, prompt_id: str) -> None:
         """POST /interrupt {"prompt_id"}; must not block: called from any thread, under the
         pool's queue lock."""
@@ -149,6 +152,7 @@ class RemoteExecutor:
             except Exception:
                 if run.ended.wait(EXIT_REPORT_GRACE_S) and run.exit is not None:
                     return self._died(task, run.exit)
+                self._withdraw(gpu_id, link, task.prompt_id)
                 raise
             if status != 200:
                 return refused_result(task, status, body)
@@ -170,6 +174,19 @@ class RemoteExecutor:
             with self._lock:
                 if self._runs.get(gpu_id) is run:
                     del self._runs[gpu_id]
+
+    @staticmethod
+    def _withdraw(gpu_id: int, link: WorkerLink, prompt_id: str) -> None:
+        """Best effort, after a POST /prompt that failed while the worker lives: the worker may
+        have taken the prompt anyway (stock goes on with a request after the caller hung up, e.g.
+        past our timeout), and would run it unwatched, ahead of our next prompt, its history entry
+        never deleted. Drop it from the worker's queue, or stop it if it started there."""
+        for call in (link.delete_queued, link.interrupt):
+            try:
+                call(prompt_id)
+            except Exception as error:  # the failed POST is what the caller must hear
+                log.warning("GPU %d: could not withdraw prompt %s after its POST /prompt failed: %s",
+                            gpu_id, prompt_id, error)
 
     def _wait_for_end(self, gpu_id: int, link: WorkerLink, run: _Run) -> Optional[dict]:
         """Wait for the END message or an exit; the worker's history entry if it shows the

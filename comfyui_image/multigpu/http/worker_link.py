@@ -80,6 +80,9 @@ class HttpWorkerLink:
     def delete_history(self, prompt_id: str) -> None:
         self._call("POST", "/history", {"delete": [prompt_id]})
 
+    def delete_queued(self, prompt_id: str) -> None:
+        self._call("POST", "/queue", {"delete": [prompt_id]})
+
     def interrupt(self, prompt_id: str) -> None:
         future = asyncio.run_coroutine_threadsafe(
             self._request("POST", "/interrupt", {"prompt_id": prompt_id}), self._loop)

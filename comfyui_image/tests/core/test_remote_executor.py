@@ -38,6 +38,9 @@ class ScriptedLink:
     def delete_history(self, prompt_id):
         self.calls.append(("delete", prompt_id))
 
+    def delete_queued(self, prompt_id):
+        self.calls.append(("delete_queued", prompt_id))
+
     def interrupt(self, prompt_id):
         self.calls.append(("interrupt", prompt_id))
 
@@ -185,13 +188,38 @@ def test_a_worker_killed_while_taking_the_prompt_fails_it_with_the_exit_not_the_
     assert [(event, client) for event, _, client in sent] == [("execution_error", "alice"), ("executing", "alice")]
 
 
-def test_a_failed_post_to_a_worker_that_stays_up_raises_after_the_grace(monkeypatch):
+def executor_whose_post_fails(monkeypatch, error):
+    """(executor, link) over a worker that stays up while its POST /prompt raises `error`."""
     monkeypatch.setattr(remote_executor, "EXIT_REPORT_GRACE_S", 0.01)
     link = ScriptedLink([], None)
     executor, _ = executor_with(link)
-    link.post_prompt = lambda body: (_ for _ in ()).throw(ConnectionError("Server disconnected"))
+    link.post_prompt = lambda body: (_ for _ in ()).throw(error)
+    return executor, link
+
+
+def test_a_failed_post_to_a_worker_that_stays_up_raises_after_the_grace(monkeypatch):
+    executor, _ = executor_whose_post_fails(monkeypatch, ConnectionError("Server disconnected"))
     with pytest.raises(ConnectionError, match="Server disconnected"):
         executor.execute(0, task(), last_attempt=True)
+
+
+def test_a_failed_post_to_a_worker_that_stays_up_withdraws_the_prompt_there_in_case_it_was_taken(monkeypatch):
+    # A POST /prompt that timed out may still have been queued by the worker (stock goes on after
+    # the caller hangs up): it would run there unwatched, ahead of the next prompt.
+    executor, link = executor_whose_post_fails(monkeypatch, ConnectionError("timed out"))
+    with pytest.raises(ConnectionError, match="timed out"):
+        executor.execute(0, task(), last_attempt=True)
+    assert link.calls == [("delete_queued", "p1"), ("interrupt", "p1")]
+
+
+def test_a_withdrawal_that_fails_is_logged_and_the_posts_own_failure_is_raised(monkeypatch, caplog):
+    executor, link = executor_whose_post_fails(monkeypatch, ConnectionError("timed out"))
+    link.delete_queued = lambda prompt_id: (_ for _ in ()).throw(OSError("queue call failed"))
+    link.interrupt = lambda prompt_id: (_ for _ in ()).throw(OSError("interrupt call failed"))
+    with pytest.raises(ConnectionError, match="timed out"):
+        executor.execute(0, task(), last_attempt=True)
+    logged = caplog.text
+    assert "queue call failed" in logged and "interrupt call failed" in logged
 
 
 def test_an_interrupt_names_the_running_prompt_and_is_repeated_when_the_prompt_starts():

@@ -13,7 +13,7 @@ from multigpu.http.worker_link import HttpWorkerLink, WorkerUnavailable
 
 @pytest.fixture
 def slow_worker():
-    """(link to a worker whose POST /prompt never answers, the loop); the loop runs in a thread."""
+    """(link to a worker whose POST /prompt never answers, its requests); the loop runs in a thread."""
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
@@ -23,9 +23,14 @@ def slow_worker():
         stalled.append(request.path)
         await asyncio.sleep(3600)
 
+    async def queue(request):
+        stalled.append((request.path, await request.json()))
+        return web.Response(status=200)
+
     async def start():
         app = web.Application()
         app.router.add_post("/prompt", never_answers)
+        app.router.add_post("/queue", queue)
         runner = web.AppRunner(app, handler_cancellation=True)  # ends the sleep when the link hangs up
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -52,3 +57,9 @@ def test_a_call_the_worker_does_not_answer_in_time_fails_naming_the_worker_the_c
         link.post_prompt({"prompt": {}})
     assert str(failed.value) == "ComfyUI for GPU 0: POST /prompt did not answer within 0.3 s"
     assert stalled == ["/prompt"]
+
+
+def test_a_prompt_is_dropped_from_the_workers_queue_with_stocks_delete_call(slow_worker):
+    link, requests = slow_worker
+    link.delete_queued("p1")
+    assert requests == [("/queue", {"delete": ["p1"]})]
