@@ -25,7 +25,7 @@ from .executor import ExecutionResult
 from .relay import BROADCAST, DEFER, END, HOLD, RELAY, binary_decision, relay_decision
 from .remote_results import refused_result, result_from_history
 from .save_locks import SaveLocks
-from .stall_watch import INTERRUPT, KILL, StallWatch
+from .stall_watch import INTERRUPT, KILL, UNKILLABLE, StallWatch
 from .task import Task
 
 log = logging.getLogger("multigpu.remote")
@@ -34,6 +34,9 @@ Send = Callable[[str, dict, Optional[str]], None]
 SendBinary = Callable[[bytes, Optional[str]], None]
 # (gpu, reason): kill the worker process (the supervisor's); its exit then fails the prompt.
 Kill = Callable[[int, str], None]
+# (gpu, description): report the worker gone as its exit is reported (front/app.py: the GPU out of
+# service, then worker_exited), for a worker the kill did not end.
+ReportExit = Callable[[int, str], None]
 # While a prompt runs, its worker's history is read this often: the end is normally seen on the
 # WebSocket, but a socket that dropped and reconnected may have missed it.
 RESYNC_SECONDS = 5.0
@@ -104,12 +107,14 @@ class RemoteExecutor:
     def __init__(self, links: Sequence[WorkerLink], send: Send, *, warmup_timeout_s: float = 600.0,
                  resync_s: float = RESYNC_SECONDS, send_binary: Optional[SendBinary] = None,
                  stall_s: float = 0.0, stall_grace_s: float = 60.0, kill: Optional[Kill] = None,
-                 clock: Callable[[], float] = time.monotonic):
+                 report_exit: Optional[ReportExit] = None, clock: Callable[[], float] = time.monotonic):
         """`stall_s` > 0 watches running prompts for silence (core/stall_watch.py); `kill` ends a
-        worker that stays silent after the interrupt."""
+        worker that stays silent after the interrupt; `report_exit` (default: worker_exited) gives
+        up on one that outlives the kill."""
         self._links = list(links)
         self._stall = (stall_s, stall_grace_s)
         self._kill = kill or (lambda gpu, reason: None)
+        self._report_exit = report_exit or self.worker_exited
         self._clock = clock
         self._send = send
         self._send_binary = send_binary or (lambda frame, client: None)
@@ -215,6 +220,13 @@ class RemoteExecutor:
             self._kill(gpu_id, f"ComfyUI for GPU {gpu_id} sent nothing for {run.watch.silent_s():.0f} s "
                                f"while running prompt {prompt_id} and an interrupt did not stop it "
                                f"(COMFY_WORKER_STALL_S={self._stall[0]:g}); killed")
+        elif action == UNKILLABLE:
+            # Stuck in the GPU driver (D state): the exit that would fail the prompt and take the
+            # GPU out of service may never come, so it is reported now; the supervisor still
+            # restarts the worker if it ever exits.
+            self._report_exit(gpu_id, f"ComfyUI for GPU {gpu_id} did not die {self._stall[1]:g} s after "
+                                      f"SIGKILL while running prompt {prompt_id} (stuck in the GPU "
+                                      f"driver?); GPU {gpu_id} taken out of service")
 
     def interrupt(self, gpu_id: int, prompt_id: str) -> None:
         with self._lock:

@@ -2,7 +2,9 @@
 
 A prompt whose worker sends nothing for `stall_s` seconds gets a targeted interrupt; if the
 worker is still silent `grace_s` later, it is killed (and the crash path fails the prompt and
-restarts it). `stall_s` 0 turns the watch off: a long VAE decode or model load is silent, so the
+restarts it). A worker that has still not exited `grace_s` after the kill (stuck in the GPU
+driver: SIGKILL waits for the driver call to return) is given up on once, so its prompt fails and
+its GPU leaves service instead of both waiting for ever. `stall_s` 0 turns the watch off: a long VAE decode or model load is silent, so the
 threshold is minutes (COMFY_WORKER_STALL_S, default 1800). Pure: the caller passes the clock.
 """
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Callable, Optional
 
 INTERRUPT = "interrupt"
 KILL = "kill"
+UNKILLABLE = "unkillable"
 
 
 class StallWatch:
@@ -20,7 +23,8 @@ class StallWatch:
         self._stall_s, self._grace_s, self._clock = stall_s, grace_s, clock
         self._last_heard = clock()
         self._interrupted_at: Optional[float] = None
-        self._killed = False
+        self._killed_at: Optional[float] = None
+        self._given_up = False
 
     def heard(self) -> None:
         """A message arrived from the worker: it is alive and working."""
@@ -31,15 +35,20 @@ class StallWatch:
         return self._clock() - self._last_heard
 
     def check(self) -> Optional[str]:
-        """INTERRUPT once when the silence reaches stall_s, KILL once when it outlasts the grace;
-        None otherwise."""
-        if not self._stall_s or self._killed or self.silent_s() < self._stall_s:
-            return None
+        """INTERRUPT once when the silence reaches stall_s, KILL once when it outlasts the grace,
+        UNKILLABLE once when the run has not ended a further grace after the kill; None otherwise."""
         now = self._clock()
+        if self._killed_at is not None:
+            if self._given_up or now - self._killed_at < self._grace_s:
+                return None
+            self._given_up = True
+            return UNKILLABLE
+        if not self._stall_s or self.silent_s() < self._stall_s:
+            return None
         if self._interrupted_at is None:
             self._interrupted_at = now
             return INTERRUPT
         if now - self._interrupted_at >= self._grace_s:
-            self._killed = True
+            self._killed_at = now
             return KILL
         return None

@@ -81,7 +81,8 @@ def build_front_app(options: FrontOptions) -> "tuple[web.Application, GpuPool, W
     executor = RemoteExecutor(links, hub.send, warmup_timeout_s=options.warmup_timeout_s,
                               send_binary=hub.send_binary, stall_s=options.stall_s,
                               stall_grace_s=options.stall_grace_s,
-                              kill=lambda gpu, reason: supervisor.kill(gpu, reason))
+                              kill=lambda gpu, reason: supervisor.kill(gpu, reason),
+                              report_exit=lambda gpu, description: worker_gone(gpu, description))
     pool_ref = {}
 
     def queue_changed() -> None:
@@ -96,6 +97,10 @@ def build_front_app(options: FrontOptions) -> "tuple[web.Application, GpuPool, W
 
     def worker_exited(gpu: int, description: str, reason: str) -> None:
         worker_metrics.exited(gpu, reason)
+        worker_gone(gpu, description)
+
+    def worker_gone(gpu: int, description: str) -> None:
+        """An exit, or a worker that SIGKILL did not end (the executor's report_exit)."""
         pool.take_out_of_service(gpu, description)  # first: the thread must not take the next prompt
         executor.worker_exited(gpu, description)
 

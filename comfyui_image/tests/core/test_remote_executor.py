@@ -290,6 +290,39 @@ def test_a_worker_silent_past_the_stall_threshold_is_interrupted_then_killed_and
     assert result.gpu_fault and "COMFY_WORKER_STALL_S=0.02" in result.error and "killed" in result.error
 
 
+def test_a_worker_that_outlives_its_kill_is_reported_gone_and_its_prompt_fails_naming_the_gpu():
+    # Stuck in the GPU driver (D state): SIGKILL does not end it, so no exit would ever come.
+    link = ScriptedLink([("execution_start", {})], None)
+    kills, reports = [], []
+    now = [0.0]
+
+    def clock():  # one second a reading: each check of the wait sees time pass, whatever the load
+        now[0] += 1.0
+        return now[0]
+
+    def report_exit(gpu, description):  # the front takes the GPU out of service, then this
+        reports.append((gpu, description))
+        executor.worker_exited(gpu, description)
+
+    executor = RemoteExecutor([link], lambda *m: None, resync_s=0.001, stall_s=10, stall_grace_s=10,
+                              kill=lambda gpu, reason: kills.append(reason), report_exit=report_exit,
+                              clock=clock)
+    link.executor = executor
+    outcome = {}
+    # A daemon: a run that hangs fails the test instead of holding pytest's exit.
+    runner = threading.Thread(target=lambda: outcome.update(r=executor.execute(0, task(), last_attempt=True)),
+                              daemon=True)
+    runner.start()
+    runner.join(30)
+    assert not runner.is_alive(), "the prompt of a worker that SIGKILL did not end hung"
+    assert len(kills) == 1 and len(reports) == 1 and reports[0][0] == 0
+    description = reports[0][1]
+    assert description.startswith("ComfyUI for GPU 0 did not die 10 s after SIGKILL")
+    assert "GPU 0 taken out of service" in description
+    result = outcome["r"]
+    assert result.gpu_fault and result.error == description
+
+
 def test_the_workers_save_locks_are_released_by_its_messages_its_prompts_end_and_its_exit():
     link = ScriptedLink([("executing", {"node": "9"}), ("executing", {"node": None})], success_entry())
     executor, _ = executor_with(link)
