@@ -106,7 +106,8 @@ def build_front_app(options: FrontOptions) -> "tuple[web.Application, GpuPool, W
 
     supervisor = WorkerSupervisor(options.num_gpus, options.worker_command, on_exit=worker_exited,
                                   environment=options.worker_environment)
-    watchdog = WorkerWatchdog(links, supervisor, interval_s=options.liveness_s)
+    watchdog = WorkerWatchdog(links, supervisor, interval_s=options.liveness_s,
+                              startup_s=options.warmup_timeout_s)
     expose_worker_memory(pool.metrics.registry, options.num_gpus, supervisor.pid, read_smaps_rollup)
     session_ref = {}
 
