@@ -68,7 +68,14 @@ class LogRelay:
             async for message in socket:
                 if message.type != aiohttp.WSMsgType.TEXT:
                     continue
-                event = json.loads(message.data)
+                try:
+                    event = json.loads(message.data)
+                except ValueError:
+                    event = None
+                if not isinstance(event, dict):
+                    # Raised out of here, it ended the relay until every subscriber had left.
+                    log.debug("log relay: skipped a message that is not a JSON object: %.200r", message.data)
+                    continue
                 if event.get("type") == "logs":
                     for client_id in list(self._subscribers):
                         self._send("logs", event.get("data"), client_id)
