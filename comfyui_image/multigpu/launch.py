@@ -99,6 +99,7 @@ def run_process_mode(settings: LaunchSettings, main_args: List[str]) -> int:
     from aiohttp import web
 
     from .front.app import FrontOptions, build_front_app
+    from .http.origin_guard import cors_origin_from_args
     from .process_plan import plan_process_mode, prompt_id_rule_for
 
     plan = plan_process_mode(settings, main_args, os.environ, extra_paths_config=WORKER_PACK_CONFIG)
@@ -115,7 +116,8 @@ def run_process_mode(settings: LaunchSettings, main_args: List[str]) -> int:
         worker_environment=lambda gpu: dict(os.environ, **plan.workers[gpu].env_overrides),
         settings=settings.pool, warmup_timeout_s=settings.warmup_timeout_s,
         prompt_id_rule=prompt_id_rule_for(version), stall_s=settings.worker_stall_s,
-        comfyui_version=version, readiness_checks=models_ready_checks(os.environ)))
+        comfyui_version=version, readiness_checks=models_ready_checks(os.environ),
+        cors_origin=cors_origin_from_args(main_args)))
     expose_output_usage(pool.metrics.registry, os.environ)
     web.run_app(app, host=list(plan.front_hosts), port=plan.front_port, print=None)
     return 0

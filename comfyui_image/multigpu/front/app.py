@@ -26,6 +26,7 @@ from ..http.intake_routes import add_intake_routes, status_message, with_api_ali
 from ..http.jobs_routes import add_jobs_routes
 from ..http.worker_link import HttpWorkerLink
 from ..http.ws_hub import WebSocketHub
+from ..http.origin_guard import origin_guard
 from .proxy_routes import install_proxy_routes
 from .save_lock_routes import install_save_lock_routes
 from .supervisor import Command, Environment, WorkerSupervisor
@@ -55,6 +56,8 @@ class FrontOptions:
     comfyui_version: str = "unknown"
     # /readyz stays 503 while one of these names a problem (the pod's model-sync marker, launch.py).
     readiness_checks: Sequence[Callable[[], Optional[str]]] = ()
+    # ComfyUI's --enable-cors-header origin; None keeps stock's same-origin rule (http/origin_guard.py).
+    cors_origin: Optional[str] = None
 
     def __post_init__(self) -> None:
         if len(self.worker_urls) != self.num_gpus:
@@ -122,7 +125,8 @@ def build_front_app(options: FrontOptions) -> "tuple[web.Application, GpuPool, W
         worker = primary()
         return await validate_on_worker(session_ref["session"], worker.base_url, worker.gpu_id, body)
 
-    app = web.Application(client_max_size=64 * 2**20)
+    # Stock's cross-origin rule for the front's own routes, outside the multi-GPU middleware (install_routes).
+    app = web.Application(client_max_size=64 * 2**20, middlewares=[origin_guard(options.cors_origin)])
     install_routes(app, pool)
     add_intake_routes(app, pool, hub, validate=validate, prompt_id_rule=options.prompt_id_rule)
     install_save_lock_routes(app, executor.save_locks, options.num_gpus)  # the workers' (design 3.7)

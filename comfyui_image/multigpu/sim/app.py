@@ -13,6 +13,7 @@ from ..core.shared_file_cache import SharedFileCache
 from ..core.settings import PoolSettings
 from ..http.install import install_routes
 from ..http.intake_routes import run_with_app
+from ..http.origin_guard import origin_guard
 from ..http.ws_hub import WebSocketHub
 from .executor import SimExecutor
 from .intake import add_sim_routes
@@ -74,7 +75,8 @@ def build_sim_app(options: SimOptions) -> "tuple[web.Application, GpuPool, SimEx
     pool_ref["pool"] = pool
     if weights_cache is not None:
         expose_weights_cache(pool.metrics.registry, weights_cache)
-    app = web.Application(client_max_size=64 * 2**20)
+    # Stock's server applies its cross-origin rule to every route; the simulator stands in for it.
+    app = web.Application(client_max_size=64 * 2**20, middlewares=[origin_guard(None)])
     install_routes(app, pool)
     add_sim_routes(app, pool, hub, options.output_dir, options.gpus)
     run_with_app(app, pool, hub)

@@ -25,6 +25,7 @@ from ..core.pool import GpuPool
 from ..core.prompt_ids import RULES
 from ..core.settings import PoolSettings
 from ..http.intake_routes import add_intake_routes, run_with_app, status_message, with_api_aliases
+from ..http.origin_guard import origin_guard
 from ..http.routes import build_routes
 from ..http.ws_hub import WebSocketHub
 from .catalog import NODE_TYPES
@@ -78,7 +79,7 @@ def build_stock_worker_app(options: StockWorkerOptions) -> web.Application:
     pool = GpuPool(executor, 1, settings=PoolSettings(oom_retries=0, breaker_threshold=0),
                    on_queue_changed=queue_changed)
     pool_ref["pool"] = pool
-    app = web.Application(client_max_size=64 * 2**20)
+    app = web.Application(client_max_size=64 * 2**20, middlewares=[origin_guard(None)])  # as stock's server
     add_intake_routes(app, pool, hub, validate=validate_locally, prompt_id_rule=options.prompt_id_rule)
     stock = build_routes(pool)
     routes = web.RouteTableDef()

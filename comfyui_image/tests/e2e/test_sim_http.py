@@ -117,6 +117,18 @@ def test_an_invalid_workflow_gets_comfyui_validation_errors(sim):
     assert body["node_errors"]["4"]["errors"][0]["extra_info"]["input_name"] == "ckpt_name"
 
 
+def test_a_foreign_web_page_cannot_queue_or_clear_prompts_on_a_loopback_host(sim):
+    # Stock ComfyUI's rule (server.py, origin-only middleware), kept by both executors.
+    base, _ = sim
+    foreign = {"Content-Type": "application/json", "Origin": "https://evil.example"}
+    prompt = {"prompt": workflow(seed=4242), "client_id": "t"}
+    assert http_json("POST", base + "/prompt", prompt, foreign)[0] == 403
+    assert http_json("POST", base + "/queue", {"clear": True}, foreign)[0] == 403
+    same_site = dict(foreign, Origin=base)
+    status, body = http_json("POST", base + "/prompt", prompt, same_site)
+    assert status == 200 and wait_history(base, body["prompt_id"])
+
+
 def test_metrics_health_and_readiness(sim):
     base, _ = sim
     with urllib.request.urlopen(base + "/metrics", timeout=5) as response:

@@ -27,12 +27,15 @@ def scaling_is(proc, **expected):
 
 
 def browser_connects(base: str, client_id: str) -> None:
-    """A WebSocket handshake as a browser makes it (with Origin), then gone: a connect is activity."""
+    """A WebSocket handshake as a browser makes it through CloudFront (its Origin; a Host that is the
+    viewer's or the ALB's name, never loopback: process mode's front refuses a foreign Origin on a
+    loopback Host as stock ComfyUI does), then gone: a connect is activity."""
     url = urllib.parse.urlsplit(base)
     connection = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
     connection.request("GET", f"/ws?clientId={client_id}", headers={
         "Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
-        "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode(), "Origin": "https://d111.cloudfront.net"})
+        "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode(), "Origin": "https://d111.cloudfront.net",
+        "Host": "d111.cloudfront.net"})
     assert connection.getresponse().status == 101
     connection.close()
 
